@@ -1,0 +1,10 @@
+// Package kernel is the portable float32 math of allcnn: the layers of the
+// All Convolutional Net (Springenberg et al., ICLR 2015) with forward and
+// backward passes, the paper's backward rules for visualization (gradient,
+// deconvnet, guided backpropagation), and the paper's architectures as data.
+//
+// Tensors are NCHW. The package is pure Go with no cgo and no syscall/js, so
+// it builds natively and for GOOS=js and GOOS=wasip1. Matrix products go
+// through gonum's blas32 seam (blas32.Use installs a faster implementation,
+// see package native).
+package kernel

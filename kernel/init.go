@@ -1,0 +1,57 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+)
+
+// InitSchemes names the weight initializations Init offers.
+var InitSchemes = []string{"he", "xavier", "normal:STD"}
+
+// Init fills every convolution's weights by scheme, seeded, and zeroes the
+// biases. Schemes: "he" — N(0, 2/fan_in), Kaiming He et al. 2015, suited to
+// ReLU nets (the default); "xavier" — U(±√(6/(fan_in+fan_out))), Glorot and
+// Bengio 2010; "normal:STD" — N(0, STD²), as some reproductions used with
+// STD 0.05. fan_in = in·k·k, fan_out = out·k·k.
+func (n *Net) Init(scheme string, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 0x616c6c636e6e))
+	var std float64
+	if s, ok := strings.CutPrefix(scheme, "normal:"); ok {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("kernel: init %q: want normal:STD with STD > 0", scheme)
+		}
+		std = v
+	} else if scheme != "he" && scheme != "xavier" {
+		return fmt.Errorf("kernel: unknown init %q (want he, xavier or normal:STD)", scheme)
+	}
+	for _, l := range n.Layers {
+		c, ok := l.(*Conv2D)
+		if !ok {
+			continue
+		}
+		fanIn, fanOut := float64(c.InC*c.K*c.K), float64(c.OutC*c.K*c.K)
+		w := c.Weight.Data
+		switch scheme {
+		case "he":
+			s := math.Sqrt(2 / fanIn)
+			for i := range w {
+				w[i] = float32(rng.NormFloat64() * s)
+			}
+		case "xavier":
+			a := math.Sqrt(6 / (fanIn + fanOut))
+			for i := range w {
+				w[i] = float32((2*rng.Float64() - 1) * a)
+			}
+		default:
+			for i := range w {
+				w[i] = float32(rng.NormFloat64() * std)
+			}
+		}
+		zero(c.Bias.Data)
+	}
+	return nil
+}

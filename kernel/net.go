@@ -1,0 +1,190 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrShape is wrapped by errors about a tensor of the wrong shape.
+var ErrShape = errors.New("wrong shape")
+
+// Net is a network built from a Spec: its layers in order, with the
+// per-example output shape of each.
+type Net struct {
+	Spec   Spec
+	Layers []Layer
+	Shapes [][3]int // Shapes[i] is the output shape of layer i
+
+	ran int // layers run by the last forward pass
+}
+
+// Build makes the layers of a spec with zero weights. Dropout layers are
+// seeded with seed 0; call Seed to choose.
+func Build(s Spec) (*Net, error) {
+	shapes, err := s.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	n := &Net{Spec: s, Shapes: shapes}
+	n.Spec.Layers = append([]LayerSpec(nil), s.Layers...)
+	in := s.Input[0]
+	for i, l := range s.Layers {
+		var layer Layer
+		switch l.Type {
+		case TypeConv:
+			layer = NewConv2D(l.Name, in, l.Out, l.Kernel, l.Stride, l.Pad)
+		case TypeReLU:
+			layer = NewReLU(l.Name, 0)
+		case TypeLeakyReLU:
+			layer = NewReLU(l.Name, l.Slope)
+			layer.(*ReLU).spec = l
+		case TypeDropout:
+			layer = NewDropout(l.Name, l.P, 0, uint64(i))
+		case TypeMaxPool:
+			layer = NewMaxPool(l.Name, l.Kernel, l.Stride, l.Pad, l.Ceil)
+		case TypeGAP:
+			layer = NewGAP(l.Name)
+		}
+		n.Layers = append(n.Layers, layer)
+		in = shapes[i][0]
+	}
+	return n, nil
+}
+
+// Seed reseeds every dropout layer: layer i draws from PCG(seed, i).
+func (n *Net) Seed(seed uint64) {
+	for i, l := range n.Layers {
+		if d, ok := l.(*Dropout); ok {
+			d.RNG.Seed(seed, uint64(i))
+		}
+	}
+}
+
+// Params lists the learnable tensors in layer order.
+func (n *Net) Params() []*Param {
+	var ps []*Param
+	for _, l := range n.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+// Param finds a learnable tensor by name ("conv1.weight").
+func (n *Net) Param(name string) *Param {
+	for _, p := range n.Params() {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// ZeroGrad clears every parameter gradient.
+func (n *Net) ZeroGrad() {
+	for _, p := range n.Params() {
+		zero(p.Grad)
+	}
+}
+
+// Classes is the number of outputs per example.
+func (n *Net) Classes() int { return n.Shapes[len(n.Shapes)-1][0] }
+
+// Forward runs the whole net on x ([N, C, H, W]) and returns the output
+// [N, classes, 1, 1] for a net ending in global average pooling. train
+// enables dropout.
+func (n *Net) Forward(x *Tensor, train bool) (*Tensor, error) {
+	return n.ForwardTo(x, len(n.Layers)-1, train)
+}
+
+// ForwardTo runs layers 0..last and returns the output of layer last.
+func (n *Net) ForwardTo(x *Tensor, last int, train bool) (*Tensor, error) {
+	in := n.Spec.Input
+	if len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != in[0] || x.Shape[2] != in[1] || x.Shape[3] != in[2] {
+		return nil, fmt.Errorf("kernel: input %v, want [N %d %d %d]: %w", x.Shape, in[0], in[1], in[2], ErrShape)
+	}
+	if last < 0 || last >= len(n.Layers) {
+		return nil, fmt.Errorf("kernel: layer %d out of range [0, %d)", last, len(n.Layers))
+	}
+	for _, l := range n.Layers[:last+1] {
+		x = l.Forward(x, train)
+	}
+	n.ran = last + 1
+	return x, nil
+}
+
+// Backward propagates dy, the signal for the output of the last forward
+// pass, back to the input, and returns the input's signal when p.Input.
+func (n *Net) Backward(dy *Tensor, p Pass) (*Tensor, error) {
+	return n.BackwardFrom(n.ran-1, dy, p)
+}
+
+// BackwardFrom propagates dy, a signal for the output of layer last, down
+// to the input. The forward pass must have run at least to layer last.
+// When p.Input is false, layers below the lowest one with parameters are
+// skipped.
+func (n *Net) BackwardFrom(last int, dy *Tensor, p Pass) (*Tensor, error) {
+	if last < 0 || last >= n.ran {
+		return nil, fmt.Errorf("kernel: backward from layer %d, but the forward pass ran %d layers", last, n.ran)
+	}
+	want := n.Shapes[last]
+	if len(dy.Shape) != 4 || dy.Shape[1] != want[0] || dy.Shape[2] != want[1] || dy.Shape[3] != want[2] {
+		return nil, fmt.Errorf("kernel: signal %v for layer %d, want [N %d %d %d]: %w", dy.Shape, last, want[0], want[1], want[2], ErrShape)
+	}
+	// Without an input signal, stop at the lowest layer with parameters.
+	lowest := 0
+	if !p.Input {
+		lowest = last + 1
+		for i, l := range n.Layers[:last+1] {
+			if len(l.Params()) > 0 {
+				lowest = i
+				break
+			}
+		}
+	}
+	for i := last; i >= lowest; i-- {
+		q := p
+		q.Input = p.Input || i > lowest
+		dy = n.Layers[i].Backward(dy, q)
+	}
+	if !p.Input {
+		return nil, nil
+	}
+	return dy, nil
+}
+
+// Index returns the position of the layer called name.
+func (n *Net) Index(name string) (int, bool) {
+	for i, l := range n.Spec.Layers {
+		if l.Name == name && name != "" {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// Unit returns the layer whose output holds the units of the layer called
+// name: a convolution followed by a rectifier names the rectifier's output
+// (the unit's activation), any other layer names its own output.
+func (n *Net) Unit(name string) (int, error) {
+	i, ok := n.Index(name)
+	if !ok {
+		return 0, fmt.Errorf("kernel: no layer %q in %s (layers: %v)", name, n.Spec.Name, n.Names())
+	}
+	if i+1 < len(n.Spec.Layers) {
+		if t := n.Spec.Layers[i+1].Type; n.Spec.Layers[i].Type == TypeConv && (t == TypeReLU || t == TypeLeakyReLU) {
+			return i + 1, nil
+		}
+	}
+	return i, nil
+}
+
+// Names lists the named layers.
+func (n *Net) Names() []string {
+	var s []string
+	for _, l := range n.Spec.Layers {
+		if l.Name != "" {
+			s = append(s, l.Name)
+		}
+	}
+	return s
+}

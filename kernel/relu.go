@@ -1,0 +1,80 @@
+package kernel
+
+// ReLU is the rectifier max(x, 0), or the leaky rectifier x > 0 ? x : Slope·x
+// when Slope > 0. Its backward pass obeys the pass's ReLURule (PAPER.md §6);
+// for the leaky rectifier the rules generalise as: gradient g·f'(x),
+// deconvnet f(g) (the activation applied to the signal), guided
+// [g > 0]·g·f'(x), with f'(x) = 1 for x > 0 and Slope otherwise.
+type ReLU struct {
+	spec  LayerSpec
+	Slope float32
+
+	y, dx *Tensor
+}
+
+// NewReLU makes a rectifier; slope 0 is the plain ReLU.
+func NewReLU(name string, slope float32) *ReLU {
+	s := LayerSpec{Type: TypeReLU, Name: name}
+	if slope != 0 {
+		s = LayerSpec{Type: TypeLeakyReLU, Name: name, Slope: slope}
+	}
+	return &ReLU{spec: s, Slope: slope}
+}
+
+func (l *ReLU) Spec() LayerSpec  { return l.spec }
+func (l *ReLU) Params() []*Param { return nil }
+
+func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
+	l.y = reuse(l.y, x.Shape...)
+	a := l.Slope
+	for i, v := range x.Data {
+		if v > 0 {
+			l.y.Data[i] = v
+		} else {
+			l.y.Data[i] = a * v
+		}
+	}
+	return l.y
+}
+
+// Backward reads the sign of the forward input from the output: for a slope
+// in [0, 1), y > 0 exactly when x > 0.
+func (l *ReLU) Backward(dy *Tensor, p Pass) *Tensor {
+	if !p.Input {
+		return nil
+	}
+	l.dx = reuse(l.dx, dy.Shape...)
+	y, dx, a := l.y.Data, l.dx.Data, l.Slope
+	switch p.Rule.ReLU {
+	case Gradient:
+		for i, g := range dy.Data {
+			if y[i] > 0 {
+				dx[i] = g
+			} else {
+				dx[i] = a * g
+			}
+		}
+	case Deconvnet:
+		for i, g := range dy.Data {
+			if g > 0 {
+				dx[i] = g
+			} else {
+				dx[i] = a * g
+			}
+		}
+	case Guided:
+		for i, g := range dy.Data {
+			switch {
+			case g <= 0:
+				dx[i] = 0
+			case y[i] > 0:
+				dx[i] = g
+			default:
+				dx[i] = a * g
+			}
+		}
+	default:
+		panic("kernel: unknown ReLU rule " + p.Rule.ReLU.String())
+	}
+	return l.dx
+}

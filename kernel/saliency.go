@@ -1,0 +1,94 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrTarget is wrapped by errors about a saliency target.
+var ErrTarget = errors.New("invalid target")
+
+// Target is what a saliency map explains (PAPER.md §6): a class logit, or a
+// unit — one channel of a named layer at a position or at its strongest
+// position in the example.
+type Target struct {
+	// Layer names the layer whose unit is explained; "" means the net's
+	// output, so Channel is a class. A convolution followed by a rectifier
+	// means the rectified activation (see Net.Unit).
+	Layer string
+	// Channel is the class or the unit's channel.
+	Channel int
+	// At is the unit's position (y, x); nil means the position where the
+	// channel is strongest in this example.
+	At *[2]int
+}
+
+func (t Target) String() string {
+	s := fmt.Sprintf("class %d", t.Channel)
+	if t.Layer != "" {
+		s = fmt.Sprintf("%s unit %d", t.Layer, t.Channel)
+	}
+	if t.At != nil {
+		s += fmt.Sprintf(" at (%d,%d)", t.At[0], t.At[1])
+	}
+	return s
+}
+
+// Saliency returns, for each example of x, the signal that reaches the
+// input when every activation of the target's layer is zeroed except the
+// targeted one, which sends 1, and the net is walked backward under rule.
+// It runs the net in evaluation mode; targets[i] belongs to example i and
+// all must name the same layer. The result has x's shape.
+func (n *Net) Saliency(x *Tensor, targets []Target, rule Rule) (*Tensor, error) {
+	layer, seed, err := n.seedSignal(x, targets)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := n.BackwardFrom(layer, seed, Pass{Rule: rule, Input: true})
+	if err != nil {
+		return nil, err
+	}
+	return dx.Clone(), nil
+}
+
+// seedSignal checks the targets, runs the forward pass to their layer, and
+// builds the one-hot signal there.
+func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, error) {
+	if len(x.Shape) != 4 || len(targets) != x.Shape[0] {
+		return 0, nil, fmt.Errorf("kernel: %d targets for input %v: %w", len(targets), x.Shape, ErrTarget)
+	}
+	layer := len(n.Layers) - 1
+	if name := targets[0].Layer; name != "" {
+		var err error
+		if layer, err = n.Unit(name); err != nil {
+			return 0, nil, fmt.Errorf("%w: %w", ErrTarget, err)
+		}
+	}
+	sh := n.Shapes[layer]
+	for i, t := range targets {
+		if t.Layer != targets[0].Layer {
+			return 0, nil, fmt.Errorf("kernel: target %d names layer %q, target 0 %q; one call explains one layer: %w", i, t.Layer, targets[0].Layer, ErrTarget)
+		}
+		if t.Channel < 0 || t.Channel >= sh[0] {
+			return 0, nil, fmt.Errorf("kernel: target %d: channel %d of %d: %w", i, t.Channel, sh[0], ErrTarget)
+		}
+		if t.At != nil && (t.At[0] < 0 || t.At[0] >= sh[1] || t.At[1] < 0 || t.At[1] >= sh[2]) {
+			return 0, nil, fmt.Errorf("kernel: target %d: position %v outside %d×%d: %w", i, *t.At, sh[1], sh[2], ErrTarget)
+		}
+	}
+	act, err := n.ForwardTo(x, layer, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	seed := NewTensor(act.Shape...)
+	hw := sh[1] * sh[2]
+	for i, t := range targets {
+		plane := act.Example(i)[t.Channel*hw : (t.Channel+1)*hw]
+		pos := Argmax(plane)
+		if t.At != nil {
+			pos = t.At[0]*sh[2] + t.At[1]
+		}
+		seed.Example(i)[t.Channel*hw+pos] = 1
+	}
+	return layer, seed, nil
+}
