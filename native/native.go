@@ -1,0 +1,79 @@
+// Package native installs the fastest float32 matrix multiply this build has
+// behind gonum's blas32 seam, so that code calling
+// blas32.Implementation().Sgemm (package kernel) runs on OpenBLAS in a native
+// build and on gonum's pure Go everywhere else.
+//
+// Which implementation a build gets:
+//
+//   - cgo enabled (the default for a native build), no tags: OpenBLAS's
+//     cblas_sgemm through cgo, linked with -lopenblas. On Debian and Ubuntu
+//     that needs the libopenblas-dev package at build time and an OpenBLAS
+//     runtime library (libopenblas0) where the program runs. For an OpenBLAS
+//     outside the default paths, set CGO_CFLAGS (for cblas.h) and CGO_LDFLAGS.
+//   - CGO_ENABLED=0, or -tags noopenblas: gonum's pure-Go implementation.
+//
+// Only Sgemm goes to OpenBLAS: every other routine of blas.Float32 is gonum's,
+// because Sgemm is the only one the convolutions spend their time in.
+// Import the package and call Use once; importing it alone changes nothing.
+package native
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// Info says which implementation Use installed.
+type Info struct {
+	// Backend is "openblas 0.3.21" (the OpenBLAS version linked in) or
+	// "gonum (pure Go)".
+	Backend string
+	// Threads is how many threads one Sgemm call may use: OpenBLAS's thread
+	// count, or GOMAXPROCS for gonum, which splits a product over that many
+	// goroutines.
+	Threads int
+	// Config is OpenBLAS's build configuration as openblas_get_config reports
+	// it, such as "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell
+	// MAX_THREADS=64"; it names the CPU kernels in use. Empty for gonum.
+	Config string
+}
+
+// String returns a line for logs: the backend, the thread count and, for
+// OpenBLAS, its configuration.
+func (i Info) String() string {
+	unit := "threads"
+	if i.Threads == 1 {
+		unit = "thread"
+	}
+	s := fmt.Sprintf("%s, %d %s", i.Backend, i.Threads, unit)
+	if i.Config != "" {
+		s += " (" + i.Config + ")"
+	}
+	return s
+}
+
+// Use installs the fastest implementation this build has with blas32.Use and
+// returns what it installed. If threads > 0 it also sets OpenBLAS's thread
+// count (openblas_set_num_threads); threads <= 0 keeps the current count. The
+// pure-Go backend ignores threads: its parallelism follows GOMAXPROCS.
+//
+// Call Use before any goroutine multiplies matrices, typically early in main:
+// neither blas32.Use nor OpenBLAS's thread count is safe to change while a
+// product runs. When the caller already runs products on several goroutines,
+// pass threads = 1 so that goroutines × OpenBLAS threads does not exceed the
+// cores.
+func Use(threads int) Info {
+	if threads > 0 {
+		setThreads(threads)
+	}
+	impl, backend, config := implementation()
+	blas32.Use(impl)
+	return Info{Backend: backend, Threads: Threads(), Config: config}
+}
+
+// Threads returns how many threads one Sgemm call of this build's backend may
+// use. Unless changed by Use, that is runtime.NumCPU() for OpenBLAS (or the
+// OPENBLAS_NUM_THREADS environment variable, if set) and GOMAXPROCS for gonum.
+func Threads() int {
+	return threads()
+}

@@ -1,0 +1,312 @@
+package native_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/allcnn/allcnn/native"
+)
+
+// TestSgemmMatchesGonum is a differential test: the Sgemm that Use installs
+// must agree with gonum's pure-Go Sgemm on every shape, transpose, alpha,
+// beta and stride below, at one thread and at the default thread count.
+func TestSgemmMatchesGonum(t *testing.T) {
+	defaultThreads := native.Threads()
+	t.Cleanup(func() { native.Use(defaultThreads) })
+
+	for _, threads := range []int{1, defaultThreads} {
+		info := native.Use(threads)
+		t.Logf("installed: %v", info)
+		maxDiff, maxRel := checkSgemm(t, blas32.Implementation())
+		t.Logf("threads=%d: max |difference| %.3g, max |difference|/(k+1) %.3g", info.Threads, maxDiff, maxRel)
+		if info.Threads == defaultThreads {
+			break // the default count was just tested (or threads has no effect)
+		}
+	}
+}
+
+// checkSgemm compares impl with gonum over the cases of the conformance
+// suite and returns the largest absolute difference, alone and divided by k+1.
+func checkSgemm(t *testing.T, impl blas.Float32) (maxDiff, maxRel float64) {
+	t.Helper()
+	sizes := []struct{ m, n, k int }{
+		{0, 0, 0}, {0, 3, 2}, {3, 0, 2}, {2, 3, 0}, {1, 1, 0},
+		{1, 1, 1}, {1, 7, 1}, {7, 1, 5}, {1, 1, 33}, {2, 3, 4},
+		{5, 7, 3}, {17, 13, 11}, {31, 33, 35}, {64, 64, 64}, {65, 63, 67},
+		{96, 100, 27}, {130, 257, 75}, {192, 64, 288}, // large enough for OpenBLAS to use threads
+	}
+	transposes := []blas.Transpose{blas.NoTrans, blas.Trans, blas.ConjTrans}
+	scales := []struct{ alpha, beta float32 }{
+		{1, 0}, {1, 1}, {-0.5, 0.5}, {2, 0}, {0, 0.5}, {0, 1}, {0, 0},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ref := gonum.Implementation{}
+	for _, sz := range sizes {
+		for _, tA := range transposes {
+			for _, tB := range transposes {
+				for _, sc := range scales {
+					for _, pad := range []int{0, 3} {
+						name := fmt.Sprintf("m=%d n=%d k=%d tA=%c tB=%c alpha=%g beta=%g pad=%d",
+							sz.m, sz.n, sz.k, tA, tB, sc.alpha, sc.beta, pad)
+						c := newSgemmCase(rng, tA, tB, sz.m, sz.n, sz.k, pad, sc.beta == 0)
+						got := append([]float32(nil), c.c...)
+						want := append([]float32(nil), c.c...)
+						impl.Sgemm(tA, tB, sz.m, sz.n, sz.k, sc.alpha, c.a, c.lda, c.b, c.ldb, sc.beta, got, c.ldc)
+						ref.Sgemm(tA, tB, sz.m, sz.n, sz.k, sc.alpha, c.a, c.lda, c.b, c.ldb, sc.beta, want, c.ldc)
+
+						// Both sums have k terms of magnitude at most |alpha| (entries
+						// lie in [-1, 1)), added in different orders.
+						tol := 1e-6 * float64(sz.k+1) * max(1, math.Abs(float64(sc.alpha)))
+						for i := range got {
+							inside := i%c.ldc < sz.n
+							g, w := float64(got[i]), float64(want[i])
+							switch {
+							case !inside && got[i] != want[i]:
+								t.Fatalf("%s: c[%d] = %v outside the m×n result, want it untouched (%v)", name, i, g, w)
+							case math.IsNaN(g) != math.IsNaN(w):
+								t.Fatalf("%s: c[%d] = %v, want %v", name, i, g, w)
+							case math.Abs(g-w) > tol:
+								t.Fatalf("%s: c[%d] = %v, want %v (|difference| %.3g > tolerance %.3g)", name, i, g, w, math.Abs(g-w), tol)
+							}
+							if d := math.Abs(g - w); d > maxDiff {
+								maxDiff = d
+							}
+							if r := math.Abs(g-w) / float64(sz.k+1); r > maxRel {
+								maxRel = r
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return maxDiff, maxRel
+}
+
+// TestSgemmConcurrent runs products from several goroutines at once, as
+// batch-level parallelism does, at the default thread count.
+func TestSgemmConcurrent(t *testing.T) {
+	native.Use(0)
+	impl := blas32.Implementation()
+	const m, n, k, goroutines, calls = 96, 100, 288, 4, 10
+	rng := rand.New(rand.NewPCG(3, 4))
+	in := newSgemmCase(rng, blas.NoTrans, blas.Trans, m, n, k, 0, false)
+	want := make([]float32, m*n)
+	gonum.Implementation{}.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, in.a, in.lda, in.b, in.ldb, 0, want, n)
+
+	errs := make(chan error, goroutines)
+	for range goroutines {
+		go func() {
+			got := make([]float32, m*n)
+			for range calls {
+				impl.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, in.a, in.lda, in.b, in.ldb, 0, got, n)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-6*(k+1)) {
+						errs <- fmt.Errorf("c[%d] = %v, want %v", i, got[i], want[i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// sgemmCase holds the operands of one Sgemm call. Padding between rows
+// (when ld exceeds the row length) holds NaN in a and b, which must never be
+// read, and a sentinel in c, which must never be written.
+type sgemmCase struct {
+	a, b, c       []float32
+	lda, ldb, ldc int
+}
+
+func newSgemmCase(rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, nanC bool) sgemmCase {
+	rowsA, colsA := m, k
+	if tA != blas.NoTrans {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if tB != blas.NoTrans {
+		rowsB, colsB = n, k
+	}
+	var s sgemmCase
+	s.a, s.lda = newMatrix(rng, rowsA, colsA, pad, float32(math.NaN()), false)
+	s.b, s.ldb = newMatrix(rng, rowsB, colsB, pad, float32(math.NaN()), false)
+	// With beta = 0, C's old values must be ignored, NaN included.
+	s.c, s.ldc = newMatrix(rng, m, n, pad, 7, nanC)
+	return s
+}
+
+// newMatrix returns a rows×cols row-major matrix with leading dimension
+// max(1, cols)+pad and the shortest slice gonum accepts, filled with values
+// in [-1, 1) (or NaN if nan is set); padding holds fill.
+func newMatrix(rng *rand.Rand, rows, cols, pad int, fill float32, nan bool) ([]float32, int) {
+	ld := max(1, cols) + pad
+	if rows == 0 {
+		return []float32{}, ld
+	}
+	x := make([]float32, (rows-1)*ld+cols)
+	for i := range x {
+		switch {
+		case i%ld >= cols:
+			x[i] = fill
+		case nan:
+			x[i] = float32(math.NaN())
+		default:
+			x[i] = 2*rng.Float32() - 1
+		}
+	}
+	return x, ld
+}
+
+// TestSgemmPanics checks that the installed Sgemm rejects invalid arguments
+// exactly as gonum does (same panic message), and accepts the same
+// degenerate ones.
+func TestSgemmPanics(t *testing.T) {
+	native.Use(0)
+	impl := blas32.Implementation()
+	x := make([]float32, 100)
+	const N, T = blas.NoTrans, blas.Trans
+	for _, tc := range []struct {
+		name           string
+		tA, tB         blas.Transpose
+		m, n, k        int
+		a              []float32
+		lda            int
+		b              []float32
+		ldb            int
+		c              []float32
+		ldc            int
+		wantPanicMatch string // "" for no panic
+	}{
+		{"ok", N, N, 2, 3, 4, x, 4, x, 3, x, 3, ""},
+		{"bad tA", 'X', N, 2, 3, 4, x, 4, x, 3, x, 3, "transpose"},
+		{"bad tB", N, 0, 2, 3, 4, x, 4, x, 3, x, 3, "transpose"},
+		{"m < 0", N, N, -1, 3, 4, x, 4, x, 3, x, 3, "m < 0"},
+		{"n < 0", N, N, 2, -1, 4, x, 4, x, 3, x, 3, "n < 0"},
+		{"k < 0", N, N, 2, 3, -1, x, 4, x, 3, x, 3, "k < 0"},
+		{"lda < k", N, N, 2, 3, 4, x, 3, x, 3, x, 3, "leading dimension of A"},
+		{"lda < m (tA)", T, N, 2, 3, 4, x, 1, x, 3, x, 3, "leading dimension of A"},
+		{"ldb < n", N, N, 2, 3, 4, x, 4, x, 2, x, 3, "leading dimension of B"},
+		{"ldb < k (tB)", N, T, 2, 3, 4, x, 4, x, 3, x, 3, "leading dimension of B"},
+		{"ldc < n", N, N, 2, 3, 4, x, 4, x, 3, x, 2, "leading dimension of C"},
+		{"lda 0 with k 0", N, N, 2, 3, 0, x, 0, x, 3, x, 3, "leading dimension of A"},
+		{"ldc 0 with m 0", N, N, 0, 0, 0, nil, 1, nil, 1, nil, 0, "leading dimension of C"},
+		{"short a", N, N, 2, 3, 4, x[:7], 4, x, 3, x, 3, "length of a"},
+		{"short b", N, N, 2, 3, 4, x, 4, x[:11], 3, x, 3, "length of b"},
+		{"short c", N, N, 2, 3, 4, x, 4, x, 3, x[:5], 3, "length of c"},
+		{"m 0, empty slices", N, N, 0, 3, 4, nil, 4, nil, 3, nil, 3, ""},
+		{"n 0, empty slices", N, N, 2, 0, 4, nil, 4, nil, 1, nil, 1, ""},
+		{"k 0, empty a and b", N, N, 1, 3, 0, nil, 1, nil, 3, x, 3, ""},
+	} {
+		got := panicMessage(func() {
+			impl.Sgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, 1, tc.a, tc.lda, tc.b, tc.ldb, 0, tc.c, tc.ldc)
+		})
+		want := panicMessage(func() {
+			gonum.Implementation{}.Sgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, 1, tc.a, tc.lda, tc.b, tc.ldb, 0, tc.c, tc.ldc)
+		})
+		if got != want {
+			t.Errorf("%s: installed Sgemm panics with %q, gonum with %q", tc.name, got, want)
+		}
+		if (tc.wantPanicMatch == "") != (want == "") || !strings.Contains(want, tc.wantPanicMatch) {
+			t.Errorf("%s: gonum panics with %q, want a panic matching %q", tc.name, want, tc.wantPanicMatch)
+		}
+	}
+}
+
+// panicMessage returns what f panics with, or "" if it returns.
+func panicMessage(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}
+
+func TestUse(t *testing.T) {
+	defaultThreads := native.Threads()
+	t.Cleanup(func() { native.Use(defaultThreads) })
+
+	info := native.Use(1)
+	t.Logf("Use(1): %v", info)
+	if !strings.HasPrefix(info.Backend, wantBackend) {
+		t.Errorf("Use(1).Backend = %q, want it to start with %q", info.Backend, wantBackend)
+	}
+	wantThreads := 1
+	if wantBackend == "gonum" {
+		wantThreads = runtime.GOMAXPROCS(0)
+	}
+	if info.Threads != wantThreads || native.Threads() != wantThreads {
+		t.Errorf("after Use(1): Info.Threads = %d, Threads() = %d, want %d", info.Threads, native.Threads(), wantThreads)
+	}
+	if info := native.Use(0); info.Threads != wantThreads {
+		t.Errorf("Use(0) after Use(1): Threads = %d, want it kept at %d", info.Threads, wantThreads)
+	}
+}
+
+// BenchmarkSgemm times the products of All-CNN-C's convolutions as im2col
+// GEMMs (M output channels, N output pixels, K = input channels × 3×3 or
+// 1×1), forward and the two backward products, for the installed backend at
+// one and at the default thread count, and for gonum's pure Go.
+func BenchmarkSgemm(b *testing.B) {
+	shapes := []struct {
+		tA, tB  blas.Transpose
+		m, n, k int
+	}{
+		{blas.NoTrans, blas.NoTrans, 96, 1024, 27},   // conv1: 3→96, 3×3, 32×32
+		{blas.NoTrans, blas.NoTrans, 96, 1024, 864},  // conv2: 96→96, 3×3, 32×32
+		{blas.NoTrans, blas.NoTrans, 192, 256, 1728}, // conv5: 192→192, 3×3, 16×16
+		{blas.NoTrans, blas.NoTrans, 192, 64, 1728},  // conv7: 192→192, 3×3, 8×8
+		{blas.NoTrans, blas.Trans, 192, 1728, 256},   // conv5 weight gradient: dY·colsᵀ
+		{blas.Trans, blas.NoTrans, 1728, 256, 192},   // conv5 input gradient: Wᵀ·dY
+	}
+	defaultThreads := native.Threads()
+	b.Cleanup(func() { native.Use(defaultThreads) })
+	backend := strings.Fields(native.Use(0).Backend)[0]
+
+	type run struct {
+		name    string
+		threads int // for Use; 0 runs gonum directly
+	}
+	runs := []run{{"gonum", 0}}
+	if backend != "gonum" {
+		runs = append(runs, run{backend + "/threads=1", 1})
+		if defaultThreads != 1 {
+			runs = append(runs, run{fmt.Sprintf("%s/threads=%d", backend, defaultThreads), defaultThreads})
+		}
+	}
+	for _, r := range runs {
+		for _, s := range shapes {
+			name := fmt.Sprintf("%s/%c%c_%dx%dx%d", r.name, s.tA, s.tB, s.m, s.n, s.k)
+			b.Run(name, func(b *testing.B) {
+				var impl blas.Float32 = gonum.Implementation{}
+				if r.threads > 0 {
+					native.Use(r.threads)
+					impl = blas32.Implementation()
+				}
+				rng := rand.New(rand.NewPCG(1, 2))
+				in := newSgemmCase(rng, s.tA, s.tB, s.m, s.n, s.k, 0, false)
+				for b.Loop() {
+					impl.Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, in.a, in.lda, in.b, in.ldb, 0, in.c, in.ldc)
+				}
+				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
