@@ -92,3 +92,20 @@ func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, error) {
 	}
 	return layer, seed, nil
 }
+
+// Pattern reconstructs what a unit detects without conditioning on an image
+// (paper Fig. 2): the deconvnet signal of channel's unit at the centre of
+// the layer's map, propagated to the input. The deconvnet rule ignores the
+// forward activations, so the forward pass runs on a blank image only to
+// size the maps; pools, which would need switches from an image, spread
+// evenly (NoSwitches). For a first-layer unit the pattern is its filter.
+func (n *Net) Pattern(layer string, channel int) (*Tensor, error) {
+	i, err := n.Unit(layer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTarget, err)
+	}
+	sh := n.Shapes[i]
+	at := [2]int{sh[1] / 2, sh[2] / 2}
+	in := n.Spec.Input
+	return n.Saliency(NewTensor(1, in[0], in[1], in[2]), []Target{{Layer: layer, Channel: channel, At: &at}}, Rule{ReLU: Deconvnet, Pool: NoSwitches})
+}

@@ -250,3 +250,44 @@ func TestMaxPoolRules(t *testing.T) {
 	requireGrid(t, [][]float32{{-1}}, q.Forward(x, false), "padded forward")
 	requireGrid(t, [][]float32{{.25, .25}, {.25, .25}}, q.Backward(grid([][]float32{{1}}), Pass{Input: true, Rule: Rule{Pool: NoSwitches}}), "padded spread")
 }
+
+// TestPatternOfFirstLayerIsItsFilter: the unconditioned deconvnet pattern of
+// a conv1 unit is that unit's filter, placed on its receptive field.
+func TestPatternOfFirstLayerIsItsFilter(t *testing.T) {
+	s, _ := ZooSpec("all-cnn-c", 10, 0.1)
+	n, err := Build(*s)
+	requireNoError(t, err)
+	requireNoError(t, n.Init("he", 5))
+	w := n.Param("conv1.weight")
+	for _, c := range []int{0, 3, 9} {
+		p, err := n.Pattern("conv1", c)
+		requireNoError(t, err)
+		// The centre of the 32×32 map is (16, 16); a 3×3 "same" filter sees
+		// rows and columns 15..17 of each input channel.
+		var want, rest float64
+		for ch := 0; ch < 3; ch++ {
+			for y := 0; y < 32; y++ {
+				for x := 0; x < 32; x++ {
+					v := float64(p.Data[(ch*32+y)*32+x])
+					if y >= 15 && y <= 17 && x >= 15 && x <= 17 {
+						f := float64(w.Data[((c*3+ch)*3+y-15)*3+x-15])
+						want = max(want, abs(v-f))
+					} else {
+						rest = max(rest, abs(v))
+					}
+				}
+			}
+		}
+		if want > 1e-6 || rest != 0 {
+			t.Fatalf("unit %d: pattern differs from the filter by %g, %g outside", c, want, rest)
+		}
+	}
+	// Higher units reconstruct something nonzero too.
+	p, err := n.Pattern("conv3", 1)
+	requireNoError(t, err)
+	if maxDiff(p.Data, make([]float32, len(p.Data))) == 0 {
+		t.Fatal("conv3 pattern is blank")
+	}
+}
+
+func abs(x float64) float64 { return max(x, -x) }
