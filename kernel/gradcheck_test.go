@@ -196,3 +196,33 @@ func TestSoftmaxCrossEntropyGradient(t *testing.T) {
 		t.Fatalf("uniform loss %v, want ln 10", l)
 	}
 }
+
+// TestConvChunking: a batch split into one-example chunks computes what one
+// chunk computes.
+func TestConvChunking(t *testing.T) {
+	rng := newRNG(8)
+	x := randTensor(rng, 1, 5, 3, 7, 7)
+	run := func() (y, dx, dw, db []float32) {
+		c := NewConv2D("c", 3, 4, 3, 2, 1)
+		r := newRNG(1)
+		for i := range c.Weight.Data {
+			c.Weight.Data[i] = float32(r.NormFloat64())
+		}
+		out := c.Forward(x, false)
+		dy := randTensor(newRNG(2), 1, out.Shape...)
+		d := c.Backward(dy, Pass{Params: true, Input: true})
+		return out.Clone().Data, d.Clone().Data, c.Weight.Grad, c.Bias.Grad
+	}
+	y1, dx1, dw1, db1 := run()
+	defer func(old int) { chunkFloats = old }(chunkFloats)
+	chunkFloats = 1 // one example per chunk
+	y2, dx2, dw2, db2 := run()
+	for _, c := range []struct {
+		name string
+		a, b []float32
+	}{{"forward", y1, y2}, {"input grad", dx1, dx2}, {"weight grad", dw1, dw2}, {"bias grad", db1, db2}} {
+		if d := maxDiff(c.a, c.b); d > 1e-5 {
+			t.Errorf("%s: chunked differs by %g", c.name, d)
+		}
+	}
+}
