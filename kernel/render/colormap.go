@@ -15,7 +15,7 @@ type Colormap string
 const (
 	// Gray runs from black (0) to white (1).
 	Gray Colormap = "gray"
-	// Viridis is matplotlib's perceptually uniform blue–green–yellow map.
+	// Viridis is matplotlib's perceptually uniform purple–teal–yellow map.
 	Viridis Colormap = "viridis"
 	// Inferno is matplotlib's perceptually uniform black–red–yellow map.
 	Inferno Colormap = "inferno"

@@ -111,7 +111,8 @@ func Reduce(sal []float32, c, h, w int, r Reduction) ([]float32, error) {
 //     p is 0 — a map that is zero almost everywhere — nothing is clamped.
 //     clip = 0 or 100 clamps nothing.
 //  3. Scale. For All, t = 0.5 + 0.5·v/max|v|: zero is the colormap's centre
-//     and the larger magnitude reaches an end; a map of zeros is all 0.5.
+//     and the larger magnitude reaches an end; a map of zeros is all 0.5
+//     (a constant c ≠ 0 is all at c's end).
 //     For the other signs, min-max: t = (v − min)/(max − min); a constant
 //     map is all 0, the colormap's low end.
 //
