@@ -1,0 +1,403 @@
+package trainer
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // register the decoders image.Decode uses
+	_ "image/png"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/image/draw"
+)
+
+// FolderOptions adjust LoadFolder.
+type FolderOptions struct {
+	// W, H, when non-zero, are the size every image must have. Otherwise the
+	// first image (in class order, then file-name order) decides.
+	W, H int
+	// Resize, when positive, scales each image so that its shorter side is
+	// Resize pixels (ResizeShorter) and keeps the central Resize×Resize
+	// square, before the size check: the ImageNet-style path (PAPER.md §4),
+	// followed by RandomCrop or CenterCrop to the network's input size.
+	Resize int
+	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
+	Workers int
+}
+
+func (o FolderOptions) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// maxImageBytes bounds one encoded image, so a corrupt tar header cannot
+// make us allocate gigabytes.
+const maxImageBytes = 64 << 20
+
+// LoadFolder reads a labelled image set laid out as one sub-folder per class
+// (CLASS/NAME.png, CLASS/NAME.jpg), from a directory or, when path names a
+// file, from a gzip-compressed tar of that layout read as a stream (nothing
+// is unpacked to disk). In a tar the class folders may sit under a common
+// root, as in train/airplane/0000.jpg.
+//
+// Class names are the folder names, sorted; labels follow that order.
+// Images are ordered by class, then by file name (byte order, so number
+// files with leading zeros). Files and folders whose name starts with "."
+// are ignored. Images are decoded by content (PNG or JPEG), converted to RGB
+// (gray is replicated, alpha is dropped), and must all have one size. Any
+// other file, an empty class folder, a file outside a class folder or a
+// nested folder is an error wrapping ErrData that names it.
+func LoadFolder(path string, opt FolderOptions) (*Dataset, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	dec := newDecoder(opt)
+	var classes map[string]string
+	if fi.IsDir() {
+		classes, err = walkFolder(path, dec)
+	} else {
+		classes, err = streamTar(path, dec)
+	}
+	files := dec.wait()
+	if err != nil {
+		return nil, err
+	}
+	return assemble(path, files, classes, opt)
+}
+
+// imageFile is one image on its way from the file to the data set.
+type imageFile struct {
+	path  string // for messages: a file path, or "ARCHIVE: ENTRY"
+	class string
+	name  string // file name, the order within the class
+	data  []byte // encoded image; nil: read path from disk
+	w, h  int
+	pix   []uint8 // decoded, 3×h×w
+	err   error
+}
+
+// decoder decodes images on a few goroutines while the caller keeps reading.
+type decoder struct {
+	jobs  chan *imageFile
+	wg    sync.WaitGroup
+	files []*imageFile
+}
+
+func newDecoder(opt FolderOptions) *decoder {
+	n := opt.workers()
+	d := &decoder{jobs: make(chan *imageFile, 4*n)}
+	d.wg.Add(n)
+	for range n {
+		go func() {
+			defer d.wg.Done()
+			for f := range d.jobs {
+				f.decode(opt.Resize)
+			}
+		}()
+	}
+	return d
+}
+
+func (d *decoder) add(f *imageFile) {
+	d.files = append(d.files, f)
+	d.jobs <- f
+}
+
+// wait returns every file added, once all are decoded.
+func (d *decoder) wait() []*imageFile {
+	close(d.jobs)
+	d.wg.Wait()
+	return d.files
+}
+
+func (f *imageFile) decode(resize int) {
+	data := f.data
+	f.data = nil
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(f.path); err != nil {
+			f.err = fmt.Errorf("trainer: %w", err)
+			return
+		}
+	}
+	im, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		f.err = fmt.Errorf("%w: %s: %v", ErrData, f.path, err)
+		return
+	}
+	if resize > 0 {
+		r := ResizeShorter(im, resize)
+		b := r.Bounds()
+		x0, y0 := (b.Dx()-resize)/2, (b.Dy()-resize)/2
+		im = r.SubImage(image.Rect(x0, y0, x0+resize, y0+resize))
+	}
+	f.w, f.h, f.pix = planarRGB(im)
+}
+
+// planarRGB converts an image to 8-bit RGB planes (3×h×w).
+func planarRGB(im image.Image) (w, h int, pix []uint8) {
+	b := im.Bounds()
+	w, h = b.Dx(), b.Dy()
+	pix = make([]uint8, 3*w*h)
+	r, g, bl := pix[:w*h], pix[w*h:2*w*h], pix[2*w*h:]
+	switch m := im.(type) {
+	case *image.YCbCr: // JPEG
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
+				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
+				i := y*w + x
+				r[i], g[i], bl[i] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			o := m.PixOffset(b.Min.X, b.Min.Y+y)
+			row := m.Pix[o : o+w]
+			copy(r[y*w:], row)
+			copy(g[y*w:], row)
+			copy(bl[y*w:], row)
+		}
+	case *image.RGBA: // from PNG without alpha, or ResizeShorter
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				r[i], g[i], bl[i] = row[4*x], row[4*x+1], row[4*x+2]
+			}
+		}
+	default:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				c := color.NRGBAModel.Convert(im.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+				i := y*w + x
+				r[i], g[i], bl[i] = c.R, c.G, c.B
+			}
+		}
+	}
+	return w, h, pix
+}
+
+// ResizeShorter scales src, keeping its aspect ratio, so that its shorter
+// side is s pixels, with a bilinear filter that widens to an area average
+// when shrinking (golang.org/x/image/draw.BiLinear).
+func ResizeShorter(src image.Image, s int) *image.RGBA {
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w < h {
+		w, h = s, (h*s+w/2)/w
+	} else {
+		w, h = (w*s+h/2)/h, s
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.BiLinear.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+	return dst
+}
+
+func hidden(name string) bool { return strings.HasPrefix(name, ".") }
+
+// walkFolder queues the images of DIR/CLASS/NAME and returns the class
+// folders found (name → path).
+func walkFolder(dir string, dec *decoder) (map[string]string, error) {
+	top, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	classes := map[string]string{}
+	for _, c := range top {
+		if hidden(c.Name()) {
+			continue
+		}
+		cdir := filepath.Join(dir, c.Name())
+		if fi, err := os.Stat(cdir); err != nil { // follows links
+			return nil, fmt.Errorf("trainer: %w", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("%w: %s: a file outside the class folders", ErrData, cdir)
+		}
+		classes[c.Name()] = cdir
+		ents, err := os.ReadDir(cdir)
+		if err != nil {
+			return nil, fmt.Errorf("trainer: %w", err)
+		}
+		for _, e := range ents {
+			if hidden(e.Name()) {
+				continue
+			}
+			p := filepath.Join(cdir, e.Name())
+			if fi, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("trainer: %w", err)
+			} else if fi.IsDir() {
+				return nil, fmt.Errorf("%w: %s: a folder inside a class folder", ErrData, p)
+			}
+			dec.add(&imageFile{path: p, class: c.Name(), name: e.Name()})
+		}
+	}
+	return classes, nil
+}
+
+// streamTar queues the images of a gzip tar holding [ROOT/]CLASS/NAME and
+// returns the class folders found (name → path for messages). ROOT is that
+// of the first image; every other image must share it.
+func streamTar(file string, dec *decoder) (map[string]string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrData, file, err)
+	}
+	tr := tar.NewReader(gz)
+	classes := map[string]string{}
+	dirs := map[string]bool{}
+	root, rooted := "", false
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrData, file, err)
+		}
+		name := path.Clean(hdr.Name)
+		where := file + ": " + name
+		// Every folder on the way counts, listed in the tar or not.
+		for d := path.Dir(name); d != "." && d != "/"; d = path.Dir(d) {
+			dirs[d] = true
+		}
+		if hiddenPath(name) {
+			continue
+		}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			dirs[name] = true
+			continue
+		case tar.TypeReg:
+		default:
+			return nil, fmt.Errorf("%w: %s: not a regular file or folder (tar type %q)", ErrData, where, hdr.Typeflag)
+		}
+		cdir, base := path.Split(name)
+		cdir = strings.TrimSuffix(cdir, "/")
+		r, class := path.Split(cdir)
+		if class == "" {
+			return nil, fmt.Errorf("%w: %s: a file outside the class folders", ErrData, where)
+		}
+		if !rooted {
+			root, rooted = r, true
+		} else if r != root {
+			return nil, fmt.Errorf("%w: %s: not in a class folder under %q like the first image", ErrData, where, root)
+		}
+		if hdr.Size > maxImageBytes {
+			return nil, fmt.Errorf("%w: %s: %d bytes is too big for an image", ErrData, where, hdr.Size)
+		}
+		data := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, data); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrData, where, err)
+		}
+		classes[class] = file + ": " + cdir
+		dec.add(&imageFile{path: where, class: class, name: base, data: data})
+	}
+	// Folders beside the class folders that hold no image are empty classes.
+	for d := range dirs {
+		r, class := path.Split(d)
+		if rooted && r == root && !hiddenPath(d) {
+			if _, ok := classes[class]; !ok {
+				classes[class] = file + ": " + d
+			}
+		}
+	}
+	return classes, nil
+}
+
+func hiddenPath(name string) bool {
+	for _, c := range strings.Split(name, "/") {
+		if hidden(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// assemble orders the decoded files, checks them and builds the data set.
+func assemble(source string, files []*imageFile, classDirs map[string]string, opt FolderOptions) (*Dataset, error) {
+	sort.Slice(files, func(i, j int) bool {
+		a, b := files[i], files[j]
+		if a.class != b.class {
+			return a.class < b.class
+		}
+		return a.name < b.name
+	})
+	var classes []string
+	for c := range classDirs {
+		classes = append(classes, c)
+	}
+	sort.Strings(classes)
+	if len(classes) == 0 {
+		return nil, fmt.Errorf("%w: %s: no class folders", ErrData, source)
+	}
+	label := map[string]int{}
+	for i, c := range classes {
+		label[c] = i
+	}
+	count := make([]int, len(classes))
+	w, h := opt.W, opt.H
+	var first string
+	for i, f := range files {
+		if f.err != nil {
+			return nil, f.err
+		}
+		if i > 0 && f.class == files[i-1].class && f.name == files[i-1].name {
+			return nil, fmt.Errorf("%w: %s: appears twice", ErrData, f.path)
+		}
+		if w == 0 && h == 0 {
+			w, h, first = f.w, f.h, "the size of "+f.path
+		}
+		if f.w != w || f.h != h {
+			if first == "" {
+				first = "the size asked for"
+			}
+			return nil, fmt.Errorf("%w: %s: image is %d×%d, want %d×%d (%s)", ErrData, f.path, f.w, f.h, w, h, first)
+		}
+		count[label[f.class]]++
+	}
+	for i, n := range count {
+		if n == 0 {
+			return nil, fmt.Errorf("%w: %s: empty class folder", ErrData, classDirs[classes[i]])
+		}
+	}
+	d := &Dataset{Classes: classes, C: 3, H: h, W: w,
+		Images: make([]float32, len(files)*3*h*w), Labels: make([]int, len(files))}
+	// Converting to float32 touches 4 bytes per pixel of fresh memory: split
+	// it across the workers too.
+	workers := opt.workers()
+	var wg sync.WaitGroup
+	per := (len(files) + workers - 1) / workers
+	for lo := 0; lo < len(files); lo += per {
+		wg.Go(func() {
+			for i := lo; i < min(lo+per, len(files)); i++ {
+				img := d.Image(i)
+				for j, v := range files[i].pix {
+					img[j] = float32(v)
+				}
+				d.Labels[i] = label[files[i].class]
+			}
+		})
+	}
+	wg.Wait()
+	return d, nil
+}
