@@ -1,0 +1,280 @@
+// Package api is the one API that both WebAssembly builds wrap: the GOOS=js
+// global for browsers (wasm/js) and the GOOS=wasip1 reactor for WASI hosts
+// (wasm/wasip1). It loads a weight file, prepares images, classifies them
+// and computes and draws saliency maps (PAPER.md §6), so that the two
+// wrappers only move bytes and errors across their boundary.
+//
+// It imports kernel, kernel/preprocess, kernel/render and format only —
+// never trainer, native or cmd, which would drag datasets, image decoders
+// and cgo into the wasm binaries — and does not call encoding/json, whose
+// reflective encoder the linker would then keep: Info.JSON encodes by hand.
+//
+// A Model is safe for concurrent use; calls on one model run one at a time.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"sync"
+
+	"github.com/allcnn/allcnn/format"
+	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/kernel/preprocess"
+	"github.com/allcnn/allcnn/kernel/render"
+)
+
+// ErrRequest is wrapped by errors about a saliency request or one of its
+// options.
+var ErrRequest = errors.New("invalid request")
+
+// Model is a loaded weight file: the network, its class names and its
+// preprocessing.
+type Model struct {
+	file *format.File // without its tensors, which live in net
+
+	mu       sync.Mutex // guards the nets, whose layers keep buffers
+	net      *kernel.Net
+	switched *kernel.Net // built by the first Switches request
+}
+
+// Load parses and validates a weight file (format.Unmarshal, which treats
+// b as hostile) and builds its network. b is not retained.
+func Load(b []byte) (*Model, error) {
+	f, err := format.Unmarshal(b)
+	if err != nil {
+		return nil, err
+	}
+	n, err := f.Net()
+	if err != nil {
+		return nil, err
+	}
+	f.Tensors = nil // the net holds the only copy of the weights
+	return &Model{file: f, net: n}, nil
+}
+
+// InputSize is the number of values of a prepared input, C·H·W.
+func (m *Model) InputSize() int {
+	in := m.net.Spec.Input
+	return in[0] * in[1] * in[2]
+}
+
+// Classes is the number of classes, the length of Logits and Classify.
+func (m *Model) Classes() int { return m.net.Classes() }
+
+// Input turns an image of w×h RGBA pixels (4 bytes each, row-major, alpha
+// ignored) into the network's input, C×H×W float32 (Info.Input): the
+// centred crop to the input's aspect ratio, resized (preprocess.FromRGBA),
+// then the model's preprocessing (preprocess.Params.Apply). The model must
+// take 1 (luminance) or 3 (RGB) channels.
+func (m *Model) Input(rgba []byte, w, h int) ([]float32, error) {
+	img, err := m.pixels(rgba, w, h)
+	if err != nil {
+		return nil, err
+	}
+	return m.prepare(img), nil
+}
+
+// prepare applies the model's preprocessing to pixels in [0, 255].
+func (m *Model) prepare(img []float32) []float32 {
+	x := make([]float32, len(img))
+	var tmp []float32
+	if m.file.Preprocess.Kind == preprocess.GCNZCA {
+		tmp = make([]float32, len(img))
+	}
+	m.file.Preprocess.Apply(img, x, tmp, m.net.Spec.Input[0])
+	return x
+}
+
+// pixels is the image cropped and resized to the input size, in [0, 255].
+func (m *Model) pixels(rgba []byte, w, h int) ([]float32, error) {
+	in := m.net.Spec.Input
+	if in[0] != 1 && in[0] != 3 {
+		return nil, fmt.Errorf("api: model %s takes %d input channels; images give 1 or 3: %w", m.net.Spec.Name, in[0], preprocess.ErrImage)
+	}
+	img, err := preprocess.FromRGBA(rgba, w, h, in[0], in[1], in[2])
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	return img, nil
+}
+
+// tensor wraps one prepared input as a batch of one, checking its length.
+func (m *Model) tensor(x []float32) (*kernel.Tensor, error) {
+	in := m.net.Spec.Input
+	if len(x) != m.InputSize() {
+		return nil, fmt.Errorf("api: input has %d values, model %s takes %d×%d×%d = %d: %w", len(x), m.net.Spec.Name, in[0], in[1], in[2], m.InputSize(), kernel.ErrShape)
+	}
+	return &kernel.Tensor{Shape: []int{1, in[0], in[1], in[2]}, Data: x}, nil
+}
+
+// Logits runs the network in evaluation mode on a prepared input (C×H×W,
+// as Input returns) and returns one value per class.
+func (m *Model) Logits(x []float32) ([]float32, error) {
+	t, err := m.tensor(x)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out, err := m.net.Forward(t, false)
+	if err != nil {
+		return nil, err
+	}
+	return append([]float32(nil), out.Data...), nil
+}
+
+// Classify returns the class probabilities (softmax of the logits) of an
+// image of w×h RGBA pixels; see Input.
+func (m *Model) Classify(rgba []byte, w, h int) ([]float32, error) {
+	x, err := m.Input(rgba, w, h)
+	if err != nil {
+		return nil, err
+	}
+	logits, err := m.Logits(x)
+	if err != nil {
+		return nil, err
+	}
+	probs := make([]float32, len(logits))
+	kernel.Softmax(logits, len(logits), probs)
+	return probs, nil
+}
+
+// Saliency is a map computed by Model.Saliency or Model.SaliencyRGBA.
+type Saliency struct {
+	// Raw is the signal that reaches the input, C×H×W float32 (Info.Input).
+	Raw []float32
+	// Unit is the class, or the channel of the request's layer, that the
+	// map explains: the request's Unit, or the one chosen for Unit −1.
+	Unit int
+	// At is the unit's position (y, x) in its layer's map: the request's
+	// At, or the strongest position; (0, 0) for a class.
+	At [2]int
+	// Image is the map drawn by render.Map at the input size, Width×Height
+	// RGBA pixels, opaque (SaliencyRGBA only; nil from Saliency).
+	Image         []byte
+	Width, Height int
+}
+
+// Saliency explains one unit of the network for a prepared input x
+// (C×H×W, as Input returns): it runs the net in evaluation mode up to the
+// request's layer, sends 1 from the chosen unit and 0 from every other
+// activation of that layer, and propagates the signal back to the input by
+// the request's method (PAPER.md §6). Max-pools pass the signal through the
+// switches their forward pass recorded.
+func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
+	rule, err := req.rule()
+	if err != nil {
+		return nil, err
+	}
+	t, err := m.tensor(x)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.netFor(req.Switches)
+	if err != nil {
+		return nil, err
+	}
+	layer := len(n.Layers) - 1
+	if req.Layer != "" {
+		if layer, err = n.Unit(req.Layer); err != nil {
+			return nil, fmt.Errorf("api: %w: %w", ErrRequest, err)
+		}
+	}
+	sh := n.Shapes[layer]
+	what, where := "class", "the output"
+	if req.Layer != "" {
+		what, where = req.Layer+" channel", req.Layer
+	}
+	if req.Unit < -1 || req.Unit >= sh[0] {
+		return nil, fmt.Errorf("api: %s %d outside [0, %d) (−1 for the strongest): %w", what, req.Unit, sh[0], ErrRequest)
+	}
+	if at := req.At; at != nil && (at[0] < 0 || at[0] >= sh[1] || at[1] < 0 || at[1] >= sh[2]) {
+		return nil, fmt.Errorf("api: position (%d,%d) outside the %d×%d map of %s: %w", at[0], at[1], sh[1], sh[2], where, ErrRequest)
+	}
+
+	// One forward pass serves both the choice of the unit and the backward
+	// pass (kernel.Net.Saliency would run a second one for Unit −1).
+	act, err := n.ForwardTo(t, layer, false)
+	if err != nil {
+		return nil, err
+	}
+	unit, pos := strongest(act.Data, sh, req.Unit, req.At)
+	seed := kernel.NewTensor(act.Shape...)
+	seed.Data[unit*sh[1]*sh[2]+pos] = 1
+	dx, err := n.BackwardFrom(layer, seed, kernel.Pass{Rule: kernel.Rule{ReLU: rule, Pool: kernel.Switches}, Input: true})
+	if err != nil {
+		return nil, err
+	}
+	return &Saliency{Raw: append([]float32(nil), dx.Data...), Unit: unit, At: [2]int{pos / sh[2], pos % sh[2]}}, nil
+}
+
+// strongest resolves a target in a layer's activations act (one example,
+// shape sh): unit −1 means the channel that is largest at the position (or
+// anywhere, without one), no position means where the unit's channel is
+// largest. It returns the channel and the flat position in its plane; ties
+// go to the first.
+func strongest(act []float32, sh [3]int, unit int, at *[2]int) (int, int) {
+	hw := sh[1] * sh[2]
+	switch {
+	case unit >= 0 && at != nil:
+		return unit, at[0]*sh[2] + at[1]
+	case unit >= 0:
+		return unit, kernel.Argmax(act[unit*hw : (unit+1)*hw])
+	case at != nil:
+		pos, best := at[0]*sh[2]+at[1], 0
+		for c := 1; c < sh[0]; c++ {
+			if act[c*hw+pos] > act[best*hw+pos] {
+				best = c
+			}
+		}
+		return best, pos
+	}
+	i := kernel.Argmax(act)
+	return i / hw, i % hw
+}
+
+// SaliencyRGBA computes the map of Saliency for an image of w×h RGBA pixels
+// (see Input) and draws it with render.Map and req.Render at the network's
+// input size; an overlay blends it over the cropped, resized image.
+func (m *Model) SaliencyRGBA(rgba []byte, w, h int, req SaliencyRequest) (*Saliency, error) {
+	img, err := m.pixels(rgba, w, h)
+	if err != nil {
+		return nil, err
+	}
+	in := m.net.Spec.Input
+	s, err := m.Saliency(m.prepare(img), req)
+	if err != nil {
+		return nil, err
+	}
+	var under image.Image
+	if req.Render.Overlay > 0 {
+		if under, err = render.Pixels(img, in[0], in[1], in[2]); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+	}
+	out, err := render.Map(s.Raw, in[0], in[1], in[2], req.Render, under)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s.Image, s.Width, s.Height = out.Pix, in[2], in[1]
+	return s, nil
+}
+
+// netFor returns the plain net, or the switched net of Figs. 4–5 (built on
+// first use). The caller holds m.mu.
+func (m *Model) netFor(switches bool) (*kernel.Net, error) {
+	if !switches {
+		return m.net, nil
+	}
+	if m.switched == nil {
+		s, err := m.net.WithSwitches()
+		if err != nil {
+			return nil, fmt.Errorf("api: switched net: %w", err)
+		}
+		m.switched = s
+	}
+	return m.switched, nil
+}
