@@ -1,0 +1,68 @@
+# allcnn — build, test and benchmark. `make help` lists the targets.
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: help setup build test test-go test-purego test-wasm vet fmt-check fuzz bench web test-browser
+
+help:
+	@echo "make setup   install the Debian packages the build and tests need (root)"
+	@echo "make build   build the commands into bin/"
+	@echo "make test    the whole test suite (what CI runs)"
+	@echo "make bench   kernel and BLAS benchmarks"
+	@echo "make fuzz    fuzz the weight-file decoder for FUZZTIME (default 10m)"
+	@echo "make web     build the browser package and demo into dist/web (serve: bin/allcnn serve)"
+	@echo "make test-browser  the browser tests (headless /usr/bin/chromium, playwright-core)"
+
+setup:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libopenblas-dev
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+test: fmt-check vet test-go test-purego test-wasm
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -count=1 ./...
+
+# The same suite without cgo: gonum's pure-Go BLAS instead of OpenBLAS.
+test-purego:
+	CGO_ENABLED=0 $(GO) test -count=1 ./kernel/... ./format/... ./native/...
+
+# The portable packages must build for both WebAssembly targets.
+test-wasm:
+	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/...
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/...
+
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test ./format/ -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./kernel/ ./native/
+
+# The browser package and demo: allcnn.wasm (GOOS=js), Go's wasm_exec.js,
+# the ES modules and types of js/, the demo page, and a weight file: the
+# trained models/allcnn-c.msgpack if present, else a random All-CNN-C of
+# half width (the page says it is untrained).
+WEB ?= dist/web
+web:
+	rm -rf $(WEB) && mkdir -p $(WEB)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WEB)/allcnn.wasm ./wasm/js
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WEB)/
+	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/demo/* $(WEB)/
+	if [ -f models/allcnn-c.msgpack ]; then cp models/allcnn-c.msgpack $(WEB)/model.msgpack; \
+	else $(GO) run ./cmd/allcnn init -model all-cnn-c -width 0.5 -o $(WEB)/model.msgpack; fi
+
+# Browser tests: node --test drives Debian's chromium through playwright-core
+# against 'allcnn serve'. Needs: apt-get install chromium; Node >= 20.
+test-browser: web
+	$(GO) build -o bin/ ./cmd/allcnn
+	[ -d js/node_modules ] || (cd js && npm ci --no-audit --no-fund)
+	node --test js/test/*.test.mjs

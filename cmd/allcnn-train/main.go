@@ -1,0 +1,248 @@
+// Command allcnn-train trains the paper's networks with its recipe
+// (PAPER.md §5): SGD with momentum, weight decay, a step schedule, dropout,
+// GCN + ZCA or per-channel preprocessing, optional flips and translations.
+//
+//	allcnn-train [flags]           train (see -help)
+//	allcnn-train sweep [flags]     the paper's learning-rate search
+//
+// A run folder (-out) receives checkpoint.msgpack after every epoch (written
+// atomically; -resume DIR continues exactly), metrics.jsonl, curves.png and,
+// at the end, model.msgpack.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/native"
+	"github.com/allcnn/allcnn/trainer"
+)
+
+// defaultData is the CIFAR-10 images shipped beside the project checkout.
+const defaultData = "folder:../shared/data/cifar10-train-jpg.tar.gz"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	cfg      trainer.Config
+	arch     string
+	out      string
+	resume   string
+	threads  int
+	json     bool
+	lrs      string // sweep only
+	schedule string
+	dropout  string
+}
+
+// finish parses the flags that are lists.
+func (o *options) finish() error {
+	m, err := parseInts(o.schedule)
+	if err != nil {
+		return fmt.Errorf("%w: -schedule %q: %v", errUsage, o.schedule, err)
+	}
+	o.cfg.Milestones = m
+	if o.dropout != "" {
+		p, err := parseFloats(o.dropout)
+		if err != nil || len(p) != 2 {
+			return fmt.Errorf("%w: -dropout %q: want two probabilities, input,hidden", errUsage, o.dropout)
+		}
+		o.cfg.Dropout = []float32{float32(p[0]), float32(p[1])}
+	}
+	if o.arch != "" {
+		f, err := os.Open(o.arch)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		s, err := kernel.ParseSpec(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.arch, err)
+		}
+		o.cfg.Spec = *s
+	}
+	return nil
+}
+
+func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := trainer.DefaultConfig()
+	o.cfg = d
+	fs.StringVar(&o.cfg.Data, "data", defaultData, "training data: cifar10:DIR, cifar100:DIR, folder:DIR or folder:FILE.tar.gz")
+	fs.IntVar(&o.cfg.ValPerClass, "val", d.ValPerClass, "images per class held out (the last ones) for validation; 0 for none")
+	fs.IntVar(&o.cfg.PerClass, "per-class", 0, "use only the first N images of each class, validation included (0: all), for quick runs")
+	fs.StringVar(&o.cfg.Model, "model", d.Model, "architecture from 'allcnn models'")
+	fs.StringVar(&o.arch, "arch", "", "JSON architecture file, instead of -model")
+	fs.IntVar(&o.cfg.Classes, "classes", 0, "classes of a -model (0: the data's)")
+	fs.Float64Var(&o.cfg.Width, "width", d.Width, "width multiplier of a -model's hidden layers")
+	fs.IntVar(&o.cfg.Epochs, "epochs", d.Epochs, "epochs in all")
+	fs.IntVar(&o.cfg.Batch, "batch", d.Batch, "images per step")
+	fs.Float64Var(&o.cfg.LR, "lr", d.LR, "base learning rate γ (the paper searched 0.25, 0.1, 0.05, 0.01)")
+	fs.StringVar(&o.schedule, "schedule", "200,250,300", "epochs after which the rate is multiplied by -gamma")
+	fs.Float64Var(&o.cfg.Gamma, "gamma", d.Gamma, "learning-rate factor at each -schedule epoch")
+	fs.Float64Var(&o.cfg.Momentum, "momentum", d.Momentum, "SGD momentum")
+	fs.Float64Var(&o.cfg.WeightDecay, "weight-decay", d.WeightDecay, "L2 weight decay on all layers")
+	fs.StringVar(&o.dropout, "dropout", "", "input,hidden dropout probabilities (default: the model's, 0.2,0.5 for CIFAR models)")
+	fs.StringVar(&o.cfg.Init, "init", d.Init, "weight initialization: "+strings.Join(kernel.InitSchemes, ", "))
+	fs.Uint64Var(&o.cfg.Seed, "seed", d.Seed, "random seed (init, dropout, shuffling, augmentation)")
+	fs.BoolVar(&o.cfg.Augment, "augment", false, "horizontal flips and random translations of up to 5 px")
+	fs.StringVar(&o.cfg.Preprocess, "preprocess", d.Preprocess, "zca (GCN + ZCA), channel, none, or auto (ZCA when there are ≥ 10 images per input dimension)")
+	fs.StringVar(&o.cfg.DType, "dtype", d.DType, "storage type of model.msgpack: f32 or f16")
+	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-TIME)")
+	fs.IntVar(&o.threads, "threads", 0, "BLAS threads (0: all cores)")
+	fs.BoolVar(&o.json, "json", false, "print each epoch's metrics as a JSON line on stdout")
+	if sweep {
+		fs.StringVar(&o.lrs, "lrs", "0.25,0.1,0.05,0.01", "learning rates to try")
+		fs.IntVar(&o.cfg.Epochs, "epochs", 10, "epochs per trial")
+	} else {
+		fs.StringVar(&o.resume, "resume", "", "continue the run in this folder from its checkpoint (its settings; -epochs may extend it)")
+	}
+	fs.Usage = func() {
+		if sweep {
+			fmt.Fprint(stderr, "Usage: allcnn-train sweep [flags]\n\nThe paper's learning-rate search: a short trial per rate, ranked by validation accuracy.\n\n")
+		} else {
+			fmt.Fprint(stderr, usageText)
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+const usageText = `Usage: allcnn-train [flags]
+       allcnn-train sweep [flags]
+
+Trains an All Convolutional Net with the paper's recipe (PAPER.md §5). With no
+flags it trains All-CNN-C on the CIFAR-10 images in ../shared/data, holding
+out the last 500 images of each class for validation.
+
+The run folder (-out) receives, after every epoch, checkpoint.msgpack
+(written atomically: a killed run loses at most the epoch in progress, and
+-resume DIR continues it exactly), metrics.jsonl (one JSON line per epoch:
+train and validation loss and accuracy, lr, images/s, seconds) and
+curves.png; at the end, model.msgpack for 'allcnn eval', 'allcnn predict',
+'allcnn viz' and the browser module. A NaN or infinite loss stops the run and
+keeps the last good checkpoint. Ctrl-C stops after the current step; resume
+later.
+
+Flags:
+`
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var err error
+	if len(args) > 0 && args[0] == "sweep" {
+		err = runSweep(ctx, args[1:], stdout, stderr)
+	} else {
+		err = runTrain(ctx, args, stdout, stderr)
+	}
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "allcnn-train:", err)
+		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "allcnn-train: stopped; the last checkpoint is kept (continue with -resume)")
+		return 130
+	default:
+		fmt.Fprintln(stderr, "allcnn-train:", err)
+		return 1
+	}
+}
+
+func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return o.finish()
+}
+
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlags("allcnn-train", &o, stderr, false)
+	if err := parseFlags(fs, &o, args); err != nil {
+		return err
+	}
+	info := native.Use(o.threads)
+	fmt.Fprintf(stderr, "BLAS: %s\n", info)
+	var r *trainer.Run
+	var err error
+	if o.resume != "" {
+		epochs := 0
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "epochs" {
+				epochs = o.cfg.Epochs
+			}
+		})
+		r, err = trainer.Resume(o.resume, epochs, stderr)
+	} else {
+		if o.out == "" {
+			o.out = filepath.Join("runs", fmt.Sprintf("%s-%s", o.cfg.Model, time.Now().Format("20060102-150405")))
+		}
+		r, err = trainer.Start(o.cfg, o.out, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	p, _ := r.Cfg.Spec.ParamCount()
+	fmt.Fprintf(stderr, "model: %s, %d parameters, %d classes; run folder %s\n", r.Cfg.Spec.Name, p, r.Net.Classes(), r.Dir)
+	pr := trainer.NewPrinter(stderr, r.Cfg.Epochs)
+	if o.json {
+		pr.JSON = stdout
+	}
+	if err := r.Train(ctx, pr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(r.Dir, trainer.ModelFile))
+	return nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

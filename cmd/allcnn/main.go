@@ -1,0 +1,112 @@
+// Command allcnn is the user's tool for All Convolutional Nets: list the
+// paper's architectures, make and inspect weight files.
+//
+//	allcnn models [-json]
+//	allcnn init -model all-cnn-c [-classes 10] [-width 1] [-seed 1] -o FILE
+//	allcnn inspect [-json] FILE
+//	allcnn serve [-addr 127.0.0.1:8080] [-dir dist/web]
+//
+// Run "allcnn help COMMAND" for each command's flags.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{
+	"models":  {"list the paper's architectures with parameters, MACs and output shape", runModels},
+	"init":    {"write a freshly initialized weight file", runInit},
+	"inspect": {"show what a weight file holds and check it", runInspect},
+	"predict": {"classify images with a model", runPredict},
+	"eval":    {"measure top-1 and top-5 error on a data set", runEval},
+	"viz":     {"draw saliency maps, filters and top patches (paper Figs. 2–6)", runViz},
+	"serve":   {"serve the browser demo built by 'make web' (dist/web)", runServe},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "allcnn: the All Convolutional Net (Springenberg et al., ICLR 2015) in Go.")
+	fmt.Fprintln(w, "\nUsage: allcnn COMMAND [flags] [args]\n\nCommands:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'allcnn COMMAND -help' for the flags of a command.")
+}
+
+// errUsage marks an error the user fixes by changing the command line.
+var errUsage = errors.New("usage")
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "-help" || name == "--help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return exit(c.run([]string{"-help"}, stdout, stderr), stderr)
+			}
+		}
+		usage(stdout)
+		return 0
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "allcnn: unknown command %q\n\n", name)
+		usage(stderr)
+		return 2
+	}
+	return exit(c.run(args[1:], stdout, stderr), stderr)
+}
+
+func exit(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "allcnn:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "allcnn:", err)
+		return 1
+	}
+}
+
+// flags makes a FlagSet that prints its usage to stderr and returns errors.
+func flags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: allcnn %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and wraps failures as usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+type classProb struct {
+	Class string  `json:"class"`
+	Index int     `json:"index"`
+	Prob  float32 `json:"prob"`
+}
+
+type prediction struct {
+	Image string      `json:"image"`
+	Top   []classProb `json:"top"`
+}
+
+// predictBatch bounds the images run through the net at once.
+const predictBatch = 64
+
+func runPredict(args []string, stdout, stderr io.Writer) error {
+	fs := flags("predict", `predict -model FILE [-top 5] [-json] IMAGE...
+
+Classifies each image (PNG or JPEG, any size): it is cropped to the model's
+aspect ratio around its centre and resampled to the model's input size
+(area averaging when shrinking, bilinear when enlarging), preprocessed as
+the model was trained, run through the net in evaluation mode (no dropout),
+and the softmax's top classes are printed with their probabilities.
+Flags may also follow the images.`, stderr)
+	path := fs.String("model", "", "weight file (required)")
+	top := fs.Int("top", 5, "how many classes to print per image (at most the model's classes)")
+	asJSON := fs.Bool("json", false, "print a JSON array: per image its path and top classes {class, index, prob}")
+	images, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(images) == 0 || *top < 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: predict needs -model FILE, -top ≥ 1 and at least one IMAGE", errUsage)
+	}
+	m, err := openModel(*path)
+	if err != nil {
+		return err
+	}
+	// Read every image first, so that a bad file fails before any output.
+	d, err := readImages(images, m.input())
+	if err != nil {
+		return err
+	}
+	k := m.net.Classes()
+	var preds []prediction
+	for lo := 0; lo < d.Len(); lo += predictBatch {
+		b, err := batchAt(d, seq(d.Len())[lo:min(lo+predictBatch, d.Len())], m.input())
+		if err != nil {
+			return err
+		}
+		p, err := m.probs(m.netInput(b))
+		if err != nil {
+			return err
+		}
+		for i := range b.Len() {
+			row := p[i*k : (i+1)*k]
+			pr := prediction{Image: images[lo+i]}
+			for _, c := range topK(row, *top) {
+				pr.Top = append(pr.Top, classProb{Class: m.file.Classes[c], Index: c, Prob: row[c]})
+			}
+			preds = append(preds, pr)
+		}
+	}
+	if *asJSON {
+		return writeJSON(stdout, preds)
+	}
+	for _, pr := range preds {
+		fmt.Fprintln(stdout, pr.Image)
+		for _, c := range pr.Top {
+			fmt.Fprintf(stdout, "  %6.2f%%  %s\n", 100*c.Prob, c.Class)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package trainer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/allcnn/allcnn/format"
+	"github.com/allcnn/allcnn/internal/atomicfile"
+	"github.com/allcnn/allcnn/kernel"
+)
+
+// checkpointVersion is the layout of checkpoint.msgpack.
+const checkpointVersion = 1
+
+// checkpoint is everything needed to continue a run exactly: the settings,
+// the weights (a weight file, with the fitted preprocessing), the momentum
+// buffers, the state of every random stream, and the metrics so far.
+type checkpoint struct {
+	Version  int               `msgpack:"version"`
+	Config   Config            `msgpack:"config"`
+	Model    []byte            `msgpack:"model"`    // a weight file (format), always float32
+	Velocity [][]byte          `msgpack:"velocity"` // little-endian float32, one per parameter
+	Shuffle  []byte            `msgpack:"shuffle"`  // rand.PCG states
+	Augment  []byte            `msgpack:"augment"`
+	Dropout  map[string][]byte `msgpack:"dropout"` // by layer index
+	History  []EpochMetrics    `msgpack:"history"`
+}
+
+// ErrCheckpoint is wrapped by errors about an unreadable checkpoint.
+var ErrCheckpoint = errors.New("trainer: bad checkpoint")
+
+// save writes the checkpoint, metrics.jsonl and curves.png, each
+// atomically: a process killed at any moment leaves the previous complete
+// version or the new one.
+func (r *Run) save() error {
+	model, err := format.Marshal(format.FromNet(r.Net, r.Classes, r.Prep, format.F32, nil))
+	if err != nil {
+		return err
+	}
+	c := checkpoint{Version: checkpointVersion, Config: r.Cfg, Model: model, History: r.History, Dropout: map[string][]byte{}}
+	for _, v := range r.opt.Velocity {
+		c.Velocity = append(c.Velocity, f32bytes(v))
+	}
+	c.Shuffle, _ = r.shuffle.MarshalBinary()
+	c.Augment, _ = r.augment.MarshalBinary()
+	for i, l := range r.Net.Layers {
+		if d, ok := l.(*kernel.Dropout); ok {
+			c.Dropout[fmt.Sprint(i)], _ = d.RNG.MarshalBinary()
+		}
+	}
+	b, err := msgpack.Marshal(&c)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(r.Dir, CheckpointFile), b); err != nil {
+		return fmt.Errorf("trainer: checkpoint: %w", err)
+	}
+	var lines bytes.Buffer
+	enc := json.NewEncoder(&lines)
+	for _, m := range r.History {
+		enc.Encode(m)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(r.Dir, MetricsFile), lines.Bytes()); err != nil {
+		return fmt.Errorf("trainer: metrics: %w", err)
+	}
+	if err := WriteCurves(filepath.Join(r.Dir, CurvesFile), r.History); err != nil {
+		fmt.Fprintf(r.log, "warning: curves: %v\n", err)
+	}
+	return nil
+}
+
+// Resume continues the run in dir from its checkpoint. epochs > 0 changes
+// the number of epochs in all (to extend a finished run).
+func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	path := filepath.Join(dir, CheckpointFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("trainer: resume: %w", err)
+	}
+	var c checkpoint
+	if err := msgpack.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
+	}
+	if c.Version != checkpointVersion {
+		return nil, fmt.Errorf("%w: %s: version %d, want %d", ErrCheckpoint, path, c.Version, checkpointVersion)
+	}
+	f, err := format.Unmarshal(c.Model)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
+	}
+	if epochs > 0 {
+		c.Config.Epochs = epochs
+	}
+	if err := c.Config.check(); err != nil {
+		return nil, err
+	}
+	net, err := f.Net()
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{Cfg: c.Config, Dir: dir, Net: net, History: c.History, log: log}
+	r.opt = SGD{Momentum: float32(c.Config.Momentum), WeightDecay: float32(c.Config.WeightDecay)}
+	params := net.Params()
+	if len(c.Velocity) != len(params) {
+		return nil, fmt.Errorf("%w: %s: %d momentum buffers for %d parameters", ErrCheckpoint, path, len(c.Velocity), len(params))
+	}
+	for i, p := range params {
+		v, ok := bytesF32(c.Velocity[i])
+		if !ok || len(v) != len(p.Data) {
+			return nil, fmt.Errorf("%w: %s: momentum buffer of %s has %d bytes", ErrCheckpoint, path, p.Name, len(c.Velocity[i]))
+		}
+		r.opt.Velocity = append(r.opt.Velocity, v)
+	}
+	r.shuffle, r.augment = &rand.PCG{}, &rand.PCG{}
+	if r.shuffle.UnmarshalBinary(c.Shuffle) != nil || r.augment.UnmarshalBinary(c.Augment) != nil {
+		return nil, fmt.Errorf("%w: %s: random state", ErrCheckpoint, path)
+	}
+	for i, l := range net.Layers {
+		if d, ok := l.(*kernel.Dropout); ok {
+			if d.RNG.UnmarshalBinary(c.Dropout[fmt.Sprint(i)]) != nil {
+				return nil, fmt.Errorf("%w: %s: dropout state of layer %d", ErrCheckpoint, path, i)
+			}
+		}
+	}
+	if err := r.loadData(&f.Preprocess); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "resumed %s after epoch %d of %d\n", dir, r.Epoch(), r.Cfg.Epochs)
+	return r, nil
+}
+
+func f32bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func bytesF32(b []byte) ([]float32, bool) {
+	if len(b)%4 != 0 {
+		return nil, false
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, true
+}

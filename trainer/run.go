@@ -1,0 +1,410 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/allcnn/allcnn/format"
+	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/kernel/preprocess"
+)
+
+// Config is everything a training run depends on. It is stored in every
+// checkpoint, so that a resumed run is the same run.
+type Config struct {
+	Data        string      `msgpack:"data" json:"data"`                     // dataset spec, see Load
+	ValPerClass int         `msgpack:"val" json:"val"`                       // images per class held out for validation
+	PerClass    int         `msgpack:"per_class" json:"per_class,omitempty"` // if > 0, use only the first PerClass images of each class
+	Spec        kernel.Spec `msgpack:"spec" json:"spec"`                     // the architecture; if it has no layers, Model is used
+	Model       string      `msgpack:"model" json:"model"`                   // zoo model, with Classes (0: the data's) and Width
+	Classes     int         `msgpack:"classes" json:"classes"`
+	Width       float64     `msgpack:"width" json:"width"`
+	Dropout     []float32   `msgpack:"dropout" json:"dropout,omitempty"` // if set: input, hidden dropout probabilities
+	Init        string      `msgpack:"init" json:"init"`                 // kernel.Net.Init scheme
+	Seed        uint64      `msgpack:"seed" json:"seed"`                 // seeds init, dropout, shuffling, augmentation
+	Epochs      int         `msgpack:"epochs" json:"epochs"`             // epochs in all
+	Batch       int         `msgpack:"batch" json:"batch"`               // images per step
+	LR          float64     `msgpack:"lr" json:"lr"`                     // base learning rate γ
+	Milestones  []int       `msgpack:"milestones" json:"milestones"`     // lr ×Gamma after these epochs
+	Gamma       float64     `msgpack:"gamma" json:"gamma"`               // 0.1 in the paper
+	Momentum    float64     `msgpack:"momentum" json:"momentum"`         // 0.9
+	WeightDecay float64     `msgpack:"weight_decay" json:"weight_decay"` // 0.001
+	Augment     bool        `msgpack:"augment" json:"augment"`           // flips and ±5 px translations
+	Preprocess  string      `msgpack:"preprocess" json:"preprocess"`     // none, channel, zca, auto
+	DType       string      `msgpack:"dtype" json:"dtype"`               // storage of the final weights: f32 or f16
+}
+
+// DefaultConfig is the paper's recipe for All-CNN-C on CIFAR-10 (PAPER.md
+// §5), with lr 0.05, the γ public reproductions settled on.
+func DefaultConfig() Config {
+	return Config{
+		ValPerClass: 500, Model: "all-cnn-c", Width: 1, Init: "he", Seed: 1, Epochs: 350, Batch: 64,
+		LR: 0.05, Milestones: []int{200, 250, 300}, Gamma: 0.1, Momentum: 0.9, WeightDecay: 0.001,
+		Preprocess: "auto", DType: "f32",
+	}
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Epochs < 1:
+		return fmt.Errorf("trainer: %d epochs", c.Epochs)
+	case c.Batch < 1:
+		return fmt.Errorf("trainer: batch %d", c.Batch)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("trainer: learning rate %v", c.LR)
+	case !(c.Momentum >= 0 && c.Momentum < 1):
+		return fmt.Errorf("trainer: momentum %v outside [0, 1)", c.Momentum)
+	case !(c.WeightDecay >= 0):
+		return fmt.Errorf("trainer: weight decay %v", c.WeightDecay)
+	case c.ValPerClass < 0 || c.PerClass < 0:
+		return fmt.Errorf("trainer: -val %d", c.ValPerClass)
+	case c.DType != string(format.F32) && c.DType != string(format.F16):
+		return fmt.Errorf("trainer: dtype %q (want f32 or f16)", c.DType)
+	case len(c.Dropout) != 0 && len(c.Dropout) != 2:
+		return fmt.Errorf("trainer: dropout %v: want two probabilities, input and hidden", c.Dropout)
+	}
+	if len(c.Spec.Layers) > 0 {
+		_, err := c.Spec.Shapes()
+		return err
+	}
+	return nil
+}
+
+// resolveSpec builds the zoo architecture for the data's classes when the
+// config names a model, and applies the dropout override.
+func (c *Config) resolveSpec(classes int) error {
+	if len(c.Spec.Layers) == 0 {
+		k := c.Classes
+		if k == 0 {
+			k = classes
+		}
+		s, err := kernel.ZooSpec(c.Model, k, c.Width)
+		if err != nil {
+			return err
+		}
+		c.Spec = *s
+	}
+	if len(c.Dropout) == 2 {
+		for i := range c.Spec.Layers {
+			if l := &c.Spec.Layers[i]; l.Type == kernel.TypeDropout {
+				l.P = c.Dropout[1]
+				if i == 0 {
+					l.P = c.Dropout[0]
+				}
+			}
+		}
+		c.Dropout = nil // applied; the spec now says it
+	}
+	_, err := c.Spec.Shapes()
+	return err
+}
+
+// EpochMetrics is one line of metrics.jsonl.
+type EpochMetrics struct {
+	Epoch     int     `msgpack:"epoch" json:"epoch"`
+	TrainLoss float64 `msgpack:"train_loss" json:"train_loss"`
+	TrainAcc  float64 `msgpack:"train_acc" json:"train_acc"`
+	ValLoss   float64 `msgpack:"val_loss" json:"val_loss"`
+	ValAcc    float64 `msgpack:"val_acc" json:"val_acc"`
+	LR        float64 `msgpack:"lr" json:"lr"`
+	ImgPerSec float64 `msgpack:"img_s" json:"img_s"`
+	Seconds   float64 `msgpack:"seconds" json:"seconds"`
+}
+
+// ErrDiverged reports a NaN or infinite loss.
+var ErrDiverged = errors.New("trainer: loss diverged")
+
+// Run is a training run in a folder: its data, net, optimizer and random
+// streams, and the history of its epochs.
+type Run struct {
+	Cfg     Config
+	Dir     string
+	Net     *kernel.Net
+	Classes []string
+	Prep    preprocess.Params
+	History []EpochMetrics
+
+	opt              SGD
+	shuffle, augment *rand.PCG
+	train, val       *Dataset  // raw pixels
+	xTrain, xVal     []float32 // preprocessed network inputs
+	log              io.Writer
+}
+
+// Files of a run folder.
+const (
+	CheckpointFile = "checkpoint.msgpack"
+	MetricsFile    = "metrics.jsonl"
+	CurvesFile     = "curves.png"
+	ModelFile      = "model.msgpack"
+)
+
+// Start begins a new run in dir (created if needed): it loads and splits
+// the data, fits the preprocessing, and initializes the net. log receives
+// what a user should know (may be nil).
+func Start(cfg Config, dir string, log io.Writer) (*Run, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("trainer: output folder: %w", err)
+	}
+	if err := checkWritable(dir); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); err == nil {
+		return nil, fmt.Errorf("trainer: %s already holds a run; resume it with -resume %s, or choose another -out", dir, dir)
+	}
+	r := &Run{Cfg: cfg, Dir: dir, log: log}
+	if err := r.loadData(nil); err != nil {
+		return nil, err
+	}
+	cfg = r.Cfg // with the architecture resolved
+	net, err := kernel.Build(cfg.Spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := net.Init(cfg.Init, cfg.Seed); err != nil {
+		return nil, err
+	}
+	net.Seed(cfg.Seed)
+	r.Net = net
+	r.opt = SGD{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay)}
+	r.shuffle = rand.NewPCG(cfg.Seed, 1)
+	r.augment = rand.NewPCG(cfg.Seed, 2)
+	return r, nil
+}
+
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".write-test*")
+	if err != nil {
+		return fmt.Errorf("trainer: output folder %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// loadData loads the dataset, splits off validation, fits the preprocessing
+// unless prep is given (a resumed run keeps its fit), and preprocesses every
+// image once.
+func (r *Run) loadData(prep *preprocess.Params) error {
+	t0 := time.Now()
+	all, err := Load(r.Cfg.Data)
+	if err != nil {
+		return err
+	}
+	if r.Cfg.PerClass > 0 {
+		all = all.Subset(r.Cfg.PerClass)
+	}
+	if err := r.Cfg.resolveSpec(len(all.Classes)); err != nil {
+		return err
+	}
+	in := r.Cfg.Spec.Input
+	if all.C != in[0] || all.H != in[1] || all.W != in[2] {
+		return fmt.Errorf("trainer: %s has %d×%d×%d images, the model takes %d×%d×%d", r.Cfg.Data, all.C, all.H, all.W, in[0], in[1], in[2])
+	}
+	if k := r.Cfg.Spec.Classes(); k != len(all.Classes) {
+		return fmt.Errorf("trainer: %s has %d classes, the model has %d outputs", r.Cfg.Data, len(all.Classes), k)
+	}
+	r.Classes = all.Classes
+	r.train, r.val = all, nil
+	if r.Cfg.ValPerClass > 0 {
+		r.train, r.val = all.Split(r.Cfg.ValPerClass)
+	}
+	if r.train.Len() == 0 {
+		return fmt.Errorf("trainer: %s: no training images left after holding out %d per class", r.Cfg.Data, r.Cfg.ValPerClass)
+	}
+	fmt.Fprintf(r.log, "data: %s: %d training and %d validation images of %d classes (%.1fs)\n",
+		r.Cfg.Data, r.train.Len(), r.valLen(), len(r.Classes), time.Since(t0).Seconds())
+	if prep != nil {
+		r.Prep = *prep
+	} else {
+		t0 = time.Now()
+		if r.Prep, err = ChoosePreprocess(r.Cfg.Preprocess, r.train, r.log); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.log, "preprocess: %s fitted on the training split (%.1fs)\n", r.Prep.Kind, time.Since(t0).Seconds())
+	}
+	if err := r.Prep.Validate(in[0], in[1], in[2]); err != nil {
+		return err
+	}
+	r.xTrain = prepare(&r.Prep, r.train)
+	if r.val != nil {
+		r.xVal = prepare(&r.Prep, r.val)
+	}
+	return nil
+}
+
+func (r *Run) valLen() int {
+	if r.val == nil {
+		return 0
+	}
+	return r.val.Len()
+}
+
+// prepare preprocesses a whole dataset, in chunks.
+func prepare(p *preprocess.Params, d *Dataset) []float32 {
+	dim := d.C * d.H * d.W
+	out := make([]float32, d.Len()*dim)
+	const chunk = 256
+	idx := make([]int, 0, chunk)
+	for i := 0; i < d.Len(); i += chunk {
+		idx = idx[:0]
+		for j := i; j < min(i+chunk, d.Len()); j++ {
+			idx = append(idx, j)
+		}
+		ApplyBatch(p, d, idx, out[i*dim:])
+	}
+	return out
+}
+
+// Progress receives what happens during training.
+type Progress interface {
+	// Step is called after each step of an epoch.
+	Step(epoch, done, total int, loss, acc float64)
+	// Epoch is called after each epoch, once its checkpoint is written.
+	Epoch(m EpochMetrics)
+}
+
+// Epoch is the number of epochs completed.
+func (r *Run) Epoch() int { return len(r.History) }
+
+// Train runs epochs until Cfg.Epochs are done or ctx is cancelled, writing
+// a checkpoint, metrics.jsonl and curves.png after each one, and the final
+// model.msgpack at the end. A NaN or infinite loss stops it with
+// ErrDiverged, leaving the last good checkpoint in place.
+func (r *Run) Train(ctx context.Context, p Progress) error {
+	for r.Epoch() < r.Cfg.Epochs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := r.trainEpoch(ctx, p)
+		if err != nil {
+			return err
+		}
+		r.History = append(r.History, m)
+		if err := r.save(); err != nil {
+			return err
+		}
+		if p != nil {
+			p.Epoch(m)
+		}
+	}
+	return r.WriteModel(filepath.Join(r.Dir, ModelFile))
+}
+
+func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) {
+	epoch := r.Epoch() + 1
+	lr := Schedule{Base: r.Cfg.LR, Milestones: r.Cfg.Milestones, Gamma: r.Cfg.Gamma}.At(epoch)
+	t0 := time.Now()
+	n, in := r.train.Len(), r.Cfg.Spec.Input
+	dim := in[0] * in[1] * in[2]
+	classes := r.Net.Classes()
+	order := rand.New(r.shuffle).Perm(n)
+	aug := Augment{Flip: true, MaxShift: 5}
+	augRNG := rand.New(r.augment)
+	params := r.Net.Params()
+	var lossSum float64
+	var correct, seen int
+	for start := 0; start < n; start += r.Cfg.Batch {
+		if err := ctx.Err(); err != nil {
+			return EpochMetrics{}, err
+		}
+		idx := order[start:min(start+r.Cfg.Batch, n)]
+		b := len(idx)
+		x := kernel.NewTensor(b, in[0], in[1], in[2])
+		labels := make([]int, b)
+		for j, i := range idx {
+			src := r.xTrain[i*dim : (i+1)*dim]
+			if r.Cfg.Augment {
+				aug.Apply(augRNG, src, x.Example(j), in[0], in[1], in[2])
+			} else {
+				copy(x.Example(j), src)
+			}
+			labels[j] = r.train.Labels[i]
+		}
+		y, err := r.Net.Forward(x, true)
+		if err != nil {
+			return EpochMetrics{}, err
+		}
+		dl := kernel.NewTensor(y.Shape...)
+		loss, c := kernel.SoftmaxCrossEntropy(y.Data, classes, labels, dl.Data)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return EpochMetrics{}, fmt.Errorf("%w: loss %v at epoch %d, step %d (lr %g); the last good checkpoint is epoch %d in %s — try a smaller -lr",
+				ErrDiverged, loss, epoch, start/r.Cfg.Batch+1, lr, r.Epoch(), r.Dir)
+		}
+		r.Net.ZeroGrad()
+		if _, err := r.Net.Backward(dl, kernel.Pass{Params: true}); err != nil {
+			return EpochMetrics{}, err
+		}
+		r.opt.Step(params, float32(lr))
+		lossSum += loss * float64(b)
+		correct += c
+		seen += b
+		if p != nil {
+			p.Step(epoch, seen, n, lossSum/float64(seen), float64(correct)/float64(seen))
+		}
+	}
+	m := EpochMetrics{Epoch: epoch, TrainLoss: lossSum / float64(seen), TrainAcc: float64(correct) / float64(seen), LR: lr}
+	m.ImgPerSec = float64(seen) / time.Since(t0).Seconds()
+	if r.val != nil {
+		m.ValLoss, m.ValAcc = r.Evaluate(r.xVal, r.val.Labels)
+	}
+	m.Seconds = time.Since(t0).Seconds()
+	return m, nil
+}
+
+// Evaluate returns the mean loss and top-1 accuracy of the net (in
+// evaluation mode) on preprocessed inputs x with labels.
+func (r *Run) Evaluate(x []float32, labels []int) (loss, acc float64) {
+	return Evaluate(r.Net, x, labels, 256)
+}
+
+// Evaluate returns the mean cross-entropy and top-1 accuracy of net in
+// evaluation mode on the preprocessed inputs x, batch images at a time.
+func Evaluate(net *kernel.Net, x []float32, labels []int, batch int) (loss, acc float64) {
+	in := net.Spec.Input
+	dim := in[0] * in[1] * in[2]
+	var sum float64
+	correct := 0
+	for start := 0; start < len(labels); start += batch {
+		end := min(start+batch, len(labels))
+		t := &kernel.Tensor{Shape: []int{end - start, in[0], in[1], in[2]}, Data: x[start*dim : end*dim]}
+		y, err := net.Forward(t, false)
+		if err != nil {
+			return math.NaN(), 0
+		}
+		l, c := kernel.SoftmaxCrossEntropy(y.Data, net.Classes(), labels[start:end], nil)
+		sum += l * float64(end-start)
+		correct += c
+	}
+	return sum / float64(len(labels)), float64(correct) / float64(len(labels))
+}
+
+// WriteModel writes the net's current weights, with the classes, the
+// preprocessing and the recipe, as a weight file.
+func (r *Run) WriteModel(path string) error {
+	meta := map[string]string{
+		"trained":       time.Now().UTC().Format(time.RFC3339),
+		"data":          r.Cfg.Data,
+		"epochs":        fmt.Sprint(r.Epoch()),
+		"recipe":        fmt.Sprintf("SGD lr %g, momentum %g, weight decay %g, batch %d, schedule ×%g after %v, init %s, seed %d, augment %v", r.Cfg.LR, r.Cfg.Momentum, r.Cfg.WeightDecay, r.Cfg.Batch, r.Cfg.Gamma, r.Cfg.Milestones, r.Cfg.Init, r.Cfg.Seed, r.Cfg.Augment),
+		"preprocess":    r.Prep.Kind,
+		"val_per_class": fmt.Sprint(r.Cfg.ValPerClass),
+	}
+	if k := len(r.History); k > 0 {
+		meta["val_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].ValAcc)
+		meta["train_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].TrainAcc)
+	}
+	return format.WriteFile(path, format.FromNet(r.Net, r.Classes, r.Prep, format.DType(r.Cfg.DType), meta))
+}

@@ -1,0 +1,276 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"image"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/allcnn/allcnn/format"
+	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/native"
+)
+
+// realData is the shared CIFAR-10 images beside the checkout.
+const realData = "folder:../../shared/data/cifar10-train-jpg.tar.gz"
+
+func needRealData(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(strings.TrimPrefix(realData, "folder:")); err != nil {
+		t.Skip("the shared CIFAR-10 images are not beside the checkout")
+	}
+}
+
+// smallNet is a small all-convolutional net that learns CIFAR-10 quickly.
+func smallNet() kernel.Spec {
+	return kernel.Spec{Name: "small", Input: [3]int{3, 32, 32}, Layers: []kernel.LayerSpec{
+		{Type: kernel.TypeConv, Name: "conv1", Out: 32, Kernel: 3, Pad: 1}, {Type: kernel.TypeReLU},
+		{Type: kernel.TypeConv, Name: "conv2", Out: 32, Kernel: 3, Stride: 2, Pad: 1}, {Type: kernel.TypeReLU},
+		{Type: kernel.TypeConv, Name: "conv3", Out: 64, Kernel: 3, Pad: 1}, {Type: kernel.TypeReLU},
+		{Type: kernel.TypeConv, Name: "conv4", Out: 64, Kernel: 3, Stride: 2, Pad: 1}, {Type: kernel.TypeReLU},
+		{Type: kernel.TypeConv, Name: "conv5", Out: 10, Kernel: 1},
+		{Type: kernel.TypeGAP, Name: "gap"},
+	}}
+}
+
+// TestTrainRealImages trains a small all-conv net on 4,500 of the real
+// CIFAR-10 images for a few epochs and checks that the 500 held-out images
+// are classified well above chance (10%), and that the model file it
+// writes gives the same accuracy when read back.
+func TestTrainRealImages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for about a minute")
+	}
+	needRealData(t)
+	t.Log("BLAS:", native.Use(0))
+	cfg := DefaultConfig()
+	cfg.Data, cfg.PerClass, cfg.ValPerClass = realData, 500, 50
+	cfg.Spec, cfg.Epochs, cfg.Batch, cfg.Milestones = smallNet(), 5, 32, nil
+	dir := t.TempDir()
+	r, err := Start(cfg, dir, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range r.History {
+		t.Logf("epoch %d: train loss %.3f acc %.3f, val loss %.3f acc %.3f, %.0f img/s", m.Epoch, m.TrainLoss, m.TrainAcc, m.ValLoss, m.ValAcc, m.ImgPerSec)
+	}
+	last := r.History[len(r.History)-1]
+	if last.ValAcc < 0.25 {
+		t.Fatalf("held-out accuracy %.3f after %d epochs; want ≥ 0.25 (chance 0.10)", last.ValAcc, len(r.History))
+	}
+	f, err := format.ReadFile(filepath.Join(dir, ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := f.Net()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, acc := Evaluate(net, prepare(&f.Preprocess, r.val), r.val.Labels, 100)
+	if acc != last.ValAcc {
+		t.Fatalf("model file accuracy %v, run's %v", acc, last.ValAcc)
+	}
+	for _, name := range []string{CheckpointFile, MetricsFile, CurvesFile} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// synthetic writes a tiny folder dataset: k classes of n 8×8 images, each
+// class a noisy colour.
+func synthetic(t *testing.T, k, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for c := 0; c < k; c++ {
+		cd := filepath.Join(dir, string(rune('a'+c)))
+		os.MkdirAll(cd, 0o755)
+		for i := 0; i < n; i++ {
+			im := image.NewRGBA(image.Rect(0, 0, 8, 8))
+			for j := range im.Pix {
+				if ch := j % 4; ch < 3 {
+					im.Pix[j] = uint8(60 + 60*((c+ch)%3) + rng.IntN(60))
+				} else {
+					im.Pix[j] = 255
+				}
+			}
+			name := filepath.Join(cd, string(rune('a'+i/26))+string(rune('a'+i%26))+".png")
+			if err := os.WriteFile(name, encodePNG(t, im), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return "folder:" + dir
+}
+
+func tinyNet(classes int) kernel.Spec {
+	return kernel.Spec{Name: "tiny", Input: [3]int{3, 8, 8}, Layers: []kernel.LayerSpec{
+		{Type: kernel.TypeDropout, P: 0.2},
+		{Type: kernel.TypeConv, Name: "conv1", Out: 6, Kernel: 3, Pad: 1}, {Type: kernel.TypeReLU},
+		{Type: kernel.TypeConv, Name: "conv2", Out: 6, Kernel: 3, Stride: 2, Pad: 1}, {Type: kernel.TypeReLU},
+		{Type: kernel.TypeDropout, P: 0.5},
+		{Type: kernel.TypeConv, Name: "conv3", Out: classes, Kernel: 1},
+		{Type: kernel.TypeGAP, Name: "gap"},
+	}}
+}
+
+func tinyConfig(data string) Config {
+	cfg := DefaultConfig()
+	cfg.Data, cfg.ValPerClass, cfg.Spec = data, 4, tinyNet(3)
+	cfg.Epochs, cfg.Batch, cfg.Milestones, cfg.Augment, cfg.LR = 3, 8, []int{2}, true, 0.05
+	return cfg
+}
+
+// TestResumeIsExact: three epochs straight, and one epoch then a resume for
+// two more, end with identical weights and metrics.
+func TestResumeIsExact(t *testing.T) {
+	data := synthetic(t, 3, 20)
+	cfg := tinyConfig(data)
+	a := t.TempDir()
+	ra, err := Start(cfg, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ra.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := t.TempDir()
+	cfg1 := cfg
+	cfg1.Epochs = 1
+	rb, err := Start(cfg1, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	rb, err = Resume(b, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Epoch() != 1 {
+		t.Fatalf("resumed at epoch %d", rb.Epoch())
+	}
+	if err := rb.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ra.Net.Params() {
+		q := rb.Net.Params()[i]
+		for j := range p.Data {
+			if p.Data[j] != q.Data[j] {
+				t.Fatalf("%s[%d]: %v straight, %v resumed", p.Name, j, p.Data[j], q.Data[j])
+			}
+		}
+	}
+	for i := range ra.History {
+		x, y := ra.History[i], rb.History[i]
+		x.ImgPerSec, y.ImgPerSec, x.Seconds, y.Seconds = 0, 0, 0, 0
+		if x != y {
+			t.Fatalf("epoch %d metrics differ: %+v vs %+v", i+1, x, y)
+		}
+	}
+	// A finished run resumed with more epochs extends it.
+	rc, err := Resume(a, 4, nil)
+	if err != nil || rc.Epoch() != 3 || rc.Cfg.Epochs != 4 {
+		t.Fatalf("extend: %v, epoch %d of %d", err, rc.Epoch(), rc.Cfg.Epochs)
+	}
+}
+
+func TestDivergenceKeepsCheckpoint(t *testing.T) {
+	cfg := tinyConfig(synthetic(t, 3, 20))
+	cfg.Epochs, cfg.Milestones = 2, []int{1}
+	cfg.Gamma = 1e30 // the second epoch's rate overflows the weights
+	dir := t.TempDir()
+	r, err := Start(cfg, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Train(context.Background(), nil)
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("want ErrDiverged, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "epoch 2") {
+		t.Errorf("message does not say where: %v", err)
+	}
+	back, err := Resume(dir, 0, nil)
+	if err != nil || back.Epoch() != 1 {
+		t.Fatalf("the last good checkpoint: %v (epoch %d)", err, back.Epoch())
+	}
+	if _, err := os.Stat(filepath.Join(dir, ModelFile)); err == nil {
+		t.Error("a diverged run wrote model.msgpack")
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	data := synthetic(t, 3, 10)
+	cases := []struct {
+		name string
+		edit func(c *Config, dir *string)
+		want string
+	}{
+		{"class count", func(c *Config, _ *string) { c.Spec = tinyNet(4) }, "3 classes, the model has 4"},
+		{"image size", func(c *Config, _ *string) { c.Spec.Input = [3]int{3, 16, 16} }, "8×8"},
+		{"missing data", func(c *Config, _ *string) { c.Data = "folder:/nonexistent" }, "nonexistent"},
+		{"bad spec", func(c *Config, _ *string) { c.Data = "mnist:x" }, "mnist"},
+		{"epochs", func(c *Config, _ *string) { c.Epochs = 0 }, "epochs"},
+		{"dropout", func(c *Config, _ *string) { c.Dropout = []float32{0.1} }, "dropout"},
+		{"unwritable", func(c *Config, dir *string) {
+			os.WriteFile(filepath.Join(*dir, "file"), nil, 0o644)
+			*dir = filepath.Join(*dir, "file", "run")
+		}, "output folder"},
+	}
+	for _, c := range cases {
+		cfg := tinyConfig(data)
+		dir := t.TempDir()
+		c.edit(&cfg, &dir)
+		_, err := Start(cfg, dir, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: want an error containing %q, got %v", c.name, c.want, err)
+		}
+	}
+	// A folder that already holds a run is not overwritten.
+	cfg := tinyConfig(data)
+	cfg.Epochs = 1
+	dir := t.TempDir()
+	r, _ := Start(cfg, dir, nil)
+	r.Train(context.Background(), nil)
+	if _, err := Start(cfg, dir, nil); err == nil || !strings.Contains(err.Error(), "resume") {
+		t.Errorf("second start in one folder: %v", err)
+	}
+	// A damaged checkpoint is a clear error.
+	os.WriteFile(filepath.Join(dir, CheckpointFile), []byte("\x93garbage"), 0o644)
+	if _, err := Resume(dir, 0, nil); !errors.Is(err, ErrCheckpoint) {
+		t.Errorf("damaged checkpoint: %v", err)
+	}
+}
+
+func TestDropoutOverrideAndZooClasses(t *testing.T) {
+	c := DefaultConfig()
+	c.Dropout = []float32{0.1, 0.3}
+	if err := c.resolveSpec(7); err != nil {
+		t.Fatal(err)
+	}
+	if c.Spec.Classes() != 7 || c.Spec.Layers[0].P != 0.1 {
+		t.Fatalf("classes %d, input dropout %v", c.Spec.Classes(), c.Spec.Layers[0].P)
+	}
+	for _, l := range c.Spec.Layers[1:] {
+		if l.Type == kernel.TypeDropout && l.P != 0.3 {
+			t.Fatalf("hidden dropout %v", l.P)
+		}
+	}
+}
