@@ -184,3 +184,37 @@ func TestDropout(t *testing.T) {
 		t.Fatal("eval dropout is not the identity")
 	}
 }
+
+// TestInitClassLayer: a rectified class layer starts with small weights and
+// a positive bias (every unit active); an unrectified one gets the scheme.
+func TestInitClassLayer(t *testing.T) {
+	for _, c := range []struct {
+		model      string
+		rectified  bool
+		classLayer string
+	}{{"all-cnn-c", true, "conv9"}, {"large-all-cnn", false, "conv18"}} {
+		s, err := ZooSpec(c.model, 10, 0.05)
+		requireNoError(t, err)
+		n, err := Build(*s)
+		requireNoError(t, err)
+		requireNoError(t, n.Init("he", 1))
+		b := n.Param(c.classLayer + ".bias").Data
+		w := n.Param(c.classLayer + ".weight").Data
+		var ss float64
+		for _, v := range w {
+			ss += float64(v) * float64(v)
+		}
+		rms := ss / float64(len(w))
+		if c.rectified {
+			requireEqual(t, float32(ClassLayerBias), b[0], c.model+" class bias")
+			if rms > 4*ClassLayerStd*ClassLayerStd {
+				t.Errorf("%s: class weights rms² %g", c.model, rms)
+			}
+		} else {
+			requireEqual(t, float32(0), b[0], c.model+" class bias")
+			if rms < 4*ClassLayerStd*ClassLayerStd {
+				t.Errorf("%s: class weights rms² %g, want He's", c.model, rms)
+			}
+		}
+	}
+}
