@@ -15,12 +15,12 @@ help:
 
 setup:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libopenblas-dev
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libopenblas-dev chromium
 
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-test: fmt-check vet test-go test-purego test-wasm
+test: fmt-check vet test-go test-purego test-wasm test-browser
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -37,8 +37,11 @@ test-purego:
 
 # The portable packages must build for both WebAssembly targets.
 test-wasm:
-	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/...
-	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/...
+	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/wasip1
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/wasip1
 
 FUZZTIME ?= 10m
 fuzz:
@@ -56,13 +59,12 @@ web:
 	rm -rf $(WEB) && mkdir -p $(WEB)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WEB)/allcnn.wasm ./wasm/js
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WEB)/
-	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/demo/* $(WEB)/
+	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/README.md js/demo/* $(WEB)/
 	if [ -f models/allcnn-c.msgpack ]; then cp models/allcnn-c.msgpack $(WEB)/model.msgpack; \
 	else $(GO) run ./cmd/allcnn init -model all-cnn-c -width 0.5 -o $(WEB)/model.msgpack; fi
 
 # Browser tests: node --test drives Debian's chromium through playwright-core
 # against 'allcnn serve'. Needs: apt-get install chromium; Node >= 20.
 test-browser: web
-	$(GO) build -o bin/ ./cmd/allcnn
 	[ -d js/node_modules ] || (cd js && npm ci --no-audit --no-fund)
 	node --test js/test/*.test.mjs

@@ -1,0 +1,128 @@
+// Types of allcnn.js: the All Convolutional Net in the browser.
+
+/** What load needs: the weight file, and where the package's files are. */
+export interface LoadOptions {
+  /** The weight file: a URL (relative to the document), or its bytes (copied). */
+  model: string | URL | ArrayBuffer | ArrayBufferView;
+  /** allcnn.wasm: a URL, its bytes, or a compiled module. Default: beside allcnn.js. */
+  wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+  /** The URL of Go's wasm_exec.js. Default: beside allcnn.js. */
+  wasmExec?: string | URL;
+  /** true (default): compute in a Web Worker; false: in the calling thread. */
+  worker?: boolean;
+}
+
+/** A layer whose units saliency can explain. */
+export interface LayerInfo {
+  name: string;
+  type: string;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** What a weight file holds, as info() returns it. */
+export interface Info {
+  name: string;
+  /** [channels, height, width] of the network's input. */
+  input: [number, number, number];
+  classes: string[];
+  preprocess: 'none' | 'channel' | 'gcn-zca';
+  /** The targets of saliency's layer option. */
+  layers: LayerInfo[];
+  /** The same for switches: true (the paper's switched net, Figs. 4–5). */
+  switchedLayers: LayerInfo[];
+  /** Free-form metadata of the file, such as trained: "no". */
+  meta: Record<string, string>;
+}
+
+/** A class and its probability. */
+export interface ClassProb {
+  index: number;
+  name: string;
+  prob: number;
+}
+
+export interface ClassifyOptions {
+  /** How many classes top holds: default 5; Infinity for all. */
+  top?: number;
+}
+
+export interface Classification {
+  /** The most probable classes, most probable first. */
+  top: ClassProb[];
+  /** One probability per class (softmax of the logits). */
+  probs: Float32Array;
+}
+
+/** What a saliency map explains and how it is drawn (PAPER.md §6). */
+export interface SaliencyOptions {
+  /** The backward rule at every ReLU. Default: gradient. */
+  method?: 'gradient' | 'deconvnet' | 'guided';
+  /** A name from Info.layers (or Info.switchedLayers); "" (default): the classes. */
+  layer?: string;
+  /** Class or channel; -1 (default): the strongest. */
+  unit?: number;
+  /** [y, x] in the layer's map; default: where the unit is strongest. */
+  at?: [number, number];
+  /** The switched net of the paper's Figs. 4–5. Default: false. */
+  switches?: boolean;
+  /** How colour channels collapse. Default: sum. */
+  reduce?: 'sum' | 'max' | 'maxabs';
+  /** Which part of the map to show. Default: all. */
+  sign?: 'all' | 'positive' | 'negative' | 'absolute';
+  /** Percentile of |v| at which outliers are clamped, 0 (default) to 100. */
+  clip?: number;
+  /** Default: gray. */
+  colormap?: 'gray' | 'viridis' | 'inferno' | 'coolwarm' | 'rgb';
+  /** Weight of the map blended over the input image, 0 (default) to 1. */
+  overlay?: number;
+}
+
+export interface Saliency {
+  /** The map drawn at the input size (where ImageData exists). */
+  imageData?: ImageData;
+  /** The same pixels: width·height RGBA, opaque. */
+  rgba: Uint8ClampedArray;
+  width: number;
+  height: number;
+  /** The map itself: c·h·w values, in the input's layout. */
+  raw: Float32Array;
+  /** The class or channel explained (resolved when unit was -1). */
+  unit: number;
+  /** Its position [y, x] in the layer's map. */
+  at: [number, number];
+}
+
+/** Pixels given directly, as in an ImageData. */
+export interface RGBAImage {
+  data: Uint8ClampedArray | Uint8Array;
+  width: number;
+  height: number;
+}
+
+export type ImageInput =
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | HTMLVideoElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | VideoFrame
+  | ImageData
+  | Blob
+  | RGBAImage;
+
+/** A weight file loaded into allcnn.wasm. */
+export declare class AllCNN {
+  private constructor();
+  /** Starts allcnn.wasm and loads a weight file into it. */
+  static load(options: LoadOptions): Promise<AllCNN>;
+  /** Describes the model (a copy). */
+  info(): Promise<Info>;
+  /** Class probabilities of an image. */
+  classify(img: ImageInput, options?: ClassifyOptions): Promise<Classification>;
+  /** A saliency map of one unit for an image. */
+  saliency(img: ImageInput, options?: SaliencyOptions): Promise<Saliency>;
+  /** Frees the model; later calls reject. */
+  dispose(): void;
+}

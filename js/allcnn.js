@@ -1,0 +1,343 @@
+// allcnn: the All Convolutional Net (Springenberg et al., ICLR 2015) in the
+// browser. Classifies images and draws saliency maps (gradient, deconvnet,
+// guided backpropagation; the paper's §3.4) with the project's pure-Go
+// kernel compiled to WebAssembly.
+//
+//	import { AllCNN } from './allcnn.js';
+//	const m = await AllCNN.load({ model: 'model.msgpack' });
+//	const { top } = await m.classify(img);            // [{index, name, prob}, …]
+//	const s = await m.saliency(img, { method: 'guided' });
+//	canvas.getContext('2d').putImageData(s.imageData, 0, 0);
+//	m.dispose();
+//
+// Plain ES modules: no bundler, no build step. The work runs in a module
+// Web Worker (worker.js) unless load is given worker: false. Pixels go to
+// the worker and maps come back as transferred buffers, so nothing needs
+// SharedArrayBuffer or cross-origin isolation, and nothing uses eval: a
+// Content-Security-Policy of script-src 'self' 'wasm-unsafe-eval' with
+// worker-src 'self' and connect-src 'self' is enough.
+//
+// Every method returns a promise; a bad weight file, an image that cannot
+// be read, a bad option or a call after dispose() rejects it with an Error
+// whose message starts with the method ("allcnn.classify: …").
+
+import { start, open, defaultWasm, defaultWasmExec, isBuffer, bytesOf } from './instance.js';
+
+const workerURL = new URL('./worker.js', import.meta.url);
+const loadOptions = new Set(['wasm', 'wasmExec', 'model', 'worker']);
+
+/** A weight file loaded into allcnn.wasm, in a worker or in this thread. */
+export class AllCNN {
+  #backend; // WorkerBackend | PageBackend; null once disposed
+  #info;
+
+  /** @private Use AllCNN.load. */
+  constructor(backend, info, token) {
+    if (token !== constructing) throw new TypeError('allcnn: use AllCNN.load(options), not new AllCNN');
+    this.#backend = backend;
+    this.#info = info;
+  }
+
+  /**
+   * load starts allcnn.wasm and loads a weight file into it.
+   *
+   * options.model     the weight file: a URL, or its bytes (ArrayBuffer or a
+   *                   view; copied). Required.
+   * options.wasm      allcnn.wasm: a URL, its bytes, or a compiled
+   *                   WebAssembly.Module; default: beside this module.
+   * options.wasmExec  the URL of Go's wasm_exec.js; default: beside this module.
+   * options.worker    true (default): run in a Web Worker of its own;
+   *                   false: in the calling thread, which blocks while it computes.
+   */
+  static async load(options = {}) {
+    for (const key of Object.keys(options)) {
+      if (!loadOptions.has(key)) throw new Error(`allcnn.load: unknown option ${key} (known: ${[...loadOptions].join(', ')})`);
+    }
+    const { model, worker = true } = options;
+    if (model === undefined || model === null) throw new Error('allcnn.load: options.model is required: the URL or the bytes of a weight file');
+    const wasm = isBuffer(options.wasm) || options.wasm instanceof WebAssembly.Module ? options.wasm : resolve(options.wasm ?? defaultWasm);
+    const wasmExec = resolve(options.wasmExec ?? defaultWasmExec);
+    const backend = worker
+      ? await WorkerBackend.start(wasm, wasmExec, isBuffer(model) ? model : resolve(model))
+      : await PageBackend.start(wasm, wasmExec, isBuffer(model) ? model : resolve(model));
+    return new AllCNN(backend, backend.info, constructing);
+  }
+
+  /**
+   * info describes the model (a copy): name, input [c, h, w], classes,
+   * preprocess, layers and switchedLayers (the saliency targets), meta.
+   */
+  async info() {
+    this.#live('info');
+    return structuredClone(this.#info);
+  }
+
+  /**
+   * classify returns the class probabilities of an image: probs, one per
+   * class, and top, the options.top (default 5; Infinity for all) most
+   * probable classes, most probable first, as {index, name, prob}.
+   */
+  async classify(img, { top = 5 } = {}) {
+    if (!(top >= 0)) throw new Error(`allcnn.classify: option top=${top}: want a number ≥ 0`);
+    this.#live('classify');
+    const { rgba, width, height } = await pixels(img, 'classify');
+    const probs = await this.#live('classify').call('classify', [rgba, width, height], [rgba.buffer]);
+    return { top: ranked(probs, this.#info.classes, top), probs };
+  }
+
+  /**
+   * saliency explains one unit of the network for an image: options as
+   * wasm/api.SaliencyRequest.Set reads them (method, layer, unit, at,
+   * switches, reduce, sign, clip, colormap, overlay). It returns the map
+   * drawn at the input size (rgba, width, height, and imageData where
+   * ImageData exists), the map itself (raw, c·h·w values), and the unit and
+   * position it explains.
+   */
+  async saliency(img, options = {}) {
+    const opts = optionStrings(options);
+    this.#live('saliency');
+    const { rgba, width, height } = await pixels(img, 'saliency');
+    const s = await this.#live('saliency').call('saliency', [rgba, width, height, opts], [rgba.buffer]);
+    if (typeof ImageData !== 'undefined') s.imageData = new ImageData(s.rgba, s.width, s.height);
+    return s;
+  }
+
+  /**
+   * dispose frees the model: the worker is terminated (its calls in flight
+   * reject), or in this thread the model is unloaded. Later calls reject.
+   */
+  dispose() {
+    this.#backend?.dispose();
+    this.#backend = null;
+  }
+
+  #live(op) {
+    if (!this.#backend) throw new Error(`allcnn.${op}: the model was disposed`);
+    return this.#backend;
+  }
+}
+
+const constructing = Symbol('constructing');
+
+/** WorkerBackend runs one Go instance with one model in a Web Worker. */
+class WorkerBackend {
+  #worker;
+  #pending = new Map(); // id → {resolve, reject, op}
+  #next = 0;
+  #failure = null;
+  info;
+
+  static async start(wasm, wasmExec, model) {
+    if (typeof Worker === 'undefined') throw new Error('allcnn.load: there are no Web Workers here: pass worker: false');
+    let w;
+    try {
+      w = new Worker(workerURL, { type: 'module' });
+    } catch (err) {
+      throw new Error(`allcnn.load: cannot start the worker ${workerURL}: ${err.message}`);
+    }
+    const b = new WorkerBackend(w);
+    // The worker gets copies of the caller's buffers, never the buffers.
+    const copy = x => (isBuffer(x) ? bytesOf(x).slice() : x);
+    const init = { wasm: copy(wasm), wasmExec, model: copy(model) };
+    const transfer = [init.wasm, init.model].filter(isBuffer).map(x => x.buffer);
+    try {
+      b.info = await b.call('init', [init], transfer);
+    } catch (err) {
+      b.dispose();
+      throw loadError(err);
+    }
+    return b;
+  }
+
+  constructor(worker) {
+    this.#worker = worker;
+    worker.onmessage = ({ data }) => {
+      const p = this.#pending.get(data.id);
+      if (!p) return;
+      this.#pending.delete(data.id);
+      if (data.ok) p.resolve(data.value);
+      else p.reject(new Error(data.error));
+    };
+    worker.onerror = e => {
+      e.preventDefault?.();
+      this.#fail(`the worker ${workerURL} stopped${e.message ? ': ' + e.message : ''} (is it served as text/javascript, and does the Content-Security-Policy allow worker-src 'self'? worker: false avoids workers)`);
+    };
+    worker.onmessageerror = () => this.#fail('a message from the worker could not be read');
+  }
+
+  call(op, args, transfer = []) {
+    if (this.#failure) return Promise.reject(new Error(`allcnn.${op}: ${this.#failure}`));
+    return new Promise((resolve, reject) => {
+      const id = ++this.#next;
+      this.#pending.set(id, { resolve, reject, op });
+      try {
+        this.#worker.postMessage({ id, op, args }, transfer);
+      } catch (err) {
+        this.#pending.delete(id);
+        reject(new Error(`allcnn.${op}: cannot send the arguments to the worker: ${err.message}`));
+      }
+    });
+  }
+
+  dispose() {
+    this.#worker.terminate();
+    this.#fail('the model was disposed');
+  }
+
+  #fail(why) {
+    this.#failure ??= why;
+    for (const { reject, op } of this.#pending.values()) reject(new Error(`allcnn.${op === 'init' ? 'load' : op}: ${why}`));
+    this.#pending.clear();
+  }
+}
+
+// One Go instance per allcnn.wasm serves every model loaded with
+// worker: false (a Go program, once started, never ends: one per model
+// would keep each alive).
+const pageInstances = new Map(); // resolved URL or WebAssembly.Module → Promise of the allcnn object
+
+/** PageBackend runs a model in the calling thread. */
+class PageBackend {
+  #api;
+  #handle;
+  info;
+
+  static async start(wasm, wasmExec, model) {
+    let api = isBuffer(wasm) ? start(wasm, wasmExec) : pageInstances.get(wasm);
+    if (!api) {
+      api = start(wasm, wasmExec);
+      pageInstances.set(wasm, api);
+      api.catch(() => pageInstances.delete(wasm)); // let a later load retry
+    }
+    try {
+      const b = new PageBackend(await api);
+      b.#handle = await open(b.#api, model);
+      b.info = await b.#api.info(b.#handle);
+      return b;
+    } catch (err) {
+      throw loadError(err);
+    }
+  }
+
+  constructor(api) {
+    this.#api = api;
+  }
+
+  call(op, args) {
+    try {
+      return this.#api[op](this.#handle, ...args);
+    } catch (err) {
+      // Go's functions return promises; they throw only if the instance died.
+      return Promise.reject(new Error(`allcnn.${op}: ${err.message}`));
+    }
+  }
+
+  dispose() {
+    try {
+      this.#api.unload(this.#handle).catch(() => {});
+    } catch {
+      // a dead instance holds nothing more
+    }
+  }
+}
+
+/** loadError prefixes an error of load with "allcnn.load: " if it has no prefix. */
+function loadError(err) {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.startsWith('allcnn.') ? err : new Error(`allcnn.load: ${msg}`);
+}
+
+/** resolve makes a URL absolute against the document (or worker) location. */
+function resolve(url) {
+  const base = globalThis.document?.baseURI ?? globalThis.location?.href;
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return String(url);
+  }
+}
+
+/**
+ * optionStrings converts saliency options to the strings the Go side
+ * parses, exactly as it would convert them itself (String(value)), so that
+ * options travel to a worker as plain data and mean the same in both modes.
+ */
+function optionStrings(options) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw new Error('allcnn.saliency: options: want an object');
+  const out = {};
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined && v !== null) out[k] = String(v);
+  }
+  return out;
+}
+
+/** ranked returns the k most probable classes, most probable first. */
+function ranked(probs, names, k) {
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
+  return order.slice(0, Math.min(k, order.length)).map(i => ({ index: i, name: names[i] ?? String(i), prob: probs[i] }));
+}
+
+const has = name => typeof globalThis[name] === 'function';
+
+/** size returns the pixel size of a CanvasImageSource, or null. */
+function size(s) {
+  if (has('HTMLImageElement') && s instanceof HTMLImageElement) return [s.naturalWidth, s.naturalHeight];
+  if (has('HTMLVideoElement') && s instanceof HTMLVideoElement) return [s.videoWidth, s.videoHeight];
+  if (has('VideoFrame') && s instanceof VideoFrame) return [s.displayWidth, s.displayHeight];
+  for (const c of ['HTMLCanvasElement', 'OffscreenCanvas', 'ImageBitmap']) {
+    if (has(c) && s instanceof globalThis[c]) return [s.width, s.height];
+  }
+  return null;
+}
+
+/**
+ * pixels reads an image as RGBA bytes in a buffer of their own (so that it
+ * can be transferred): ImageData and {data, width, height} are copied,
+ * anything else is drawn at its natural size on an OffscreenCanvas.
+ */
+async function pixels(img, op) {
+  const fail = msg => new Error(`allcnn.${op}: ${msg}`);
+  const data = img?.data;
+  if ((has('ImageData') && img instanceof ImageData) || data instanceof Uint8ClampedArray || data instanceof Uint8Array) {
+    const { width: w, height: h } = img;
+    if (!(Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0)) throw fail(`image size ${w}×${h}: want positive integers`);
+    if (data.length !== 4 * w * h) throw fail(`image data holds ${data.length} bytes; ${w}×${h} RGBA pixels are ${4 * w * h}`);
+    return { rgba: new Uint8ClampedArray(data), width: w, height: h };
+  }
+  let source = img;
+  let bitmap = null;
+  if (has('Blob') && img instanceof Blob) {
+    try {
+      source = bitmap = await createImageBitmap(img);
+    } catch (err) {
+      throw fail(`cannot decode the image (${img.type || 'of unknown type'}): ${err.message}`);
+    }
+  }
+  try {
+    const wh = size(source);
+    if (!wh) {
+      const kind = img === null || typeof img !== 'object' ? String(img) : Object.prototype.toString.call(img).slice(8, -1);
+      throw fail(`unsupported image (${kind}): want an HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, ImageBitmap, ImageData, Blob, HTMLVideoElement or VideoFrame`);
+    }
+    const [w, h] = wh;
+    if (!(w > 0 && h > 0)) {
+      throw fail(has('HTMLImageElement') && img instanceof HTMLImageElement
+        ? 'the image has not loaded, or failed to load: wait for img.decode()'
+        : `the image is empty (${w}×${h})`);
+    }
+    if (!has('OffscreenCanvas')) throw fail('reading an image needs OffscreenCanvas; pass an ImageData instead');
+    const ctx = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true });
+    try {
+      ctx.drawImage(source, 0, 0, w, h);
+      return { rgba: ctx.getImageData(0, 0, w, h).data, width: w, height: h };
+    } catch (err) {
+      if (err.name === 'SecurityError') {
+        throw fail('the image is from another origin that does not allow reading it: set img.crossOrigin = "anonymous" and serve it with Access-Control-Allow-Origin');
+      }
+      throw fail(`cannot read the image's pixels: ${err.message}`);
+    }
+  } finally {
+    bitmap?.close();
+  }
+}

@@ -1,0 +1,395 @@
+// Browser tests of the JS package and the demo: headless Chromium (Debian's
+// /usr/bin/chromium, driven by playwright-core) loads dist/web from
+// `allcnn serve`, whose strict Content-Security-Policy is in force
+// throughout. Run with `make test-browser` (it builds dist/web first), or
+// `node --test js/test/` after `make web`.
+//
+// The image is a real CIFAR-10 photo, extracted at test time from
+// ../shared/data beside the checkout; the tests that need it are skipped
+// without it.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root, checkBuilt, allcnn, run, serve, launch } from './harness.mjs';
+
+const data = join(root, '..', 'shared', 'data', 'cifar10-train-jpg.tar.gz');
+const noData = !existsSync(data) && `no CIFAR-10 images at ${data}`;
+const modes = [['worker', true], ['page thread', false]];
+
+let tmp, bin, srv, browser;
+let cat; // the path of a CIFAR-10 JPEG
+let tiny; // base64 of an eighth-width All-CNN-C, fast enough for hundreds of calls
+
+before(async () => {
+  checkBuilt();
+  tmp = mkdtempSync(join(tmpdir(), 'allcnn-browser-'));
+  bin = allcnn(tmp);
+  if (!noData) {
+    execFileSync('tar', ['xzf', data, '-C', tmp, 'train/cat/0000.jpg'], { cwd: root });
+    cat = join(tmp, 'train', 'cat', '0000.jpg');
+  }
+  run(bin, 'init', '-model', 'all-cnn-c', '-width', '0.125', '-o', join(tmp, 'tiny.msgpack'));
+  tiny = readFileSync(join(tmp, 'tiny.msgpack')).toString('base64');
+  srv = await serve(bin);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  const code = await srv?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  assert.equal(code, 0, 'allcnn serve should exit 0 on SIGINT (graceful shutdown)');
+});
+
+/**
+ * open loads the demo in a fresh browser context and waits until it is
+ * ready. log collects CSP violations (from the securitypolicyviolation
+ * event and from Chromium's console reports, of the page and its workers),
+ * console errors and uncaught exceptions.
+ */
+async function open(query = '') {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const log = { violations: [], errors: [] };
+  // Injected by the DevTools protocol, so the CSP does not apply to it.
+  await page.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    e => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`)));
+  const note = m => {
+    const s = m.text();
+    if (/Content Security Policy|CSP violation/i.test(s)) log.violations.push(s);
+    else if (m.type() === 'error') log.errors.push(s);
+  };
+  page.on('console', note);
+  page.on('worker', w => w.on('console', note));
+  page.on('pageerror', e => log.errors.push(`uncaught: ${e.message}`));
+  const response = await page.goto(srv.url + query);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.documentElement.dataset.state));
+  assert.equal(await page.textContent('#error'), '', 'the demo should load without errors');
+  return { page, log, response, close: () => context.close() };
+}
+
+/** clean asserts that nothing went wrong in the page. */
+function clean(log) {
+  assert.deepEqual(log.violations, [], 'CSP violations');
+  assert.deepEqual(log.errors, [], 'console errors');
+}
+
+test('the demo classifies a chosen image and draws three maps', { skip: noData, timeout: 120_000 }, async t => {
+  const { page, log, close } = await open();
+  const done = () => page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 60_000 });
+  await page.setInputFiles('#file', cat);
+  await done();
+  assert.equal(await page.textContent('#error'), '');
+  assert.equal(await page.locator('#top li').count(), 5);
+  const maps = () => page.evaluate(() => ['gradient', 'deconvnet', 'guided'].map(m => {
+    const c = document.getElementById(`map-${m}`);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    return { size: [c.width, c.height], colours: new Set(Array.from({ length: d.length / 4 }, (_, i) => d[4 * i] << 16 | d[4 * i + 1] << 8 | d[4 * i + 2])).size, label: c.getAttribute('aria-label') };
+  }));
+  for (const m of await maps()) {
+    assert.deepEqual(m.size, [32, 32]);
+    assert.ok(m.colours > 10, `a map of ${m.colours} colours is blank: ${m.label}`);
+  }
+  // A unit of a layer of the switched net.
+  await page.check('#switches');
+  const layer = await page.evaluate(() => [...document.querySelectorAll('#layer option')].map(o => o.value).find(v => v.endsWith('.pool')) ?? '');
+  await page.selectOption('#layer', layer);
+  await page.selectOption('#unit', '3');
+  await done();
+  assert.match(await page.textContent('#explained'), new RegExp(`Explaining ${layer.replace('.', '\\.')} channel 3 at \\(\\d+, \\d+\\), with switches`));
+  t.diagnostic(`${await page.textContent('#timing')} ${await page.textContent('#explained')} (layer ${layer})`);
+  clean(log);
+  await close();
+});
+
+test('classify agrees with native allcnn predict, in a worker and in the page thread', { skip: noData, timeout: 120_000 }, async t => {
+  const { page, log, close } = await open();
+  const got = await page.evaluate(async jpeg => {
+    const { AllCNN } = await import('./allcnn.js');
+    const bytes = Uint8Array.from(atob(jpeg), c => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/jpeg' }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    // Every kind of image gives the same pixels, so the same answer.
+    const images = { bitmap, canvas, imageData: ctx.getImageData(0, 0, canvas.width, canvas.height), blob: new Blob([bytes], { type: 'image/jpeg' }) };
+    const out = {};
+    for (const worker of [true, false]) {
+      const m = await AllCNN.load({ model: 'model.msgpack', worker });
+      for (const [kind, img] of Object.entries(images)) {
+        const c = await m.classify(img, { top: Infinity });
+        out[`${worker ? 'worker' : 'page'} ${kind}`] = { top: c.top, probs: Array.from(c.probs) };
+      }
+      m.dispose();
+    }
+    // The pixels Chromium's JPEG decoder gave, losslessly, for the native side.
+    const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    return { results: out, png: btoa(Array.from(png, b => String.fromCharCode(b)).join('')) };
+  }, readFileSync(cat).toString('base64'));
+
+  const first = Object.values(got.results)[0];
+  for (const [name, r] of Object.entries(got.results)) {
+    assert.deepEqual(r, first, `${name} differs from ${Object.keys(got.results)[0]}`);
+  }
+  assert.equal(first.top.length, 10);
+  assert.ok(first.top.every((c, i) => i === 0 || first.top[i - 1].prob >= c.prob), 'top is sorted');
+  assert.ok(Math.abs(first.probs.reduce((a, b) => a + b) - 1) < 1e-5, 'probabilities sum to 1');
+
+  const png = join(tmp, 'cat-as-decoded-by-chromium.png');
+  writeFileSync(png, Buffer.from(got.png, 'base64'));
+  const native = JSON.parse(run(bin, 'predict', '-model', 'dist/web/model.msgpack', '-top', '10', '-json', png, cat));
+  const diff = n => {
+    const p = new Float64Array(10);
+    for (const c of n.top) p[c.index] = c.prob;
+    return Math.max(...first.probs.map((q, i) => Math.abs(q - p[i])));
+  };
+  // Same pixels: only float rounding differs (native BLAS vs Go in wasm).
+  const [samePixels, jpeg] = native;
+  t.diagnostic(`top-1 ${first.top[0].name} ${first.top[0].prob.toFixed(4)}; max |Δp| vs native: ${diff(samePixels).toExponential(2)} on Chromium's pixels, ${diff(jpeg).toExponential(2)} on Go's own JPEG decoding`);
+  assert.equal(samePixels.top[0].index, first.top[0].index, 'top-1 on the same pixels');
+  assert.ok(diff(samePixels) < 1e-5, `max |Δp| ${diff(samePixels)} on the same pixels`);
+  // Go's and Chromium's JPEG decoders differ by a few levels per pixel.
+  assert.ok(diff(jpeg) < 5e-3, `max |Δp| ${diff(jpeg)} on the JPEG`);
+  clean(log);
+  await close();
+});
+
+test('saliency maps are the same in a worker and in the page thread', { timeout: 120_000 }, async t => {
+  const { page, log, close } = await open();
+  const got = await page.evaluate(async () => {
+    const { AllCNN } = await import('./allcnn.js');
+    // A smooth, asymmetric test image drawn on a canvas.
+    const canvas = new OffscreenCanvas(40, 36);
+    const ctx = canvas.getContext('2d');
+    const g = ctx.createLinearGradient(0, 0, 40, 36);
+    g.addColorStop(0, '#c33');
+    g.addColorStop(1, '#3c9');
+    ctx.fillStyle = g;
+    ctx.fillRect(0, 0, 40, 36);
+    ctx.fillStyle = '#fe4';
+    ctx.fillRect(8, 10, 12, 9);
+    const img = await createImageBitmap(canvas);
+    const requests = [
+      { method: 'gradient' },
+      { method: 'deconvnet' },
+      { method: 'guided' },
+      { method: 'guided', layer: 'conv6', at: [3, 4], colormap: 'viridis', reduce: 'maxabs' },
+      { method: 'deconvnet', layer: 'conv3', switches: true, sign: 'positive', clip: 99.5 },
+      { method: 'guided', unit: 2, overlay: 0.5, colormap: 'rgb' },
+    ];
+    const out = {};
+    for (const worker of [true, false]) {
+      const m = await AllCNN.load({ model: 'model.msgpack', worker });
+      const info = await m.info();
+      out[worker] = {
+        info,
+        globals: { process: typeof process, path: typeof path, Go: typeof Go, allcnn: typeof allcnn },
+        maps: await Promise.all(requests.map(async r => {
+          const s = await m.saliency(img, r);
+          return { raw: Array.from(s.raw), rgba: Array.from(s.rgba), size: [s.width, s.height], imageData: s.imageData instanceof ImageData, unit: s.unit, at: s.at };
+        })),
+      };
+      m.dispose();
+    }
+    return out;
+  });
+  const [w, p] = [got.true, got.false];
+  assert.deepEqual(w.info, p.info);
+  const [c, h, wd] = w.info.input;
+  for (const [i, m] of w.maps.entries()) {
+    assert.deepEqual(m, p.maps[i], `map ${i}: worker and page thread differ`);
+    assert.equal(m.raw.length, c * h * wd);
+    assert.deepEqual(m.size, [wd, h]);
+    assert.ok(m.imageData);
+    assert.ok(m.raw.some(v => v !== 0), `map ${i} is all zeros`);
+  }
+  assert.deepEqual(w.maps[3].at, [3, 4]);
+  assert.notDeepEqual(w.maps[0].raw, w.maps[2].raw, 'gradient and guided maps should differ');
+  // The page-thread instance leaves the page's globals as they were.
+  assert.deepEqual(p.globals, { process: 'undefined', path: 'undefined', Go: 'undefined', allcnn: 'undefined' });
+  t.diagnostic(`${w.maps.length} requests, raw and RGBA identical in both modes`);
+  clean(log);
+  await close();
+});
+
+test('failures reject with clear messages and the page keeps working', { timeout: 120_000 }, async () => {
+  const { page, log, close } = await open();
+  const got = await page.evaluate(async tiny => {
+    const { AllCNN } = await import('./allcnn.js');
+    const model = Uint8Array.from(atob(tiny), c => c.charCodeAt(0));
+    const message = async p => {
+      try {
+        await p;
+        return 'resolved';
+      } catch (e) {
+        return e instanceof Error ? e.message : `not an Error: ${e}`;
+      }
+    };
+    const out = {};
+    for (const worker of [true, false]) {
+      const r = {};
+      r.badBytes = await message(AllCNN.load({ model: new Uint8Array([0x82, 0xa1, 0x61, 1, 2, 3]), worker }));
+      r.noModel = await message(AllCNN.load({ worker }));
+      r.missingModel = await message(AllCNN.load({ model: 'missing.msgpack', worker }));
+      r.missingWasm = await message(AllCNN.load({ model, wasm: 'missing.wasm', worker }));
+      r.unknownLoadOption = await message(AllCNN.load({ model, workers: 2 }));
+      const m = await AllCNN.load({ model, worker });
+      const img = new ImageData(8, 8);
+      r.string = await message(m.classify('cat.jpg'));
+      r.nothing = await message(m.classify());
+      r.shortData = await message(m.classify({ data: new Uint8Array(10), width: 8, height: 8 }));
+      r.notLoaded = await message(m.classify(new Image()));
+      r.notAnImage = await message(m.classify(new Blob(['GIF89a, not really'], { type: 'image/gif' })));
+      r.badMethod = await message(m.saliency(img, { method: 'occlusion' }));
+      r.unknownOption = await message(m.saliency(img, { colour: 'red' }));
+      r.badLayer = await message(m.saliency(img, { layer: 'conv99' }));
+      r.badUnit = await message(m.saliency(img, { unit: 10 }));
+      r.badAt = await message(m.saliency(img, { layer: 'conv1', at: [99, 0] }));
+      r.ok = (await m.classify(img)).probs.length;
+      const inFlight = message(m.saliency(img, { method: 'guided' }));
+      m.dispose();
+      r.inFlight = await inFlight;
+      r.afterDispose = await message(m.classify(img));
+      r.infoAfterDispose = await message(m.info());
+      m.dispose(); // twice is harmless
+      const again = await AllCNN.load({ model, worker });
+      r.again = (await again.saliency(img, { method: 'guided' })).raw.length;
+      again.dispose();
+      out[worker ? 'worker' : 'page'] = r;
+    }
+    return out;
+  }, tiny);
+  for (const [mode, r] of Object.entries(got)) {
+    const want = {
+      badBytes: /^allcnn\.load: format: /,
+      noModel: /^allcnn\.load: options\.model is required/,
+      missingModel: /^allcnn\.load: .*missing\.msgpack: HTTP 404/,
+      missingWasm: /^allcnn\.load: .*missing\.wasm: HTTP 404/,
+      unknownLoadOption: /^allcnn\.load: unknown option workers/,
+      string: /^allcnn\.classify: unsupported image \(cat\.jpg\)/,
+      nothing: /^allcnn\.classify: unsupported image \(undefined\)/,
+      shortData: /^allcnn\.classify: image data holds 10 bytes; 8×8 RGBA pixels are 256/,
+      notLoaded: /^allcnn\.classify: the image has not loaded/,
+      notAnImage: /^allcnn\.classify: cannot decode the image \(image\/gif\)/,
+      badMethod: /^allcnn\.saliency: api: option method="occlusion"/,
+      unknownOption: /^allcnn\.saliency: api: option colour="red": .*unknown option/,
+      badLayer: /^allcnn\.saliency: .*conv99/,
+      badUnit: /^allcnn\.saliency: api: class 10 outside \[0, 10\)/,
+      badAt: /^allcnn\.saliency: api: position \(99,0\) outside/,
+      ok: 10,
+      inFlight: /^allcnn\.saliency: the model was disposed/,
+      afterDispose: /^allcnn\.classify: the model was disposed/,
+      infoAfterDispose: /^allcnn\.info: the model was disposed/,
+      again: 3 * 32 * 32,
+    };
+    for (const [k, v] of Object.entries(want)) {
+      if (v instanceof RegExp) assert.match(r[k], v, `${mode}: ${k}`);
+      else assert.equal(r[k], v, `${mode}: ${k}`);
+    }
+  }
+  assert.deepEqual(log.violations, []);
+  // The 404s are logged by Chromium; nothing else may be.
+  assert.deepEqual(log.errors.filter(e => !/404/.test(e)), []);
+  await close();
+});
+
+test('the JS heap stays flat over 200 classify and saliency calls', { timeout: 300_000 }, async t => {
+  const { page, log, close } = await open();
+  const cdp = await page.context().newCDPSession(page);
+  const heap = async () => {
+    for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage');
+    return cdp.send('Runtime.getHeapUsage');
+  };
+  const calls = async n => page.evaluate(async n => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      await globalThis.m.classify(globalThis.img);
+      await globalThis.m.saliency(globalThis.img, { method: ['gradient', 'deconvnet', 'guided'][i % 3] });
+    }
+    return performance.now() - t0;
+  }, n);
+  const MB = 1 << 20;
+  for (const [mode, worker] of modes) {
+    await page.evaluate(async ({ tiny, worker }) => {
+      const { AllCNN } = await import('./allcnn.js');
+      globalThis.m = await AllCNN.load({ model: Uint8Array.from(atob(tiny), c => c.charCodeAt(0)), worker });
+      const canvas = new OffscreenCanvas(32, 32);
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#4a8';
+      ctx.fillRect(0, 0, 32, 32);
+      ctx.fillStyle = '#e52';
+      ctx.fillRect(5, 9, 14, 11);
+      globalThis.img = await createImageBitmap(canvas);
+    }, { tiny, worker });
+    await calls(20); // warm-up: the Go heap and V8's tiers settle
+    const h0 = await heap();
+    const ms = await calls(200);
+    const h1 = await heap();
+    await page.evaluate(() => globalThis.m.dispose());
+    const grew = (h1.usedSize - h0.usedSize) / MB;
+    const buffers = h1.backingStorageSize === undefined ? '' : `; array buffers ${(h0.backingStorageSize / MB).toFixed(2)} → ${(h1.backingStorageSize / MB).toFixed(2)} MB`;
+    t.diagnostic(`${mode}: page JS heap ${(h0.usedSize / MB).toFixed(2)} → ${(h1.usedSize / MB).toFixed(2)} MB after 200 × (classify + saliency), ${(ms / 200).toFixed(1)} ms a pair${buffers}`);
+    assert.ok(grew < 5, `${mode}: JS heap grew by ${grew.toFixed(2)} MB`);
+  }
+  clean(log);
+  await close();
+});
+
+test('the Content-Security-Policy is in force, without cross-origin isolation', { skip: noData, timeout: 120_000 }, async t => {
+  const policy = await (await fetch(srv.url)).headers.get('content-security-policy');
+  assert.match(policy, /default-src 'none'/);
+  assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);
+  assert.doesNotMatch(policy, /'unsafe-eval'|'unsafe-inline'|blob:|data:/);
+
+  // The whole demo runs under it, in both modes. The demo's own scripts
+  // compile the wasm (Playwright's evaluate is exempt from the CSP's eval
+  // rules, so the tests above do not prove this).
+  for (const query of ['', '?worker=0']) {
+    const { page, log, response, close } = await open(query);
+    assert.equal(response.headers()['content-security-policy'], policy);
+    const env = await page.evaluate(() => ({ isolated: globalThis.crossOriginIsolated, sab: typeof SharedArrayBuffer }));
+    assert.deepEqual(env, { isolated: false, sab: 'undefined' });
+    await page.setInputFiles('#file', cat);
+    await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 60_000 });
+    assert.equal(await page.textContent('#error'), '', `demo${query}`);
+    clean(log);
+
+    // Positive controls: the policy refuses eval and inline scripts, and
+    // the refusals are seen as violations.
+    const cdp = await page.context().newCDPSession(page);
+    const { result } = await cdp.send('Runtime.evaluate', { expression: 'try { eval("1"), "eval ran" } catch (e) { e.name }', allowUnsafeEvalBlockedByCSP: false });
+    assert.equal(result.value, 'EvalError');
+    const inline = await page.evaluate(() => new Promise(resolve => {
+      const s = document.createElement('script');
+      s.textContent = 'window.inlineRan = true';
+      document.head.append(s);
+      setTimeout(() => resolve(window.inlineRan === true), 100);
+    }));
+    assert.equal(inline, false, 'an inline script ran');
+    await page.waitForTimeout(100);
+    assert.ok(log.violations.length > 0, 'the refusals should have been reported as CSP violations');
+    await close();
+  }
+
+  // Negative control: without 'wasm-unsafe-eval' the same page cannot
+  // compile allcnn.wasm, in a worker or in the page, and says so.
+  for (const query of ['', '?worker=0']) {
+    const context = await browser.newContext();
+    await context.route('**/*', async route => {
+      const response = await route.fetch();
+      const headers = { ...response.headers(), 'content-security-policy': policy.replace(" 'wasm-unsafe-eval'", '') };
+      await route.fulfill({ response, headers });
+    });
+    const page = await context.newPage();
+    await page.goto(srv.url + query);
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 60_000 });
+    const error = await page.textContent('#error');
+    t.diagnostic(`without 'wasm-unsafe-eval'${query}: ${error}`);
+    assert.match(error, /^allcnn\.load: cannot instantiate allcnn\.wasm: .*(Content Security Policy|unsafe-eval)/);
+    await context.close();
+  }
+});
