@@ -8,6 +8,10 @@ import (
 // ErrTarget is wrapped by errors about a saliency target.
 var ErrTarget = errors.New("invalid target")
 
+// Strongest as a Target's Channel picks, per example, the channel holding
+// the largest activation of the layer (for the output: the top class).
+const Strongest = -1
+
 // Target is what a saliency map explains (PAPER.md §6): a class logit, or a
 // unit — one channel of a named layer at a position or at its strongest
 // position in the example.
@@ -16,7 +20,8 @@ type Target struct {
 	// output, so Channel is a class. A convolution followed by a rectifier
 	// means the rectified activation (see Net.Unit).
 	Layer string
-	// Channel is the class or the unit's channel.
+	// Channel is the class or the unit's channel; Strongest (−1) picks
+	// the top class, or the layer's most active channel.
 	Channel int
 	// At is the unit's position (y, x); nil means the position where the
 	// channel is strongest in this example.
@@ -69,7 +74,7 @@ func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, error) {
 		if t.Layer != targets[0].Layer {
 			return 0, nil, fmt.Errorf("kernel: target %d names layer %q, target 0 %q; one call explains one layer: %w", i, t.Layer, targets[0].Layer, ErrTarget)
 		}
-		if t.Channel < 0 || t.Channel >= sh[0] {
+		if t.Channel < Strongest || t.Channel >= sh[0] {
 			return 0, nil, fmt.Errorf("kernel: target %d: channel %d of %d: %w", i, t.Channel, sh[0], ErrTarget)
 		}
 		if t.At != nil && (t.At[0] < 0 || t.At[0] >= sh[1] || t.At[1] < 0 || t.At[1] >= sh[2]) {
@@ -83,12 +88,25 @@ func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, error) {
 	seed := NewTensor(act.Shape...)
 	hw := sh[1] * sh[2]
 	for i, t := range targets {
-		plane := act.Example(i)[t.Channel*hw : (t.Channel+1)*hw]
-		pos := Argmax(plane)
+		a, ch := act.Example(i), t.Channel
+		if ch == Strongest {
+			if t.At != nil { // the strongest channel at that position
+				best := 0
+				for c := range sh[0] {
+					if a[c*hw+t.At[0]*sh[2]+t.At[1]] > a[best*hw+t.At[0]*sh[2]+t.At[1]] {
+						best = c
+					}
+				}
+				ch = best
+			} else {
+				ch = Argmax(a) / hw
+			}
+		}
+		pos := Argmax(a[ch*hw : (ch+1)*hw])
 		if t.At != nil {
 			pos = t.At[0]*sh[2] + t.At[1]
 		}
-		seed.Example(i)[t.Channel*hw+pos] = 1
+		seed.Example(i)[ch*hw+pos] = 1
 	}
 	return layer, seed, nil
 }

@@ -218,7 +218,7 @@ func TestSaliencyErrors(t *testing.T) {
 	}{
 		{"count", []Target{{Channel: 0}}},
 		{"channel", []Target{{Channel: 0}, {Channel: 5}}},
-		{"negative", []Target{{Channel: -1}, {Channel: 0}}},
+		{"negative", []Target{{Channel: -2}, {Channel: 0}}},
 		{"position", []Target{{Layer: "conv1", At: &[2]int{9, 0}}, {Layer: "conv1"}}},
 		{"mixed layers", []Target{{Layer: "conv1"}, {Layer: "conv2"}}},
 		{"unknown layer", []Target{{Layer: "conv9"}, {Layer: "conv9"}}},
@@ -291,3 +291,31 @@ func TestPatternOfFirstLayerIsItsFilter(t *testing.T) {
 }
 
 func abs(x float64) float64 { return max(x, -x) }
+
+// TestStrongestTarget: Strongest picks the top class, or the most active
+// channel of a layer, per example.
+func TestStrongestTarget(t *testing.T) {
+	n := smallNet(t)
+	x := randTensor(newRNG(6), 1, 2, 3, 9, 9)
+	y, err := n.Forward(x, false)
+	requireNoError(t, err)
+	top := []int{Argmax(y.Example(0)), Argmax(y.Example(1))}
+	got, err := n.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
+	requireNoError(t, err)
+	want, err := n.Saliency(x, []Target{{Channel: top[0]}, {Channel: top[1]}}, Rule{ReLU: Guided})
+	requireNoError(t, err)
+	requireEqual(t, 0.0, maxDiff(want.Data, got.Data), "top class")
+
+	i, _ := n.Unit("conv2")
+	act, _ := n.ForwardTo(x, i, false)
+	hw := act.H() * act.W()
+	ch := Argmax(act.Example(1)) / hw
+	got, err = n.Saliency(x, []Target{{Layer: "conv2", Channel: 0}, {Layer: "conv2", Channel: Strongest}}, Rule{ReLU: Guided})
+	requireNoError(t, err)
+	want, err = n.Saliency(x, []Target{{Layer: "conv2", Channel: 0}, {Layer: "conv2", Channel: ch}}, Rule{ReLU: Guided})
+	requireNoError(t, err)
+	requireEqual(t, 0.0, maxDiff(want.Data, got.Data), "strongest unit")
+	if _, err := n.Saliency(x, []Target{{Channel: -2}, {}}, Rule{}); !errors.Is(err, ErrTarget) {
+		t.Fatalf("channel −2: %v", err)
+	}
+}

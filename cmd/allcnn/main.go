@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"predict": {"classify images with a model", runPredict},
 	"eval":    {"measure top-1 and top-5 error on a data set", runEval},
 	"viz":     {"draw saliency maps, filters and top patches (paper Figs. 2–6)", runViz},
+	"bench":   {"training and inference speed, beside PyTorch's (peer_torch.py)", runBench},
 	"serve":   {"serve the browser demo built by 'make web' (dist/web)", runServe},
 }
 

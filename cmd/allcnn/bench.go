@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os/exec"
+	"runtime"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/native"
+	"github.com/allcnn/allcnn/trainer"
+)
+
+// benchResult has the fields of ../shared/bench/peer_torch.py's JSON line,
+// measured the same way: random weights and inputs, dropout on while
+// training, an SGD step with momentum and weight decay per training step.
+type benchResult struct {
+	Model       string  `json:"model"`
+	Backend     string  `json:"backend"`
+	Threads     int     `json:"threads"`
+	Params      int     `json:"params"`
+	Batch       int     `json:"batch"`
+	TrainImgS   float64 `json:"train_img_s"`
+	InferImgS   float64 `json:"infer_img_s"`
+	InferMsB1   float64 `json:"infer_ms_b1"`
+	GuidedMsB1  float64 `json:"guided_backprop_ms_b1"`
+	PeakRSSMiB  float64 `json:"peak_rss_mib"`
+	Repetitions int     `json:"repetitions"`
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := flags("bench", "bench [-model all-cnn-c] [-width 1] [-batch 64] [-threads N] [-runs 5] [-peer PATH] [-json]", stderr)
+	model := fs.String("model", "all-cnn-c", "architecture from 'allcnn models'")
+	width := fs.Float64("width", 1, "width multiplier")
+	batch := fs.Int("batch", 64, "batch size of the training and inference figures")
+	threads := fs.Int("threads", runtime.NumCPU(), "BLAS threads")
+	runs := fs.Int("runs", 5, "timed repetitions per figure (the median is reported); b1 figures use 4× as many")
+	peer := fs.String("peer", "", "also run this peer_torch.py (with /usr/bin/python3) and print the ratios")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch < 1 || *runs < 1 || *threads < 1 {
+		return fmt.Errorf("%w: -batch, -runs and -threads must be ≥ 1", errUsage)
+	}
+	info := native.Use(*threads)
+	s, err := kernel.ZooSpec(*model, 0, *width)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	net, err := kernel.Build(*s)
+	if err != nil {
+		return err
+	}
+	if err := net.Init("he", 1); err != nil {
+		return err
+	}
+	p, _ := s.ParamCount()
+	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs}
+	fmt.Fprintf(stderr, "bench: %s, %d parameters, %s\n", s.Name, p, info)
+
+	in, k := s.Input, net.Classes()
+	rng := rand.New(rand.NewPCG(0, 0))
+	randn := func(n int) *kernel.Tensor {
+		t := kernel.NewTensor(n, in[0], in[1], in[2])
+		for i := range t.Data {
+			t.Data[i] = float32(rng.NormFloat64())
+		}
+		return t
+	}
+	x, x1 := randn(*batch), randn(1)
+	labels := make([]int, *batch)
+	for i := range labels {
+		labels[i] = rng.IntN(k)
+	}
+	opt := trainer.SGD{Momentum: 0.9, WeightDecay: 1e-3}
+	params := net.Params()
+	dl := kernel.NewTensor(*batch, k, 1, 1)
+	step := func() {
+		y, _ := net.Forward(x, true)
+		kernel.SoftmaxCrossEntropy(y.Data, k, labels, dl.Data)
+		net.ZeroGrad()
+		net.Backward(dl, kernel.Pass{Params: true})
+		opt.Step(params, 0.01)
+	}
+	r.TrainImgS = float64(*batch) / median(step, *runs)
+	r.InferImgS = float64(*batch) / median(func() { net.Forward(x, false) }, *runs)
+	r.InferMsB1 = 1000 * median(func() { net.Forward(x1, false) }, 4**runs)
+	guided := kernel.Rule{ReLU: kernel.Guided}
+	r.GuidedMsB1 = 1000 * median(func() {
+		// One forward and one backward pass, for the top class of the
+		// image, as peer_torch.py does.
+		net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, guided)
+	}, 4**runs)
+	r.PeakRSSMiB = peakRSS()
+
+	var peerOut map[string]float64
+	if *peer != "" {
+		fmt.Fprintf(stderr, "bench: running %s with %d threads\n", *peer, *threads)
+		out, err := exec.Command("/usr/bin/python3", *peer, fmt.Sprint(*threads)).Output()
+		if err != nil {
+			return fmt.Errorf("peer %s: %v", *peer, err)
+		}
+		if err := json.Unmarshal(lastLine(out), &peerOut); err != nil {
+			return fmt.Errorf("peer %s: %v: %q", *peer, err, out)
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"allcnn": r, "peer": peerOut})
+	}
+	fmt.Fprintf(stdout, "%-28s %12s", "figure", "allcnn")
+	if peerOut != nil {
+		fmt.Fprintf(stdout, " %12s %8s", "peer", "ratio")
+	}
+	fmt.Fprintln(stdout)
+	row := func(name, key string, v float64, higherBetter bool) {
+		fmt.Fprintf(stdout, "%-28s %12.2f", name, v)
+		if pv, ok := peerOut[key]; ok && pv > 0 {
+			ratio := v / pv
+			if !higherBetter {
+				ratio = pv / v
+			}
+			fmt.Fprintf(stdout, " %12.2f %7.2f×", pv, ratio)
+		}
+		fmt.Fprintln(stdout)
+	}
+	row(fmt.Sprintf("train img/s (batch %d)", *batch), fmt.Sprintf("train_img_s_b%d", *batch), r.TrainImgS, true)
+	row(fmt.Sprintf("inference img/s (batch %d)", *batch), fmt.Sprintf("infer_img_s_b%d", *batch), r.InferImgS, true)
+	row("inference ms (batch 1)", "infer_ms_b1", r.InferMsB1, false)
+	row("guided backprop ms (batch 1)", "guided_backprop_ms_b1", r.GuidedMsB1, false)
+	fmt.Fprintf(stdout, "%-28s %12.1f\n", "peak RSS MiB", r.PeakRSSMiB)
+	if peerOut != nil {
+		fmt.Fprintln(stdout, "ratio: allcnn's speed over the peer's (> 1 means allcnn is faster)")
+	}
+	return nil
+}
+
+// median times f after two warm-up calls and returns the median seconds.
+func median(f func(), n int) float64 {
+	f()
+	f()
+	ts := make([]float64, n)
+	for i := range ts {
+		t0 := time.Now()
+		f()
+		ts[i] = time.Since(t0).Seconds()
+	}
+	sort.Float64s(ts)
+	return ts[n/2]
+}
+
+// peakRSS is the process's peak resident memory (Linux reports KiB).
+func peakRSS() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
+}
+
+func lastLine(b []byte) []byte {
+	end := len(b)
+	for end > 0 && (b[end-1] == '\n' || b[end-1] == ' ') {
+		end--
+	}
+	start := end
+	for start > 0 && b[start-1] != '\n' {
+		start--
+	}
+	return b[start:end]
+}
