@@ -2,9 +2,11 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help setup build test test-go test-purego test-wasm vet fmt-check fuzz bench web test-browser
+.PHONY: help setup demo train build test test-go test-purego test-wasm vet fmt-check fuzz bench web test-browser
 
 help:
+	@echo "make demo    build and serve the browser demo with the bundled model (http://127.0.0.1:8080)"
+	@echo "make train   train All-CNN-C with the paper's recipe (TRAINFLAGS='-width 0.5 ...')"
 	@echo "make setup   install the Debian packages the build and tests need (root)"
 	@echo "make build   build the commands into bin/"
 	@echo "make test    the whole test suite (what CI runs)"
@@ -13,14 +15,29 @@ help:
 	@echo "make web     build the browser package and demo into dist/web (serve: bin/allcnn serve)"
 	@echo "make test-browser  the browser tests (headless /usr/bin/chromium, playwright-core)"
 
+# Debian packages the build and the tests need; installs only what is missing
+# (run as root). Go ≥ 1.26 and Node ≥ 20 come with the machine.
+PACKAGES = gcc libopenblas-dev chromium
 setup:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libopenblas-dev chromium
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-build:
+# The demo: builds the browser module with the bundled model and serves it.
+ADDR ?= 127.0.0.1:8080
+demo: setup web build
+	bin/allcnn serve -addr $(ADDR) -dir $(WEB)
+
+# Train All-CNN-C with the paper's recipe on the shared CIFAR-10 images;
+# TRAINFLAGS adds or overrides flags (see bin/allcnn-train -help).
+TRAINFLAGS ?=
+train: setup build
+	bin/allcnn-train $(TRAINFLAGS)
+
+build: setup
 	$(GO) build -o bin/ ./cmd/...
 
-test: fmt-check vet test-go test-purego test-wasm test-browser
+test: setup fmt-check vet test-go test-purego test-wasm test-browser
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
