@@ -85,21 +85,15 @@ func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	c, f, err := readCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, CheckpointFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("trainer: resume: %w", err)
-	}
-	var c checkpoint
-	if err := msgpack.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
-	}
-	if c.Version != checkpointVersion {
-		return nil, fmt.Errorf("%w: %s: version %d, want %d", ErrCheckpoint, path, c.Version, checkpointVersion)
-	}
-	f, err := format.Unmarshal(c.Model)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
+	// A process killed while writing leaves its temporary file behind.
+	stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*"))
+	for _, name := range stale {
+		os.Remove(name)
 	}
 	if epochs > 0 {
 		c.Config.Epochs = epochs
@@ -111,7 +105,7 @@ func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Cfg: c.Config, Dir: dir, Net: net, History: c.History, log: log}
+	r := &Run{Cfg: c.Config, Dir: dir, Net: net, Classes: f.Classes, History: c.History, log: log}
 	r.opt = SGD{Momentum: float32(c.Config.Momentum), WeightDecay: float32(c.Config.WeightDecay)}
 	params := net.Params()
 	if len(c.Velocity) != len(params) {
@@ -140,6 +134,46 @@ func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
 	}
 	fmt.Fprintf(log, "resumed %s after epoch %d of %d\n", dir, r.Epoch(), r.Cfg.Epochs)
 	return r, nil
+}
+
+// readCheckpoint reads and checks the checkpoint of the run in dir.
+func readCheckpoint(dir string) (*checkpoint, *format.File, error) {
+	path := filepath.Join(dir, CheckpointFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("trainer: %w", err)
+	}
+	var c checkpoint
+	if err := msgpack.Unmarshal(b, &c); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
+	}
+	if c.Version != checkpointVersion {
+		return nil, nil, fmt.Errorf("%w: %s: version %d, want %d", ErrCheckpoint, path, c.Version, checkpointVersion)
+	}
+	f, err := format.Unmarshal(c.Model)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
+	}
+	return &c, f, nil
+}
+
+// Export writes the weights of the last checkpoint of the run in dir as a
+// weight file at path, with the run's recipe and metrics as metadata: the
+// model of an unfinished run. dtype "" keeps the run's.
+func Export(dir, path, dtype string) (epoch int, err error) {
+	c, f, err := readCheckpoint(dir)
+	if err != nil {
+		return 0, err
+	}
+	net, err := f.Net()
+	if err != nil {
+		return 0, err
+	}
+	r := &Run{Cfg: c.Config, Dir: dir, Net: net, Classes: f.Classes, Prep: f.Preprocess, History: c.History}
+	if dtype != "" {
+		r.Cfg.DType = dtype
+	}
+	return r.Epoch(), r.WriteModel(path)
 }
 
 func f32bytes(v []float32) []byte {

@@ -4,6 +4,7 @@
 //
 //	allcnn-train [flags]           train (see -help)
 //	allcnn-train sweep [flags]     the paper's learning-rate search
+//	allcnn-train export -o FILE DIR   the model of a run's last checkpoint
 //
 // A run folder (-out) receives checkpoint.msgpack after every epoch (written
 // atomically; -resume DIR continues exactly), metrics.jsonl, curves.png and,
@@ -91,6 +92,9 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.StringVar(&o.arch, "arch", "", "JSON architecture file, instead of -model")
 	fs.IntVar(&o.cfg.Classes, "classes", 0, "classes of a -model (0: the data's)")
 	fs.Float64Var(&o.cfg.Width, "width", d.Width, "width multiplier of a -model's hidden layers")
+	if sweep {
+		d.Epochs = 10 // a short trial per rate
+	}
 	fs.IntVar(&o.cfg.Epochs, "epochs", d.Epochs, "epochs in all")
 	fs.IntVar(&o.cfg.Batch, "batch", d.Batch, "images per step")
 	fs.Float64Var(&o.cfg.LR, "lr", d.LR, "base learning rate γ (the paper searched 0.25, 0.1, 0.05, 0.01)")
@@ -109,7 +113,6 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.BoolVar(&o.json, "json", false, "print each epoch's metrics as a JSON line on stdout")
 	if sweep {
 		fs.StringVar(&o.lrs, "lrs", "0.25,0.1,0.05,0.01", "learning rates to try")
-		fs.IntVar(&o.cfg.Epochs, "epochs", 10, "epochs per trial")
 	} else {
 		fs.StringVar(&o.resume, "resume", "", "continue the run in this folder from its checkpoint (its settings; -epochs may extend it)")
 	}
@@ -126,6 +129,7 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 
 const usageText = `Usage: allcnn-train [flags]
        allcnn-train sweep [flags]
+       allcnn-train export -o FILE RUNDIR
 
 Trains an All Convolutional Net with the paper's recipe (PAPER.md §5). With no
 flags it trains All-CNN-C on the CIFAR-10 images in ../shared/data, holding
@@ -147,9 +151,12 @@ var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
-	if len(args) > 0 && args[0] == "sweep" {
+	switch {
+	case len(args) > 0 && args[0] == "sweep":
 		err = runSweep(ctx, args[1:], stdout, stderr)
-	} else {
+	case len(args) > 0 && args[0] == "export":
+		err = runExport(args[1:], stdout, stderr)
+	default:
 		err = runTrain(ctx, args, stdout, stderr)
 	}
 	switch {

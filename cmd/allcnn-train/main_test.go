@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/allcnn/allcnn/format"
+)
+
+// buildCommand builds allcnn-train into a temporary folder.
+func buildCommand(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "allcnn-train")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// writeData writes 3 classes of 8 noisy 8×8 PNGs.
+func writeData(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for c, class := range []string{"red", "green", "blue"} {
+		os.MkdirAll(filepath.Join(dir, class), 0o755)
+		for i := 0; i < 8; i++ {
+			im := image.NewRGBA(image.Rect(0, 0, 8, 8))
+			for j := range im.Pix {
+				v := 40 + rng.IntN(60)
+				if j%4 == c {
+					v += 120
+				}
+				if j%4 == 3 {
+					v = 255
+				}
+				im.Pix[j] = uint8(v)
+			}
+			var b bytes.Buffer
+			png.Encode(&b, im)
+			os.WriteFile(filepath.Join(dir, class, string(rune('a'+i))+".png"), b.Bytes(), 0o644)
+		}
+	}
+	return dir
+}
+
+// A wide 1×1 layer makes the checkpoint (weights and momentum, ~2.3 MB) slow
+// to write next to an epoch of 18 tiny images, so that random kills often
+// land during a checkpoint write.
+const killArch = `{"name":"wide","input":[3,8,8],"layers":[
+ {"type":"conv","name":"conv1","out":256,"kernel":3,"pad":1},{"type":"relu"},
+ {"type":"conv","name":"conv2","out":512,"kernel":1},{"type":"relu"},
+ {"type":"dropout","p":0.5},
+ {"type":"conv","name":"conv3","out":3,"kernel":1},{"type":"gap","name":"gap"}]}`
+
+// TestKillAndResume kills allcnn-train with SIGKILL at random moments,
+// including while it writes a checkpoint, resumes each time, and checks
+// that the finished model equals that of an uninterrupted run.
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts a process many times")
+	}
+	bin := buildCommand(t)
+	data := writeData(t)
+	arch := filepath.Join(t.TempDir(), "wide.json")
+	os.WriteFile(arch, []byte(killArch), 0o644)
+	const epochs = "16"
+	args := func(out string) []string {
+		return []string{"-data", "folder:" + data, "-arch", arch, "-val", "2", "-epochs", epochs, "-batch", "6",
+			"-schedule", "6", "-augment", "-preprocess", "channel", "-threads", "1", "-out", out}
+	}
+	root := t.TempDir()
+	straight := filepath.Join(root, "straight")
+	if out, err := exec.Command(bin, args(straight)...).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+
+	run := filepath.Join(root, "killed")
+	rng := rand.New(rand.NewPCG(5, 6))
+	kills, midWrite := 0, 0
+	cmdArgs := args(run)
+	for attempt := 0; ; attempt++ {
+		if attempt == 100 {
+			t.Fatalf("the run did not finish after %d kills", kills)
+		}
+		cmd := exec.Command(bin, cmdArgs...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		// Odd attempts kill the moment a temporary checkpoint file appears
+		// (mid-write); even ones at a random moment; after eight kills the
+		// run may finish.
+		var kill <-chan time.Time
+		if attempt < 8 {
+			if attempt%2 == 0 {
+				kill = time.After(time.Duration(50+rng.IntN(300)) * time.Millisecond)
+			} else {
+				kill = tempAppears(run, done)
+			}
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run failed after %d kills: %v\n%s", kills, err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "wrote") {
+				t.Fatalf("run ended without a model:\n%s", stderr.String())
+			}
+		case <-kill:
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+			if tmp, _ := filepath.Glob(filepath.Join(run, ".checkpoint.msgpack.tmp*")); len(tmp) > 0 {
+				midWrite++
+			}
+			// Once a checkpoint exists, the run continues from it.
+			if _, err := os.Stat(filepath.Join(run, "checkpoint.msgpack")); err == nil {
+				cmdArgs = []string{"-resume", run, "-threads", "1"}
+			}
+			continue
+		}
+		break
+	}
+	t.Logf("%d kills, %d of them while a checkpoint was being written", kills, midWrite)
+	if midWrite == 0 {
+		t.Fatal("no kill landed during a checkpoint write")
+	}
+	a, err := format.ReadFile(filepath.Join(straight, "model.msgpack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := format.ReadFile(filepath.Join(run, "model.msgpack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ta := range a.Tensors {
+		tb := b.Tensors[i]
+		for j := range ta.Data {
+			if ta.Data[j] != tb.Data[j] {
+				t.Fatalf("%s[%d]: %v uninterrupted, %v after kills", ta.Name, j, ta.Data[j], tb.Data[j])
+			}
+		}
+	}
+	metrics, _ := os.ReadFile(filepath.Join(run, "metrics.jsonl"))
+	if n := strings.Count(string(metrics), "\n"); n != 16 {
+		t.Fatalf("metrics.jsonl has %d lines, want 16", n)
+	}
+}
+
+// tempAppears fires as soon as a temporary checkpoint file exists in dir.
+func tempAppears(dir string, done <-chan error) <-chan time.Time {
+	c := make(chan time.Time, 1)
+	go func() {
+		for i := 0; i < 200000; i++ {
+			if tmp, _ := filepath.Glob(filepath.Join(dir, ".checkpoint.msgpack.tmp*")); len(tmp) > 0 {
+				c <- time.Now()
+				return
+			}
+			if len(done) > 0 {
+				return
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	return c
+}
+
+func TestUsageAndErrors(t *testing.T) {
+	bin := buildCommand(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-help"}, 0, "Usage"},
+		{[]string{"-bogus"}, 2, "bogus"},
+		{[]string{"-dropout", "0.5"}, 2, "dropout"},
+		{[]string{"-data", "folder:/nonexistent", "-out", t.TempDir()}, 1, "nonexistent"},
+		{[]string{"-resume", t.TempDir()}, 1, "checkpoint"},
+		{[]string{"export"}, 2, "export"},
+		{[]string{"sweep", "-lrs", "x"}, 2, "lrs"},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != c.code || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: exit %d, want %d, output %q", c.args, code, c.code, out)
+		}
+	}
+}
