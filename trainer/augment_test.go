@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -165,5 +166,196 @@ func TestCrop(t *testing.T) {
 	}
 	if len(seen) != 6 { // 2 rows × 3 columns of positions
 		t.Errorf("RandomCrop used %d positions, want all 6", len(seen))
+	}
+}
+
+// filled is n copies of v.
+func filled(v float32, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+func TestCanvasPlace(t *testing.T) {
+	// Two channels of 2×3; channel 1 is channel 0 plus 10.
+	img := []float32{1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16}
+	centred := []float32{ // on 4×5: top-left corner at ((4−2)/2, (5−3)/2) = (1, 1)
+		0, 0, 0, 0, 0,
+		0, 1, 2, 3, 0,
+		0, 4, 5, 6, 0,
+		0, 0, 0, 0, 0,
+
+		0, 0, 0, 0, 0,
+		0, 11, 12, 13, 0,
+		0, 14, 15, 16, 0,
+		0, 0, 0, 0, 0,
+	}
+	flipped := []float32{
+		0, 0, 0, 0, 0,
+		0, 3, 2, 1, 0,
+		0, 6, 5, 4, 0,
+		0, 0, 0, 0, 0,
+
+		0, 0, 0, 0, 0,
+		0, 13, 12, 11, 0,
+		0, 16, 15, 14, 0,
+		0, 0, 0, 0, 0,
+	}
+	moved := []float32{ // one right, two up: the top row leaves the canvas
+		0, 0, 4, 5, 6,
+		0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0,
+
+		0, 0, 14, 15, 16,
+		0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0,
+	}
+	jittered := slices.Clone(centred)
+	for i := range jittered {
+		jittered[i] *= []float32{2, 0.5}[i/20]
+	}
+	for _, c := range []struct {
+		name string
+		p    Placement
+		want []float32
+	}{
+		{"identity", Placement{}, centred},
+		{"scale 1, angle 0", Placement{Scale: 1}, centred},
+		{"full turn", Placement{Angle: 2 * math.Pi}, centred},
+		{"flip", Placement{Flip: true}, flipped},
+		{"flip and a half turn", Placement{Flip: true, Angle: math.Pi}, []float32{
+			0, 0, 0, 0, 0,
+			0, 4, 5, 6, 0, // a half turn of the mirror is a vertical flip
+			0, 1, 2, 3, 0,
+			0, 0, 0, 0, 0,
+
+			0, 0, 0, 0, 0,
+			0, 14, 15, 16, 0,
+			0, 11, 12, 13, 0,
+			0, 0, 0, 0, 0,
+		}},
+		{"moved", Placement{DX: 1, DY: -2}, moved},
+		{"colour", Placement{Gain: []float32{2, 0.5}}, jittered},
+	} {
+		out := filled(-1, len(centred)) // every value must be written
+		Place(img, out, 2, 2, 3, 4, 5, c.p)
+		if !slices.Equal(out, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, out, c.want)
+		}
+	}
+	out := filled(-1, len(centred))
+	CenterCanvas(img, out, 2, 2, 3, 4, 5)
+	if !slices.Equal(out, centred) {
+		t.Errorf("CenterCanvas: %v", out)
+	}
+}
+
+func TestCanvasRotation(t *testing.T) {
+	img := []float32{ // 3×3, no symmetry
+		1, 2, 3,
+		4, 5, 6,
+		7, 8, 9,
+	}
+	for _, c := range []struct {
+		name  string
+		angle float64
+		want  []float32 // the central 3×3 of a 5×5 canvas
+	}{
+		// Counter-clockwise as displayed: the right column becomes the top row.
+		{"90°", math.Pi / 2, []float32{3, 6, 9, 2, 5, 8, 1, 4, 7}},
+		{"−90°", -math.Pi / 2, []float32{7, 4, 1, 8, 5, 2, 9, 6, 3}},
+		{"180°", math.Pi, []float32{9, 8, 7, 6, 5, 4, 3, 2, 1}},
+	} {
+		out := filled(-1, 25)
+		Place(img, out, 1, 3, 3, 5, 5, Placement{Angle: c.angle})
+		want := make([]float32, 25)
+		for y := range 3 {
+			copy(want[(y+1)*5+1:], c.want[y*3:(y+1)*3])
+		}
+		if !slices.Equal(out, want) {
+			t.Errorf("%s: got %v, want %v", c.name, out, want)
+		}
+	}
+	// Bilinear between pixel centres, 0 beyond the image: a row [2 4] on a
+	// 1×4 canvas moved half a pixel right samples at −1.5, −0.5, 0.5, 1.5.
+	out := filled(-1, 4)
+	Place([]float32{2, 4}, out, 1, 1, 2, 1, 4, Placement{DX: 0.5})
+	if want := []float32{0, 1, 3, 2}; !slices.Equal(out, want) {
+		t.Errorf("half-pixel move: %v, want %v", out, want)
+	}
+	// Scale 2 about the centre of [2 4] (0.5, at 2.5 on a 1×6 canvas):
+	// canvas x samples 0.5 + (x − 2.5)/2 = −0.75, −0.25, 0.25, …, 1.75.
+	out = filled(-1, 6)
+	Place([]float32{2, 4}, out, 1, 1, 2, 1, 6, Placement{Scale: 2})
+	if want := []float32{0.5, 1.5, 2.5, 3.5, 3, 1}; !slices.Equal(out, want) {
+		t.Errorf("scale 2: %v, want %v", out, want)
+	}
+}
+
+func TestCanvasDraws(t *testing.T) {
+	const c, h, w, H, W = 3, 6, 4, 12, 10
+	cv := DefaultCanvas
+	r := rand.New(rand.NewPCG(3, 4))
+	var flips int
+	lo, hi := [2]float32{2, 2}, [2]float32{}
+	for range 2000 {
+		p := cv.Draw(r, c, h, w, H, W)
+		if p.Flip {
+			flips++
+		}
+		if p.Scale < 0.8 || p.Scale > 1.2 || math.Abs(p.Angle) > 15*math.Pi/180 {
+			t.Fatalf("scale %v, angle %v°", p.Scale, p.Angle*180/math.Pi)
+		}
+		// The bounding box of the scaled, turned image stays on the canvas.
+		cos, sin := math.Abs(math.Cos(p.Angle)), math.Abs(math.Sin(p.Angle))
+		bw, bh := p.Scale*(cos*w+sin*h), p.Scale*(sin*w+cos*h)
+		if math.Abs(p.DX) > (W-bw)/2+1e-12 || math.Abs(p.DY) > (H-bh)/2+1e-12 {
+			t.Fatalf("move (%v, %v) leaves the canvas for a %v×%v box", p.DX, p.DY, bw, bh)
+		}
+		if len(p.Gain) != c {
+			t.Fatalf("%d colour factors", len(p.Gain))
+		}
+		for _, g := range p.Gain {
+			if g < 0.8 || g > 1.2 {
+				t.Fatalf("colour factor %v outside [0.8, 1.2]", g)
+			}
+			lo[0], hi[0] = min(lo[0], g), max(hi[0], g)
+		}
+		lo[1], hi[1] = min(lo[1], float32(p.Scale)), max(hi[1], float32(p.Scale))
+	}
+	if flips < 800 || flips > 1200 || lo[0] > 0.82 || hi[0] < 1.18 || lo[1] > 0.82 || hi[1] < 1.18 {
+		t.Errorf("%d flips in 2000, colour factors %v–%v, scales %v–%v", flips, lo[0], hi[0], lo[1], hi[1])
+	}
+	// Nothing enabled: the identity, and no draws.
+	src := rand.NewPCG(5, 6)
+	before, _ := src.MarshalBinary()
+	if p := (Canvas{MinScale: 1, MaxScale: 1}).Draw(rand.New(src), c, h, w, H, W); p.Flip || p.Scale != 1 || p.Angle != 0 || p.DX != 0 || p.DY != 0 || p.Gain != nil {
+		t.Errorf("disabled canvas drew %+v", p)
+	}
+	if after, _ := src.MarshalBinary(); !slices.Equal(before, after) {
+		t.Error("a disabled canvas drew random numbers")
+	}
+}
+
+func TestCanvasDeterministic(t *testing.T) {
+	d := correlatedDataset(6, 3, 5, 5, 1)
+	run := func(seq uint64) []float32 {
+		r := rand.New(rand.NewPCG(42, seq))
+		out := make([]float32, 6*3*9*9)
+		for i := range 6 {
+			DefaultCanvas.Apply(r, d.Image(i), out[i*243:(i+1)*243], 3, 5, 5, 9, 9)
+		}
+		return out
+	}
+	a, b := run(43), run(43)
+	if !slices.Equal(a, b) {
+		t.Error("one seed, two canvases")
+	}
+	if slices.Equal(a, run(44)) {
+		t.Error("another seed gave the same canvases")
 	}
 }

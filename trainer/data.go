@@ -38,8 +38,18 @@ func (d *Dataset) Image(i int) []float32 {
 //
 // Folder data sets have one image size (that of the first image) and their
 // class names are the sub-folder names, sorted; see LoadFolder for the rules
-// and for options.
+// and for options. Load reads them as they are; a training run with
+// Config.Resize reads them with FolderOptions.Resize.
 func Load(spec string) (*Dataset, error) { return load(spec, false) }
+
+// load reads the config's training set: Load, except that folder data is
+// read with Resize.
+func (c *Config) load() (*Dataset, error) {
+	if path, ok := strings.CutPrefix(c.Data, "folder:"); ok && path != "" && c.Resize > 0 {
+		return LoadFolder(path, FolderOptions{Resize: c.Resize})
+	}
+	return Load(c.Data)
+}
 
 // LoadTest reads the test set belonging to spec: test_batch.bin for cifar10,
 // test.bin for cifar100. A folder spec has no separate test split, so the

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/allcnn/allcnn/format"
@@ -18,6 +19,29 @@ import (
 
 // Config is everything a training run depends on. It is stored in every
 // checkpoint, so that a resumed run is the same run.
+//
+// The data's images need not be the model's input size; the sizes choose
+// how they reach the input (the channel counts must match):
+//
+//   - Equal: each image is the input, with flips and ±5 px translations in
+//     training if Augment (Augment).
+//   - Larger (ImageNet-style, PAPER.md §4; e.g. Resize 256 for a 224 input):
+//     training takes a random window of the input's size from each image at
+//     every step (RandomCrop), mirrored left–right with probability 1/2 if
+//     Augment; validation takes the central window (CenterCrop).
+//   - Smaller (Large All-CNN, PAPER.md §3; e.g. 32×32 CIFAR for a 126×126
+//     input): validation places each preprocessed image in the centre of a
+//     zero canvas of the input's size (CenterCanvas), and so does training
+//     without Augment; with Augment training places it with DefaultCanvas:
+//     flip, scale 0.8–1.2, rotation ±15°, a translation anywhere the image
+//     stays whole, per-channel colour factors 0.8–1.2.
+//
+// In the last two modes preprocessing is fitted per channel on the whole
+// training images (the same for any crop or placement) and applied before
+// cropping or placing, so "auto" means channel and ZCA, whose matrix has
+// the dimension of one whole image and so fits neither the crops nor the
+// model file's input, is refused. An image larger in one dimension and
+// smaller in the other is refused too.
 type Config struct {
 	Data        string      `msgpack:"data" json:"data"`                     // dataset spec, see Load
 	ValPerClass int         `msgpack:"val" json:"val"`                       // images per class held out for validation
@@ -36,9 +60,14 @@ type Config struct {
 	Gamma       float64     `msgpack:"gamma" json:"gamma"`               // 0.1 in the paper
 	Momentum    float64     `msgpack:"momentum" json:"momentum"`         // 0.9
 	WeightDecay float64     `msgpack:"weight_decay" json:"weight_decay"` // 0.001
-	Augment     bool        `msgpack:"augment" json:"augment"`           // flips and ±5 px translations
+	Augment     bool        `msgpack:"augment" json:"augment"`           // flips and ±5 px translations, flipped crops, or Canvas (see above)
 	Preprocess  string      `msgpack:"preprocess" json:"preprocess"`     // none, channel, zca, auto
 	DType       string      `msgpack:"dtype" json:"dtype"`               // storage of the final weights: f32 or f16
+
+	// Resize, when positive, scales each image of folder data so that its
+	// shorter side is Resize pixels and keeps the central square
+	// (FolderOptions.Resize): with a smaller input, the crop mode above.
+	Resize int `msgpack:"resize,omitempty" json:"resize,omitempty"`
 }
 
 // DefaultConfig is the paper's recipe for All-CNN-C on CIFAR-10 (PAPER.md
@@ -65,6 +94,10 @@ func (c *Config) check() error {
 		return fmt.Errorf("trainer: weight decay %v", c.WeightDecay)
 	case c.ValPerClass < 0 || c.PerClass < 0:
 		return fmt.Errorf("trainer: -val %d", c.ValPerClass)
+	case c.Resize < 0:
+		return fmt.Errorf("trainer: resize %d", c.Resize)
+	case c.Resize > 0 && !strings.HasPrefix(c.Data, "folder:"):
+		return fmt.Errorf("trainer: resize %d applies to folder: data, not %q", c.Resize, c.Data)
 	case c.DType != string(format.F32) && c.DType != string(format.F16):
 		return fmt.Errorf("trainer: dtype %q (want f32 or f16)", c.DType)
 	case len(c.Dropout) != 0 && len(c.Dropout) != 2:
@@ -106,6 +139,54 @@ func (c *Config) resolveSpec(classes int) error {
 	return err
 }
 
+// inputMode is how the data's images reach the network's input; see Config.
+type inputMode int
+
+const (
+	sameSize inputMode = iota
+	cropMode
+	canvasMode
+)
+
+// inputMode decides the mode for c×h×w images and the network input in, and
+// checks the settings that depend on it.
+func (c *Config) inputMode(ch, h, w int, in [3]int) (inputMode, error) {
+	if ch != in[0] {
+		return 0, fmt.Errorf("trainer: %s has %d×%d×%d images, the model takes %d×%d×%d: the channels differ", c.Data, ch, h, w, in[0], in[1], in[2])
+	}
+	var m inputMode
+	var how string
+	switch {
+	case h == in[1] && w == in[2]:
+		return sameSize, nil
+	case h >= in[1] && w >= in[2]:
+		m, how = cropMode, "cropped to"
+	case h <= in[1] && w <= in[2]:
+		m, how = canvasMode, "placed on a canvas of"
+	default:
+		return 0, fmt.Errorf("trainer: %s has %d×%d images, the model takes %d×%d: an image larger in one dimension and smaller in the other can be neither cropped nor placed on a canvas", c.Data, h, w, in[1], in[2])
+	}
+	if c.Resize > 0 && m != cropMode {
+		return 0, fmt.Errorf("trainer: resize %d is smaller than the model's %d×%d input; crops need a resize of at least %d", c.Resize, in[1], in[2], max(in[1], in[2]))
+	}
+	if c.Preprocess == "zca" || c.Preprocess == preprocess.GCNZCA {
+		return 0, fmt.Errorf("trainer: %s has %d×%d images %s the model's %d×%d input, but ZCA whitens whole images of one size (%d dimensions), which fits neither the network input nor the model file; use -preprocess channel (or auto)", c.Data, h, w, how, in[1], in[2], ch*h*w)
+	}
+	return m, nil
+}
+
+// inputShape is the network's input, known before the data's classes.
+func (c *Config) inputShape() ([3]int, error) {
+	if len(c.Spec.Layers) > 0 {
+		return c.Spec.Input, nil
+	}
+	s, err := kernel.ZooSpec(c.Model, c.Classes, c.Width)
+	if err != nil {
+		return [3]int{}, err
+	}
+	return s.Input, nil
+}
+
 // EpochMetrics is one line of metrics.jsonl.
 type EpochMetrics struct {
 	Epoch     int     `msgpack:"epoch" json:"epoch"`
@@ -134,7 +215,8 @@ type Run struct {
 	opt              SGD
 	shuffle, augment *rand.PCG
 	train, val       *Dataset  // raw pixels
-	xTrain, xVal     []float32 // preprocessed network inputs
+	xTrain, xVal     []float32 // preprocessed images, at the data's size
+	mode             inputMode // how they reach the network's input
 	log              io.Writer
 }
 
@@ -199,7 +281,16 @@ func checkWritable(dir string) error {
 // image once.
 func (r *Run) loadData(prep *preprocess.Params) error {
 	t0 := time.Now()
-	all, err := Load(r.Cfg.Data)
+	if r.Cfg.Resize > 0 { // fail before a long load
+		in, err := r.Cfg.inputShape()
+		if err != nil {
+			return err
+		}
+		if _, err := r.Cfg.inputMode(in[0], r.Cfg.Resize, r.Cfg.Resize, in); err != nil {
+			return err
+		}
+	}
+	all, err := r.Cfg.load()
 	if err != nil {
 		return err
 	}
@@ -210,8 +301,8 @@ func (r *Run) loadData(prep *preprocess.Params) error {
 		return err
 	}
 	in := r.Cfg.Spec.Input
-	if all.C != in[0] || all.H != in[1] || all.W != in[2] {
-		return fmt.Errorf("trainer: %s has %d×%d×%d images, the model takes %d×%d×%d", r.Cfg.Data, all.C, all.H, all.W, in[0], in[1], in[2])
+	if r.mode, err = r.Cfg.inputMode(all.C, all.H, all.W, in); err != nil {
+		return err
 	}
 	if k := r.Cfg.Spec.Classes(); k != len(all.Classes) {
 		return fmt.Errorf("trainer: %s has %d classes, the model has %d outputs", r.Cfg.Data, len(all.Classes), k)
@@ -226,11 +317,27 @@ func (r *Run) loadData(prep *preprocess.Params) error {
 	}
 	fmt.Fprintf(r.log, "data: %s: %d training and %d validation images of %d classes (%.1fs)\n",
 		r.Cfg.Data, r.train.Len(), r.valLen(), len(r.Classes), time.Since(t0).Seconds())
+	switch r.mode {
+	case cropMode:
+		fmt.Fprintf(r.log, "input: random %d×%d crops of the %d×%d images in training (flipped if augmenting), the centre crop in validation\n", in[1], in[2], all.H, all.W)
+	case canvasMode:
+		aug := "placed in the centre"
+		if r.Cfg.Augment {
+			c := DefaultCanvas
+			aug = fmt.Sprintf("placed with flips, scale %g–%g, rotation ±%g°, translation within the margin, colour ×%g–%g", c.MinScale, c.MaxScale, c.MaxRotate, 1-c.Jitter, 1+c.Jitter)
+		}
+		fmt.Fprintf(r.log, "input: the %d×%d images on a %d×%d zero canvas, %s in training, centred in validation\n", all.H, all.W, in[1], in[2], aug)
+	}
 	if prep != nil {
 		r.Prep = *prep
 	} else {
 		t0 = time.Now()
-		if r.Prep, err = ChoosePreprocess(r.Cfg.Preprocess, r.train, r.log); err != nil {
+		kind := r.Cfg.Preprocess
+		if r.mode != sameSize && kind == "auto" {
+			kind = preprocess.Channel
+			fmt.Fprintf(r.log, "preprocess auto: per-channel normalization (the images are cropped or placed, ZCA would not fit)\n")
+		}
+		if r.Prep, err = ChoosePreprocess(kind, r.train, r.log); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.log, "preprocess: %s fitted on the training split (%.1fs)\n", r.Prep.Kind, time.Since(t0).Seconds())
@@ -308,7 +415,7 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	lr := Schedule{Base: r.Cfg.LR, Milestones: r.Cfg.Milestones, Gamma: r.Cfg.Gamma}.At(epoch)
 	t0 := time.Now()
 	n, in := r.train.Len(), r.Cfg.Spec.Input
-	dim := in[0] * in[1] * in[2]
+	dim := r.train.C * r.train.H * r.train.W // of a stored image
 	classes := r.Net.Classes()
 	order := rand.New(r.shuffle).Perm(n)
 	aug := Augment{Flip: true, MaxShift: 5}
@@ -326,9 +433,19 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 		labels := make([]int, b)
 		for j, i := range idx {
 			src := r.xTrain[i*dim : (i+1)*dim]
-			if r.Cfg.Augment {
+			switch {
+			case r.mode == cropMode:
+				randomCrop(augRNG, src, x.Example(j), in[0], r.train.H, r.train.W, in[1], in[2])
+				if r.Cfg.Augment && augRNG.IntN(2) == 1 {
+					flipInPlace(x.Example(j), in[0], in[1], in[2])
+				}
+			case r.mode == canvasMode && r.Cfg.Augment:
+				DefaultCanvas.Apply(augRNG, src, x.Example(j), in[0], r.train.H, r.train.W, in[1], in[2])
+			case r.mode == canvasMode:
+				CenterCanvas(src, x.Example(j), in[0], r.train.H, r.train.W, in[1], in[2])
+			case r.Cfg.Augment:
 				aug.Apply(augRNG, src, x.Example(j), in[0], in[1], in[2])
-			} else {
+			default:
 				copy(x.Example(j), src)
 			}
 			labels[j] = r.train.Labels[i]
@@ -365,9 +482,14 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 }
 
 // Evaluate returns the mean loss and top-1 accuracy of the net (in
-// evaluation mode) on preprocessed inputs x with labels.
+// evaluation mode) on preprocessed images x with labels, stored at the
+// data's size as the run holds them: each is mapped to the network input as
+// in validation (see Config), the centre crop or the centred canvas.
 func (r *Run) Evaluate(x []float32, labels []int) (loss, acc float64) {
-	return Evaluate(r.Net, x, labels, 256)
+	if r.mode == sameSize {
+		return Evaluate(r.Net, x, labels, 256)
+	}
+	return EvaluateSized(r.Net, x, labels, 256, r.train.H, r.train.W)
 }
 
 // Evaluate returns the mean cross-entropy and top-1 accuracy of net in
@@ -375,11 +497,48 @@ func (r *Run) Evaluate(x []float32, labels []int) (loss, acc float64) {
 func Evaluate(net *kernel.Net, x []float32, labels []int, batch int) (loss, acc float64) {
 	in := net.Spec.Input
 	dim := in[0] * in[1] * in[2]
+	return evaluate(net, labels, batch, func(start, end int) *kernel.Tensor {
+		return &kernel.Tensor{Shape: []int{end - start, in[0], in[1], in[2]}, Data: x[start*dim : end*dim]}
+	})
+}
+
+// EvaluateSized is Evaluate on preprocessed images x of h×w (net's input
+// channels), each mapped to net's input a batch at a time: the central
+// window when they are at least as large (CenterCrop), the centre of a zero
+// canvas when they are at most as large (CenterCanvas). It panics on an
+// image larger in one dimension and smaller in the other.
+func EvaluateSized(net *kernel.Net, x []float32, labels []int, batch, h, w int) (loss, acc float64) {
+	in := net.Spec.Input
+	c, dim := in[0], in[0]*h*w
+	isCrop := h >= in[1] && w >= in[2]
+	if !isCrop && (h > in[1] || w > in[2]) {
+		panic(fmt.Sprintf("trainer: EvaluateSized: %d×%d images for a %d×%d input", h, w, in[1], in[2]))
+	}
+	var buf *kernel.Tensor
+	return evaluate(net, labels, batch, func(start, end int) *kernel.Tensor {
+		if buf == nil {
+			buf = kernel.NewTensor(end-start, in[0], in[1], in[2])
+		}
+		t := &kernel.Tensor{Shape: []int{end - start, in[0], in[1], in[2]}, Data: buf.Data[:(end-start)*in[0]*in[1]*in[2]]}
+		for j := range end - start {
+			src := x[(start+j)*dim : (start+j+1)*dim]
+			if isCrop {
+				y0, x0 := (h-in[1])/2, (w-in[2])/2
+				crop(src, t.Example(j), c, h, w, in[1], in[2], y0, x0)
+			} else {
+				CenterCanvas(src, t.Example(j), c, h, w, in[1], in[2])
+			}
+		}
+		return t
+	})
+}
+
+func evaluate(net *kernel.Net, labels []int, batch int, input func(start, end int) *kernel.Tensor) (loss, acc float64) {
 	var sum float64
 	correct := 0
 	for start := 0; start < len(labels); start += batch {
 		end := min(start+batch, len(labels))
-		t := &kernel.Tensor{Shape: []int{end - start, in[0], in[1], in[2]}, Data: x[start*dim : end*dim]}
+		t := input(start, end)
 		y, err := net.Forward(t, false)
 		if err != nil {
 			return math.NaN(), 0
@@ -401,6 +560,15 @@ func (r *Run) WriteModel(path string) error {
 		"recipe":        fmt.Sprintf("SGD lr %g, momentum %g, weight decay %g, batch %d, schedule ×%g after %v, init %s, seed %d, augment %v", r.Cfg.LR, r.Cfg.Momentum, r.Cfg.WeightDecay, r.Cfg.Batch, r.Cfg.Gamma, r.Cfg.Milestones, r.Cfg.Init, r.Cfg.Seed, r.Cfg.Augment),
 		"preprocess":    r.Prep.Kind,
 		"val_per_class": fmt.Sprint(r.Cfg.ValPerClass),
+	}
+	switch in := r.Cfg.Spec.Input; r.mode {
+	case cropMode:
+		meta["input"] = fmt.Sprintf("trained on random %d×%d crops of %d×%d images; evaluate on the centre crop", in[1], in[2], r.train.H, r.train.W)
+	case canvasMode:
+		meta["input"] = fmt.Sprintf("trained on %d×%d images on a %d×%d zero canvas (preprocessed values); evaluate with the image in the centre", r.train.H, r.train.W, in[1], in[2])
+	}
+	if r.Cfg.Resize > 0 {
+		meta["resize"] = fmt.Sprint(r.Cfg.Resize)
 	}
 	if k := len(r.History); k > 0 {
 		meta["val_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].ValAcc)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,13 +96,19 @@ func (l testLog) Write(b []byte) (int, error) {
 // class a noisy colour.
 func synthetic(t *testing.T, k, n int) string {
 	t.Helper()
+	return syntheticSized(t, k, n, 8)
+}
+
+// syntheticSized is synthetic with size×size images.
+func syntheticSized(t *testing.T, k, n, size int) string {
+	t.Helper()
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for c := 0; c < k; c++ {
 		cd := filepath.Join(dir, string(rune('a'+c)))
 		os.MkdirAll(cd, 0o755)
 		for i := 0; i < n; i++ {
-			im := image.NewRGBA(image.Rect(0, 0, 8, 8))
+			im := image.NewRGBA(image.Rect(0, 0, size, size))
 			for j := range im.Pix {
 				if ch := j % 4; ch < 3 {
 					im.Pix[j] = uint8(60 + 60*((c+ch)%3) + rng.IntN(60))
@@ -224,7 +231,7 @@ func TestStartErrors(t *testing.T) {
 		want string
 	}{
 		{"class count", func(c *Config, _ *string) { c.Spec = tinyNet(4) }, "3 classes, the model has 4"},
-		{"image size", func(c *Config, _ *string) { c.Spec.Input = [3]int{3, 16, 16} }, "8×8"},
+		{"image size", func(c *Config, _ *string) { c.Spec.Input = [3]int{3, 16, 4} }, "8×8"},
 		{"missing data", func(c *Config, _ *string) { c.Data = "folder:/nonexistent" }, "nonexistent"},
 		{"bad spec", func(c *Config, _ *string) { c.Data = "mnist:x" }, "mnist"},
 		{"epochs", func(c *Config, _ *string) { c.Epochs = 0 }, "epochs"},
@@ -272,5 +279,142 @@ func TestDropoutOverrideAndZooClasses(t *testing.T) {
 		if l.Type == kernel.TypeDropout && l.P != 0.3 {
 			t.Fatalf("hidden dropout %v", l.P)
 		}
+	}
+}
+
+// checkResume trains cfg for 2 epochs straight, and for 1 then resumed for
+// 1 more, and wants identical weights and metrics; it returns the straight
+// run.
+func checkResume(t *testing.T, cfg Config) *Run {
+	t.Helper()
+	cfg.Epochs, cfg.Milestones = 2, []int{1}
+	ra, err := Start(cfg, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ra.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := t.TempDir()
+	cfg.Epochs = 1
+	rb, err := Start(cfg, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if rb, err = Resume(b, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ra.Net.Params() {
+		if !slices.Equal(p.Data, rb.Net.Params()[i].Data) {
+			t.Fatalf("%s differs between the straight and the resumed run", p.Name)
+		}
+	}
+	for i := range ra.History {
+		x, y := ra.History[i], rb.History[i]
+		x.ImgPerSec, y.ImgPerSec, x.Seconds, y.Seconds = 0, 0, 0, 0
+		if x != y {
+			t.Fatalf("epoch %d metrics differ: %+v vs %+v", i+1, x, y)
+		}
+	}
+	return ra
+}
+
+// mapped maps each c×h×w image of x with f to a c×H×W input.
+func mapped(x []float32, n, c, h, w, H, W int, f func(src, dst []float32)) []float32 {
+	out := make([]float32, n*c*H*W)
+	for i := range n {
+		f(x[i*c*h*w:(i+1)*c*h*w], out[i*c*H*W:(i+1)*c*H*W])
+	}
+	return out
+}
+
+// TestCropMode: 12×12 images into an 8×8 net train on random crops and
+// validate on the centre crop; the run resumes exactly.
+func TestCropMode(t *testing.T) {
+	cfg := tinyConfig(syntheticSized(t, 3, 12, 12))
+	r := checkResume(t, cfg)
+	if r.mode != cropMode || r.Prep.Kind != "channel" || r.train.H != 12 || len(r.xVal) != r.val.Len()*3*12*12 {
+		t.Fatalf("mode %v, preprocess %s, %d×%d images, %d validation values", r.mode, r.Prep.Kind, r.train.H, r.train.W, len(r.xVal))
+	}
+	// The validation metrics are those of the centre crops.
+	x := mapped(r.xVal, r.val.Len(), 3, 12, 12, 8, 8, func(src, dst []float32) { CenterCrop(src, dst, 3, 12, 12, 8) })
+	loss, acc := Evaluate(r.Net, x, r.val.Labels, 256)
+	if m := r.History[1]; loss != m.ValLoss || acc != m.ValAcc {
+		t.Errorf("centre crops: loss %v acc %v; the run's %v, %v", loss, acc, m.ValLoss, m.ValAcc)
+	}
+	f, err := format.ReadFile(filepath.Join(r.Dir, ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.Meta["input"], "centre crop") {
+		t.Errorf("model meta input %q", f.Meta["input"])
+	}
+	// Resize reaches the folder loader: 12×12 images kept at 10×10.
+	cfg.Resize, cfg.Epochs = 10, 1
+	r, err = Start(cfg, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.mode != cropMode || r.train.H != 10 || r.train.W != 10 {
+		t.Errorf("resize 10: mode %v, %d×%d images", r.mode, r.train.H, r.train.W)
+	}
+}
+
+// TestCanvasMode: 6×6 images into a 10×10 net train on the augmented canvas
+// and validate centred; the run resumes exactly.
+func TestCanvasMode(t *testing.T) {
+	cfg := tinyConfig(syntheticSized(t, 3, 12, 6))
+	cfg.Spec.Input = [3]int{3, 10, 10}
+	r := checkResume(t, cfg)
+	if r.mode != canvasMode || r.Prep.Kind != "channel" {
+		t.Fatalf("mode %v, preprocess %s", r.mode, r.Prep.Kind)
+	}
+	x := mapped(r.xVal, r.val.Len(), 3, 6, 6, 10, 10, func(src, dst []float32) { CenterCanvas(src, dst, 3, 6, 6, 10, 10) })
+	loss, acc := Evaluate(r.Net, x, r.val.Labels, 256)
+	if m := r.History[1]; loss != m.ValLoss || acc != m.ValAcc {
+		t.Errorf("centred canvas: loss %v acc %v; the run's %v, %v", loss, acc, m.ValLoss, m.ValAcc)
+	}
+	// Without augmentation the training canvas is centred too, and a
+	// resumed run is still exact.
+	cfg.Augment = false
+	checkResume(t, cfg)
+}
+
+func TestStartInputErrors(t *testing.T) {
+	data := synthetic(t, 3, 10) // 8×8
+	cases := []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"zca with crops", func(c *Config) { c.Spec.Input, c.Preprocess = [3]int{3, 6, 6}, "zca" }, "ZCA"},
+		{"gcn-zca on a canvas", func(c *Config) { c.Spec.Input, c.Preprocess = [3]int{3, 10, 10}, "gcn-zca" }, "ZCA"},
+		{"larger and smaller", func(c *Config) { c.Spec.Input = [3]int{3, 10, 6} }, "neither cropped nor placed"},
+		{"channels", func(c *Config) { c.Spec.Input = [3]int{1, 8, 8} }, "channels differ"},
+		{"resize below the input", func(c *Config) { c.Resize = 6 }, "resize 6 is smaller than the model's 8×8 input"},
+		{"resize below the input, zoo model", func(c *Config) { c.Spec, c.Model, c.Resize = kernel.Spec{}, "imagenet-all-cnn", 200 }, "at least 224"},
+		{"resize of cifar", func(c *Config) { c.Data, c.Resize = "cifar10:/nonexistent", 256 }, "folder: data"},
+		{"negative resize", func(c *Config) { c.Resize = -1 }, "resize -1"},
+	}
+	for _, c := range cases {
+		cfg := tinyConfig(data)
+		c.edit(&cfg)
+		_, err := Start(cfg, t.TempDir(), nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: want an error containing %q, got %v", c.name, c.want, err)
+		}
+	}
+	// Resize equal to the input is the plain path, and auto preprocessing
+	// there may still choose as before.
+	cfg := tinyConfig(data)
+	cfg.Resize = 8
+	if r, err := Start(cfg, t.TempDir(), nil); err != nil || r.mode != sameSize {
+		t.Errorf("resize 8 for an 8×8 input: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -418,7 +420,56 @@ func TestConformance(t *testing.T) {
 
 // conform runs one architecture natively and in the guest and compares.
 func conform(t *testing.T, g *guest, name string, width float64, seed uint64) {
-	file := modelFile(t, name, width, seed)
+	conformFile(t, g, name, modelFile(t, name, width, seed), seed, nil)
+}
+
+// bundledModel is the trained model that the demo serves.
+const bundledModel = "../models/allcnn-c.msgpack"
+
+// TestConformanceBundled compares the trained model of the demo, at full
+// size, under the compiler (and the interpreter unless -short).
+func TestConformanceBundled(t *testing.T) {
+	file, err := os.ReadFile(bundledModel)
+	if err != nil {
+		t.Skipf("no bundled model: %v", err)
+	}
+	engines := []string{"compiler", "interpreter"}
+	if testing.Short() {
+		engines = engines[:1]
+	}
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			start := time.Now()
+			conformFile(t, instance(t, engine), "all-cnn-c", file, 7, realImage(t))
+			t.Logf("bundled model under %s: %v", engine, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// realImage is a CIFAR-10 training image (a cat) as RGBA bytes: a trained
+// net is only meaningful on images like those it learnt from.
+func realImage(t *testing.T) *image.RGBA {
+	f, err := os.Open("testdata/cat.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := jpeg.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(src.Bounds())
+	for y := src.Bounds().Min.Y; y < src.Bounds().Max.Y; y++ {
+		for x := src.Bounds().Min.X; x < src.Bounds().Max.X; x++ {
+			img.Set(x, y, src.At(x, y))
+		}
+	}
+	return img
+}
+
+// conformFile runs the model of a weight file natively and in the guest
+// and compares, on the preprocessed photo if given, else on random input.
+func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, photo *image.RGBA) {
 	native, err := api.Load(file)
 	if err != nil {
 		t.Fatal(err)
@@ -448,8 +499,14 @@ func conform(t *testing.T, g *guest, name string, width float64, seed uint64) {
 	compare(t, "input", g.getFloats(t, xp, size), want)
 	g.free(t, ip, xp)
 
-	// Logits of a random prepared input.
+	// Logits of a prepared input.
 	x := randomFloats(size, seed)
+	if photo != nil {
+		x, err = native.Input(photo.Pix, photo.Rect.Dx(), photo.Rect.Dy())
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	wantLogits, err := native.Logits(x)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 // Command allcnn-train trains the paper's networks with its recipe
 // (PAPER.md §5): SGD with momentum, weight decay, a step schedule, dropout,
-// GCN + ZCA or per-channel preprocessing, optional flips and translations.
+// GCN + ZCA or per-channel preprocessing, optional flips and translations;
+// random crops of larger images (ImageNet, -resize) and a canvas for smaller
+// ones (the Large All-CNN), chosen by the images' size (see -help).
 //
 //	allcnn-train [flags]           train (see -help)
 //	allcnn-train sweep [flags]     the paper's learning-rate search
@@ -105,7 +107,8 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.StringVar(&o.dropout, "dropout", "", "input,hidden dropout probabilities (default: the model's, 0.2,0.5 for CIFAR models)")
 	fs.StringVar(&o.cfg.Init, "init", d.Init, "weight initialization: "+strings.Join(kernel.InitSchemes, ", "))
 	fs.Uint64Var(&o.cfg.Seed, "seed", d.Seed, "random seed (init, dropout, shuffling, augmentation)")
-	fs.BoolVar(&o.cfg.Augment, "augment", false, "horizontal flips and random translations of up to 5 px")
+	fs.IntVar(&o.cfg.Resize, "resize", 0, "folder data: scale each image's shorter side to N and keep the central N×N square (e.g. 256 for the 224 ImageNet net: random crops; see Input sizes)")
+	fs.BoolVar(&o.cfg.Augment, "augment", false, "augment the training images: flips and random translations of up to 5 px; with crops, flips; on a canvas, flips, scale, rotation, translation and colour (see Input sizes)")
 	fs.StringVar(&o.cfg.Preprocess, "preprocess", d.Preprocess, "zca (GCN + ZCA), channel, none, or auto (ZCA when there are ≥ 10 images per input dimension)")
 	fs.StringVar(&o.cfg.DType, "dtype", d.DType, "storage type of model.msgpack: f32 or f16")
 	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-TIME)")
@@ -143,6 +146,23 @@ curves.png; at the end, model.msgpack for 'allcnn eval', 'allcnn predict',
 'allcnn viz' and the browser module. A NaN or infinite loss stops the run and
 keeps the last good checkpoint. Ctrl-C stops after the current step; resume
 later.
+
+Input sizes: the data's images may differ from the model's input, and their
+sizes choose the mode:
+  equal    each image is the input; -augment: flips, translations of ±5 px.
+  larger   ImageNet-style (PAPER.md §4), e.g. -resize 256 with
+           -model imagenet-all-cnn (224): training takes a random 224×224
+           crop of each image at every step (-augment adds flips);
+           validation takes the centre crop.
+  smaller  Large All-CNN (PAPER.md §3), e.g. 32×32 CIFAR with
+           -model large-all-cnn (126): validation places each image in the
+           centre of a zero canvas (the mean after preprocessing), and so
+           does training without -augment; -augment places it with a flip,
+           a scale in [0.8, 1.2], a rotation within ±15°, a translation
+           anywhere the whole image stays on the canvas, and each channel
+           multiplied by a factor in [0.8, 1.2] (bilinear sampling).
+In the last two, preprocessing is per channel, fitted on the whole images:
+-preprocess auto means channel, and zca is refused.
 
 Flags:
 `
