@@ -286,7 +286,13 @@ func info(args []js.Value) (any, error) {
 	return js.Global().Get("JSON").Call("parse", string(i.JSON())), nil
 }
 
-func input(args []js.Value) (any, error) {
+func input(args []js.Value) (any, error) { return fromImage(args, (*api.Model).Input) }
+
+func classify(args []js.Value) (any, error) { return fromImage(args, (*api.Model).Classify) }
+
+// fromImage applies f to the model and image of args (handle, image) and
+// returns its result as a Float32Array.
+func fromImage(args []js.Value, f func(m *api.Model, rgba []byte, w, h int) ([]float32, error)) (any, error) {
 	m, err := model(arg(args, 0))
 	if err != nil {
 		return nil, err
@@ -295,11 +301,11 @@ func input(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, err := m.Input(rgba, w, h)
+	v, err := f(m, rgba, w, h)
 	if err != nil {
 		return nil, err
 	}
-	return float32Array(x), nil
+	return float32Array(v), nil
 }
 
 func logits(args []js.Value) (any, error) {
@@ -316,22 +322,6 @@ func logits(args []js.Value) (any, error) {
 		return nil, err
 	}
 	return float32Array(y), nil
-}
-
-func classify(args []js.Value) (any, error) {
-	m, err := model(arg(args, 0))
-	if err != nil {
-		return nil, err
-	}
-	rgba, w, h, err := image(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	p, err := m.Classify(rgba, w, h)
-	if err != nil {
-		return nil, err
-	}
-	return float32Array(p), nil
 }
 
 func saliency(args []js.Value) (any, error) {

@@ -266,6 +266,17 @@ func classes(h int32) int32 {
 
 //go:wasmexport input
 func input(h int32, rgba uint32, w, ht int32, out uint32) int32 {
+	return fromImage(h, rgba, w, ht, out, (*api.Model).Input, "input out")
+}
+
+//go:wasmexport classify
+func classify(h int32, rgba uint32, w, ht int32, out uint32) int32 {
+	return fromImage(h, rgba, w, ht, out, (*api.Model).Classify, "classify out")
+}
+
+// fromImage applies f to model h and the w×ht image at rgba, writing the
+// result at out.
+func fromImage(h int32, rgba uint32, w, ht int32, out uint32, f func(m *api.Model, rgba []byte, w, h int) ([]float32, error), what string) int32 {
 	return call(-1, func() (int32, error) {
 		m, err := model(h)
 		if err != nil {
@@ -275,11 +286,11 @@ func input(h int32, rgba uint32, w, ht int32, out uint32) int32 {
 		if err != nil {
 			return 0, err
 		}
-		x, err := m.Input(img, int(w), int(ht))
+		v, err := f(m, img, int(w), int(ht))
 		if err != nil {
 			return 0, err
 		}
-		return 0, writeFloats(out, x, "input out")
+		return 0, writeFloats(out, v, what)
 	})
 }
 
@@ -299,25 +310,6 @@ func logits(h int32, xp, out uint32) int32 {
 			return 0, err
 		}
 		return 0, writeFloats(out, y, "logits out")
-	})
-}
-
-//go:wasmexport classify
-func classify(h int32, rgba uint32, w, ht int32, out uint32) int32 {
-	return call(-1, func() (int32, error) {
-		m, err := model(h)
-		if err != nil {
-			return 0, err
-		}
-		img, err := pixels(rgba, w, ht)
-		if err != nil {
-			return 0, err
-		}
-		p, err := m.Classify(img, int(w), int(ht))
-		if err != nil {
-			return 0, err
-		}
-		return 0, writeFloats(out, p, "classify out")
 	})
 }
 
