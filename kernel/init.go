@@ -14,7 +14,7 @@ var InitSchemes = []string{"he", "xavier", "normal:STD"}
 // ClassLayerStd and ClassLayerBias initialize a rectified class layer.
 const (
 	ClassLayerStd  = 0.01
-	ClassLayerBias = 0.1
+	ClassLayerBias = 1
 )
 
 // rectifiedClassLayer is the index of the last convolution when a ReLU
@@ -57,9 +57,10 @@ func (n *Net) Init(scheme string, seed uint64) error {
 			continue
 		}
 		if i == classLayer {
-			// A rectified class layer whose units all fall below zero never
-			// recovers: the net sits at loss ln 10 (PAPER.md §5). Small
-			// weights and a positive bias start every unit active.
+			// A rectified class unit that falls below zero for every input
+			// never recovers; when all do, the net sits at loss ln 10
+			// (PAPER.md §5). Small weights and a bias of 1 start every unit
+			// active with a margin that early updates do not erase.
 			for j := range c.Weight.Data {
 				c.Weight.Data[j] = float32(rng.NormFloat64() * ClassLayerStd)
 			}
