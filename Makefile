@@ -12,7 +12,7 @@ help:
 	@echo "make test    the whole test suite (what CI runs)"
 	@echo "make bench   kernel and BLAS benchmarks"
 	@echo "make fuzz    fuzz the weight-file decoder for FUZZTIME (default 10m)"
-	@echo "make web     build the browser package and demo into dist/web (serve: bin/allcnn serve)"
+	@echo "make web     build everything WebAssembly: the browser package and demo (dist/web) and the wasip1 reactor (dist/wasip1)"
 	@echo "make test-browser  the browser tests (headless /usr/bin/chromium, playwright-core)"
 
 # Debian packages the build and the tests need; installs only what is missing
@@ -79,6 +79,8 @@ web:
 	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/README.md js/demo/* $(WEB)/
 	if [ -f models/allcnn-c.msgpack ]; then cp models/allcnn-c.msgpack $(WEB)/model.msgpack; \
 	else $(GO) run ./cmd/allcnn init -model all-cnn-c -width 0.5 -o $(WEB)/model.msgpack; fi
+	mkdir -p dist/wasip1
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o dist/wasip1/allcnn.wasm ./wasm/wasip1
 
 # Browser tests: node --test drives Debian's chromium through playwright-core
 # against 'allcnn serve'. Needs: apt-get install chromium; Node >= 20.
