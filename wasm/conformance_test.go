@@ -427,17 +427,14 @@ func conform(t *testing.T, g *guest, name string, width float64, seed uint64) {
 const bundledModel = "../models/allcnn-c.msgpack"
 
 // TestConformanceBundled compares the trained model of the demo, at full
-// size, under the compiler (and the interpreter unless -short).
+// size, under the compiler. (The interpreter, many times slower, covers
+// every layer type in TestConformance at reduced widths.)
 func TestConformanceBundled(t *testing.T) {
 	file, err := os.ReadFile(bundledModel)
 	if err != nil {
 		t.Skipf("no bundled model: %v", err)
 	}
-	engines := []string{"compiler", "interpreter"}
-	if testing.Short() {
-		engines = engines[:1]
-	}
-	for _, engine := range engines {
+	for _, engine := range []string{"compiler"} {
 		t.Run(engine, func(t *testing.T) {
 			start := time.Now()
 			conformFile(t, instance(t, engine), "all-cnn-c", file, 7, realImage(t))
