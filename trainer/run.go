@@ -423,14 +423,19 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	params := r.Net.Params()
 	var lossSum float64
 	var correct, seen int
+	// The batch, its labels and the loss signal are reused from step to
+	// step (every element is rewritten); only a short last batch reallocates.
+	var x, dl *kernel.Tensor
+	var labels []int
 	for start := 0; start < n; start += r.Cfg.Batch {
 		if err := ctx.Err(); err != nil {
 			return EpochMetrics{}, err
 		}
 		idx := order[start:min(start+r.Cfg.Batch, n)]
 		b := len(idx)
-		x := kernel.NewTensor(b, in[0], in[1], in[2])
-		labels := make([]int, b)
+		if x == nil || x.N() != b {
+			x, labels = kernel.NewTensor(b, in[0], in[1], in[2]), make([]int, b)
+		}
 		for j, i := range idx {
 			src := r.xTrain[i*dim : (i+1)*dim]
 			switch {
@@ -454,7 +459,9 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 		if err != nil {
 			return EpochMetrics{}, err
 		}
-		dl := kernel.NewTensor(y.Shape...)
+		if dl == nil || dl.N() != b {
+			dl = kernel.NewTensor(y.Shape...)
+		}
 		loss, c := kernel.SoftmaxCrossEntropy(y.Data, classes, labels, dl.Data)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return EpochMetrics{}, fmt.Errorf("%w: loss %v at epoch %d, step %d (lr %g); the last good checkpoint is epoch %d in %s — try a smaller -lr",
