@@ -1,18 +1,18 @@
 package kernel
 
-import (
-	"runtime"
-	"sync"
-)
-
 // Conv2D is a 2-D convolution (cross-correlation, as in every deep-learning
 // framework) with a square kernel, equal stride and zero padding on both
 // axes, and a bias per output channel. Weights are [out][in][k][k].
 //
-// Forward lowers a chunk of examples to one matrix with im2col (the patch
-// of output pixel p of example j is column j·P+p) and multiplies it by the
-// weights with one GEMM, so that the 6×6 and 8×8 maps of the paper's upper
-// layers still make products wide enough for a BLAS to run near peak.
+// Forward lowers a group of examples to one matrix with im2col (the patch of
+// output pixel p of example j is column j·P+p) and multiplies it by the
+// weights with one GEMM; a group is one example where that makes a product
+// wide enough for a BLAS to run near peak, several on the paper's 6×6 and
+// 8×8 upper maps. The groups of a batch are spread over the kernel's
+// goroutines (see SetThreads), each with its own buffers, so that the
+// lowering, the product and the write-back of different examples overlap.
+// A group of one example multiplies straight into the output tensor, and a
+// 1×1 convolution with stride 1 multiplies the input itself: neither copies.
 // Backward uses the transposed products and col2im (the adjoint of im2col).
 type Conv2D struct {
 	spec                 LayerSpec
@@ -20,12 +20,24 @@ type Conv2D struct {
 	Weight, Bias         *Param
 
 	x, y, dx *Tensor
-	col, out []float32 // chunk buffers: K·K·InC × cols, OutC × cols
+	work     []convWork // one per goroutine
 }
 
-// chunkFloats bounds the im2col buffer of one chunk (16 MiB of float32); a
-// variable so that tests can force many small chunks.
+// convWork is one goroutine's buffers: the lowered input (or its gradient),
+// the product of a group (when it must be scattered to several examples),
+// and partial parameter gradients (for goroutines other than the first).
+type convWork struct {
+	col, out, dw, db []float32
+	dirty            bool // dw and db hold sums not yet added to the Param
+}
+
+// chunkFloats bounds the im2col buffer of one goroutine (16 MiB of
+// float32); a variable so that tests can force one-example groups.
 var chunkFloats = 4 << 20
+
+// minCols is the fewest product columns a group aims for: below it, a BLAS
+// spends more time packing than multiplying.
+const minCols = 256
 
 // NewConv2D makes a convolution layer with zero weights.
 func NewConv2D(name string, in, out, k, stride, pad int) *Conv2D {
@@ -43,78 +55,133 @@ func NewConv2D(name string, in, out, k, stride, pad int) *Conv2D {
 func (l *Conv2D) Spec() LayerSpec  { return l.spec }
 func (l *Conv2D) Params() []*Param { return []*Param{l.Weight, l.Bias} }
 
-// geometry of one call: output size, pixels per example, rows of im2col,
-// examples per chunk.
-type convGeom struct{ n, h, w, oh, ow, p, kk, chunk int }
+// convGeom is the geometry of one call: output size, pixels per example,
+// rows of im2col, examples per group, goroutines over groups (outer) and
+// within a group (inner).
+type convGeom struct {
+	n, h, w, oh, ow, p, kk, group int
+	outer, inner                  int
+	direct                        bool // a 1×1, stride-1, unpadded convolution: im2col is the identity
+}
 
 func (l *Conv2D) geom(x *Tensor) convGeom {
 	g := convGeom{n: x.N(), h: x.H(), w: x.W()}
 	g.oh, g.ow = ConvOut(g.h, l.K, l.S, l.Pad), ConvOut(g.w, l.K, l.S, l.Pad)
 	g.p, g.kk = g.oh*g.ow, l.InC*l.K*l.K
-	g.chunk = max(1, min(g.n, chunkFloats/(g.kk*g.p)))
+	g.direct = l.K == 1 && l.S == 1 && l.Pad == 0
+	nw := Threads()
+	g.group = max(1, min((minCols+g.p-1)/g.p, chunkFloats/(g.kk*g.p), (g.n+nw-1)/nw))
+	groups := (g.n + g.group - 1) / g.group
+	g.outer = min(nw, groups)
+	g.inner = max(1, nw/g.outer)
 	return g
 }
 
-func (l *Conv2D) buffers(g convGeom) {
-	if cols := g.chunk * g.p; len(l.col) < g.kk*cols || len(l.out) < l.OutC*cols {
-		l.col = make([]float32, g.kk*cols)
-		l.out = make([]float32, l.OutC*cols)
+// buffers sizes each goroutine's buffers for the geometry.
+func (l *Conv2D) buffers(g convGeom, params bool) {
+	if len(l.work) < g.outer {
+		l.work = append(l.work, make([]convWork, g.outer-len(l.work))...)
+	}
+	cols := g.group * g.p
+	for w := range l.work[:g.outer] {
+		wk := &l.work[w]
+		if len(wk.col) < g.kk*cols {
+			wk.col = make([]float32, g.kk*cols)
+		}
+		if g.group > 1 && len(wk.out) < l.OutC*cols {
+			wk.out = make([]float32, l.OutC*cols)
+		}
+		if params && w > 0 && len(wk.dw) < len(l.Weight.Grad) {
+			wk.dw = make([]float32, len(l.Weight.Grad))
+			wk.db = make([]float32, len(l.Bias.Grad))
+		}
 	}
 }
 
-// lower writes examples [n0, n0+nb) of x as im2col columns of l.col.
-func (l *Conv2D) lower(x *Tensor, g convGeom, n0, nb int) []float32 {
-	cols := nb * g.p
-	col := l.col[:g.kk*cols]
-	parallel(nb, func(j int) {
-		im2col(x.Example(n0+j), l.InC, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, cols, j*g.p)
+// groups calls f(w, n0, nb) for every group of examples [n0, n0+nb), the
+// groups spread over g.outer goroutines, w being the goroutine's index.
+func (g convGeom) groups(f func(w, n0, nb int)) {
+	team(g.outer, func(w, nw int) {
+		for n0 := w * g.group; n0 < g.n; n0 += nw * g.group {
+			f(w, n0, min(g.group, g.n-n0))
+		}
 	})
-	return col
 }
 
-// gather copies examples [n0, n0+nb) of t (C×P each) into the chunk layout
+// lower writes examples [n0, n0+nb) of x as im2col columns of col (kk ×
+// nb·P) and returns it with its leading dimension; a direct convolution of
+// one example returns the example itself.
+func (l *Conv2D) lower(x *Tensor, g convGeom, col []float32, n0, nb int) ([]float32, int) {
+	cols := nb * g.p
+	if g.direct {
+		if nb == 1 {
+			return x.Example(n0), g.p
+		}
+		return gather(x, l.InC, g.p, n0, nb, col), cols
+	}
+	col = col[:g.kk*cols]
+	for j := range nb {
+		l.im2col(x.Example(n0+j), g, col, cols, j*g.p)
+	}
+	return col, cols
+}
+
+// im2col lowers one example, splitting its channels over g.inner goroutines.
+func (l *Conv2D) im2col(x []float32, g convGeom, col []float32, ld, off int) {
+	team(min(g.inner, l.InC), func(w, nw int) {
+		c0, c1 := span(l.InC, w, nw, 1)
+		im2col(x, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, ld, off)
+	})
+}
+
+// gather copies examples [n0, n0+nb) of t (C×P each) into the group layout
 // C × (nb·P) of buf; scatter is its inverse.
 func gather(t *Tensor, c, p, n0, nb int, buf []float32) []float32 {
 	cols := nb * p
 	buf = buf[:c*cols]
-	parallel(nb, func(j int) {
+	for j := range nb {
 		src := t.Example(n0 + j)
 		for ch := 0; ch < c; ch++ {
 			copy(buf[ch*cols+j*p:ch*cols+(j+1)*p], src[ch*p:(ch+1)*p])
 		}
-	})
+	}
 	return buf
 }
 
 func scatter(buf []float32, c, p, n0, nb int, t *Tensor) {
 	cols := nb * p
-	parallel(nb, func(j int) {
+	for j := range nb {
 		dst := t.Example(n0 + j)
 		for ch := 0; ch < c; ch++ {
 			copy(dst[ch*p:(ch+1)*p], buf[ch*cols+j*p:ch*cols+(j+1)*p])
 		}
-	})
+	}
 }
 
 func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 	g := l.geom(x)
 	l.x = x
 	l.y = reuse(l.y, g.n, l.OutC, g.oh, g.ow)
-	l.buffers(g)
-	for n0 := 0; n0 < g.n; n0 += g.chunk {
-		nb := min(g.chunk, g.n-n0)
+	l.buffers(g, false)
+	g.groups(func(w, n0, nb int) {
+		wk := &l.work[w]
+		col, ld := l.lower(x, g, wk.col, n0, nb)
 		cols := nb * g.p
-		col := l.lower(x, g, n0, nb)
-		out := l.out[:l.OutC*cols]
+		out, ldc := l.y.Example(n0), g.p
+		if nb > 1 {
+			out, ldc = wk.out[:l.OutC*cols], cols
+		}
 		for o, b := range l.Bias.Data {
-			row := out[o*cols : (o+1)*cols]
+			row := out[o*ldc : o*ldc+cols]
 			for j := range row {
 				row[j] = b
 			}
 		}
-		gemm(false, false, l.OutC, cols, g.kk, 1, l.Weight.Data, g.kk, col, cols, 1, out, cols)
-		scatter(out, l.OutC, g.p, n0, nb, l.y)
-	}
+		gemmSplit(g.inner, false, false, l.OutC, cols, g.kk, 1, l.Weight.Data, g.kk, col, ld, 1, out, ldc)
+		if nb > 1 {
+			scatter(out, l.OutC, g.p, n0, nb, l.y)
+		}
+	})
 	return l.y
 }
 
@@ -124,29 +191,75 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 	if ps.Input {
 		l.dx = reuse(l.dx, x.Shape...)
 	}
-	for n0 := 0; n0 < g.n; n0 += g.chunk {
-		nb := min(g.chunk, g.n-n0)
+	l.buffers(g, ps.Params)
+	g.groups(func(w, n0, nb int) {
+		wk := &l.work[w]
 		cols := nb * g.p
-		d := gather(dy, l.OutC, g.p, n0, nb, l.out)
+		d, ldd := dy.Example(n0), g.p
+		if nb > 1 {
+			d, ldd = gather(dy, l.OutC, g.p, n0, nb, wk.out), cols
+		}
 		if ps.Params {
-			// dW += dy·colᵀ, db += Σ dy
-			col := l.lower(x, g, n0, nb)
-			gemm(false, true, l.OutC, g.kk, cols, 1, d, cols, col, cols, 1, l.Weight.Grad, g.kk)
-			for o := range l.Bias.Grad {
+			// dW += dy·colᵀ, db += Σ dy, into the Param for the first
+			// goroutine and into its own sums for the others.
+			dw, db := l.Weight.Grad, l.Bias.Grad
+			beta := float32(1)
+			if w > 0 {
+				dw, db = wk.dw, wk.db
+				if !wk.dirty {
+					beta = 0
+					zero(db)
+					wk.dirty = true
+				}
+			}
+			col, ld := l.lower(x, g, wk.col, n0, nb)
+			gemmSplit(g.inner, false, true, l.OutC, g.kk, cols, 1, d, ldd, col, ld, beta, dw, g.kk)
+			for o := range db {
 				var s float32
-				for _, v := range d[o*cols : (o+1)*cols] {
+				for _, v := range d[o*ldd : o*ldd+cols] {
 					s += v
 				}
-				l.Bias.Grad[o] += s
+				db[o] += s
 			}
 		}
 		if ps.Input {
-			// dcol = Wᵀ·dy, then col2im back to the input layout.
-			col := l.col[:g.kk*cols]
-			gemm(true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, cols, 0, col, cols)
-			parallel(nb, func(j int) {
-				col2im(col, l.InC, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, cols, j*g.p, l.dx.Example(n0+j))
-			})
+			// dcol = Wᵀ·dy, then col2im back to the input layout; a direct
+			// convolution of one example writes the gradient in place.
+			if g.direct && nb == 1 {
+				gemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, l.dx.Example(n0), g.p)
+				return
+			}
+			col := wk.col[:g.kk*cols]
+			gemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, col, cols)
+			for j := range nb {
+				if g.direct {
+					dst := l.dx.Example(n0 + j)
+					for ch := 0; ch < l.InC; ch++ {
+						copy(dst[ch*g.p:(ch+1)*g.p], col[ch*cols+j*g.p:ch*cols+(j+1)*g.p])
+					}
+					continue
+				}
+				dst := l.dx.Example(n0 + j)
+				team(min(g.inner, l.InC), func(w, nw int) {
+					c0, c1 := span(l.InC, w, nw, 1)
+					col2im(col, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, cols, j*g.p, dst)
+				})
+			}
+		}
+	})
+	if ps.Params {
+		for w := 1; w < len(l.work); w++ {
+			wk := &l.work[w]
+			if !wk.dirty {
+				continue
+			}
+			wk.dirty = false
+			for i, v := range wk.dw {
+				l.Weight.Grad[i] += v
+			}
+			for i, v := range wk.db {
+				l.Bias.Grad[i] += v
+			}
 		}
 	}
 	if !ps.Input {
@@ -155,13 +268,14 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 	return l.dx
 }
 
-// im2col writes the (c·k·k) rows of one example's patches into col, a matrix
-// with ld columns, starting at column off: column off+j holds the input
-// patch seen by output pixel j, zero where the patch leaves the image.
-func im2col(x []float32, c, h, w, k, s, pad, oh, ow int, col []float32, ld, off int) {
+// im2col writes the rows of channels [c0, c1) (k·k rows each) of one
+// example's patches into col, a matrix with ld columns, starting at column
+// off: column off+j holds the input patch seen by output pixel j, zero where
+// the patch leaves the image.
+func im2col(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32, ld, off int) {
 	p := oh * ow
-	row := 0
-	for ci := 0; ci < c; ci++ {
+	row := c0 * k * k
+	for ci := c0; ci < c1; ci++ {
 		plane := x[ci*h*w : (ci+1)*h*w]
 		for ki := 0; ki < k; ki++ {
 			for kj := 0; kj < k; kj++ {
@@ -194,14 +308,15 @@ func im2col(x []float32, c, h, w, k, s, pad, oh, ow int, col []float32, ld, off 
 	}
 }
 
-// col2im is the adjoint of im2col: it sums each column entry back into the
-// input pixel it was copied from. dx is overwritten.
-func col2im(col []float32, c, h, w, k, s, pad, oh, ow, ld, off int, dx []float32) {
-	zero(dx)
+// col2im is the adjoint of im2col for channels [c0, c1): it sums each
+// column entry back into the input pixel it was copied from. Those channels
+// of dx are overwritten.
+func col2im(col []float32, c0, c1, h, w, k, s, pad, oh, ow, ld, off int, dx []float32) {
 	p := oh * ow
-	row := 0
-	for ci := 0; ci < c; ci++ {
+	row := c0 * k * k
+	for ci := c0; ci < c1; ci++ {
 		plane := dx[ci*h*w : (ci+1)*h*w]
+		zero(plane)
 		for ki := 0; ki < k; ki++ {
 			for kj := 0; kj < k; kj++ {
 				src := col[row*ld+off : row*ld+off+p]
@@ -223,27 +338,4 @@ func col2im(col []float32, c, h, w, k, s, pad, oh, ow, ld, off int, dx []float32
 			}
 		}
 	}
-}
-
-// parallel calls f(0..n-1), split over GOMAXPROCS goroutines (serially
-// where there is one, as in WebAssembly).
-func parallel(n int, f func(i int)) {
-	workers := min(n, runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				f(i)
-			}
-		}(w)
-	}
-	wg.Wait()
 }

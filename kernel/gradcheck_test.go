@@ -197,32 +197,56 @@ func TestSoftmaxCrossEntropyGradient(t *testing.T) {
 	}
 }
 
-// TestConvChunking: a batch split into one-example chunks computes what one
-// chunk computes.
-func TestConvChunking(t *testing.T) {
-	rng := newRNG(8)
-	x := randTensor(rng, 1, 5, 3, 7, 7)
-	run := func() (y, dx, dw, db []float32) {
-		c := NewConv2D("c", 3, 4, 3, 2, 1)
-		r := newRNG(1)
-		for i := range c.Weight.Data {
-			c.Weight.Data[i] = float32(r.NormFloat64())
-		}
-		out := c.Forward(x, false)
-		dy := randTensor(newRNG(2), 1, out.Shape...)
-		d := c.Backward(dy, Pass{Params: true, Input: true})
-		return out.Clone().Data, d.Clone().Data, c.Weight.Grad, c.Bias.Grad
+// TestConvScheduling: however a batch is split into groups and spread over
+// goroutines (one-example groups, several goroutines, goroutines within a
+// group), a convolution computes what one goroutine with one group computes.
+func TestConvScheduling(t *testing.T) {
+	cases := []struct {
+		in, out, k, s, pad, n, h int
+	}{
+		{3, 4, 3, 2, 1, 5, 7},  // groups of several examples (16-pixel maps)
+		{3, 5, 1, 1, 0, 5, 6},  // direct 1×1, groups of several examples
+		{6, 5, 1, 1, 0, 3, 17}, // direct 1×1, one-example groups
+		{3, 4, 3, 1, 1, 3, 20}, // one-example groups, straight into the output
+		{2, 3, 3, 1, 1, 1, 24}, // one example: goroutines within the group
 	}
-	y1, dx1, dw1, db1 := run()
+	defer SetThreads(SetThreads(1))
 	defer func(old int) { chunkFloats = old }(chunkFloats)
-	chunkFloats = 1 // one example per chunk
-	y2, dx2, dw2, db2 := run()
-	for _, c := range []struct {
-		name string
-		a, b []float32
-	}{{"forward", y1, y2}, {"input grad", dx1, dx2}, {"weight grad", dw1, dw2}, {"bias grad", db1, db2}} {
-		if d := maxDiff(c.a, c.b); d > 1e-5 {
-			t.Errorf("%s: chunked differs by %g", c.name, d)
+	for _, c := range cases {
+		x := randTensor(newRNG(8), 1, c.n, c.in, c.h, c.h)
+		run := func() (y, dx, dw, db []float32) {
+			l := NewConv2D("c", c.in, c.out, c.k, c.s, c.pad)
+			r := newRNG(1)
+			for i := range l.Weight.Data {
+				l.Weight.Data[i] = float32(r.NormFloat64())
+			}
+			for i := range l.Bias.Data {
+				l.Bias.Data[i] = float32(r.NormFloat64())
+			}
+			out := l.Forward(x, false)
+			dy := randTensor(newRNG(2), 1, out.Shape...)
+			// Twice, so that goroutines' partial sums are reused correctly.
+			l.Backward(dy, Pass{Params: true, Input: true})
+			d := l.Backward(dy, Pass{Params: true, Input: true})
+			return out.Clone().Data, d.Clone().Data, l.Weight.Grad, l.Bias.Grad
+		}
+		SetThreads(1)
+		chunkFloats = 4 << 20
+		y1, dx1, dw1, db1 := run()
+		for _, threads := range []int{1, 2, 3, 4} {
+			for _, chunk := range []int{1, 4 << 20} {
+				SetThreads(threads)
+				chunkFloats = chunk
+				y2, dx2, dw2, db2 := run()
+				for _, v := range []struct {
+					name string
+					a, b []float32
+				}{{"forward", y1, y2}, {"input grad", dx1, dx2}, {"weight grad", dw1, dw2}, {"bias grad", db1, db2}} {
+					if d := maxDiff(v.a, v.b); d > 1e-4 {
+						t.Errorf("%+v, %d goroutines, chunk %d: %s differs by %g", c, threads, chunk, v.name, d)
+					}
+				}
+			}
 		}
 	}
 }

@@ -20,6 +20,7 @@ package native
 import (
 	"fmt"
 
+	"github.com/allcnn/allcnn/kernel"
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
@@ -76,4 +77,18 @@ func Use(threads int) Info {
 // OPENBLAS_NUM_THREADS environment variable, if set) and GOMAXPROCS for gonum.
 func Threads() int {
 	return threads()
+}
+
+// Setup prepares a native build for package kernel: it installs the BLAS as
+// Use does, with one thread per product, and has the kernel spread each
+// layer's work over threads goroutines (threads < 1 means GOMAXPROCS). The
+// kernel splits a batch by examples and a single example by product columns,
+// so the cores never wait on a BLAS thread pool, whose idle threads would
+// otherwise spin against the kernel's own goroutines. The returned Info's
+// Threads is the kernel's goroutine count.
+func Setup(threads int) Info {
+	info := Use(1)
+	kernel.SetThreads(threads)
+	info.Threads = kernel.Threads()
+	return info
 }

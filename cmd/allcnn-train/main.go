@@ -112,7 +112,7 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.StringVar(&o.cfg.Preprocess, "preprocess", d.Preprocess, "zca (GCN + ZCA), channel, none, or auto (ZCA when there are ≥ 10 images per input dimension)")
 	fs.StringVar(&o.cfg.DType, "dtype", d.DType, "storage type of model.msgpack: f32 or f16")
 	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-TIME)")
-	fs.IntVar(&o.threads, "threads", 0, "BLAS threads (0: all cores)")
+	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel (0: all cores); the BLAS runs one per product")
 	fs.BoolVar(&o.json, "json", false, "print each epoch's metrics as a JSON line on stdout")
 	if sweep {
 		fs.StringVar(&o.lrs, "lrs", "0.25,0.1,0.05,0.01", "learning rates to try")
@@ -213,7 +213,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, &o, args); err != nil {
 		return err
 	}
-	info := native.Use(o.threads)
+	info := native.Setup(o.threads)
 	fmt.Fprintf(stderr, "BLAS: %s\n", info)
 	var r *trainer.Run
 	var err error

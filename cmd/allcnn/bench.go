@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 	"time"
@@ -38,17 +40,18 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "all-cnn-c", "architecture from 'allcnn models'")
 	width := fs.Float64("width", 1, "width multiplier")
 	batch := fs.Int("batch", 64, "batch size of the training and inference figures")
-	threads := fs.Int("threads", runtime.NumCPU(), "BLAS threads")
+	threads := fs.Int("threads", runtime.NumCPU(), "threads (goroutines) the kernel spreads each layer over")
 	runs := fs.Int("runs", 5, "timed repetitions per figure (the median is reported); b1 figures use 4× as many")
 	peer := fs.String("peer", "", "also run this peer_torch.py (with /usr/bin/python3) and print the ratios")
 	asJSON := fs.Bool("json", false, "print JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file (for go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *batch < 1 || *runs < 1 || *threads < 1 {
 		return fmt.Errorf("%w: -batch, -runs and -threads must be ≥ 1", errUsage)
 	}
-	info := native.Use(*threads)
+	info := native.Setup(*threads)
 	s, err := kernel.ZooSpec(*model, 0, *width)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -87,6 +90,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		net.ZeroGrad()
 		net.Backward(dl, kernel.Pass{Params: true})
 		opt.Step(params, 0.01)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	r.TrainImgS = float64(*batch) / median(step, *runs)
 	r.InferImgS = float64(*batch) / median(func() { net.Forward(x, false) }, *runs)

@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"github.com/allcnn/allcnn/native"
 )
 
 type command struct {
@@ -51,7 +53,12 @@ func usage(w io.Writer) {
 // errUsage marks an error the user fixes by changing the command line.
 var errUsage = errors.New("usage")
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// OpenBLAS (where the build has it) behind the kernel, which spreads
+	// its work over every core; bench sets its own thread count.
+	native.Setup(0)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
