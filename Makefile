@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help setup demo train build test test-go test-purego test-wasm vet fmt-check fuzz bench web test-browser
+.PHONY: help setup demo train build test test-go test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
 
 help:
 	@echo "make demo    build and serve the browser demo with the bundled model (http://127.0.0.1:8080)"
@@ -14,10 +14,11 @@ help:
 	@echo "make fuzz    fuzz the weight-file decoder for FUZZTIME (default 10m)"
 	@echo "make web     build everything WebAssembly: the browser package and demo (dist/web) and the wasip1 reactor (dist/wasip1)"
 	@echo "make test-browser  the browser tests (headless /usr/bin/chromium, playwright-core)"
+	@echo "make simd    assemble the SIMD128 kernels (wasm/simd/simd128.wat) with wat2wasm"
 
 # Debian packages the build and the tests need; installs only what is missing
 # (run as root). Go ≥ 1.26 and Node ≥ 20 come with the machine.
-PACKAGES = gcc libopenblas-dev chromium
+PACKAGES = gcc libopenblas-dev chromium wabt
 setup:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
@@ -53,12 +54,25 @@ test-purego:
 	CGO_ENABLED=0 $(GO) test -count=1 ./kernel/... ./format/... ./native/...
 
 # The portable packages must build for both WebAssembly targets.
-test-wasm:
-	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/
-	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/
-	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js
-	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/wasip1
+test-wasm: simd-check
+	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/ ./wasm/simd/
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/ ./wasm/simd/
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js ./wasm/simd
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/wasip1 ./wasm/simd
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/wasip1
+
+# The SIMD128 kernels: simd128.wasm is committed (so that building needs no
+# wabt) and must be exactly what wat2wasm (WABT 1.0.32, Debian's wabt)
+# makes of simd128.wat.
+SIMD = wasm/simd/simd128
+simd:
+	wat2wasm $(SIMD).wat -o $(SIMD).wasm
+
+simd-check:
+	@tmp=$$(mktemp) && trap 'rm -f $$tmp' EXIT && wat2wasm $(SIMD).wat -o $$tmp && \
+	if ! cmp -s $$tmp $(SIMD).wasm; then \
+		echo "$(SIMD).wasm is not what wat2wasm $$(wat2wasm --version) makes of $(SIMD).wat: run 'make simd' and commit both"; exit 1; \
+	fi
 
 FUZZTIME ?= 10m
 fuzz:
@@ -68,14 +82,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./kernel/ ./native/
 
 # The browser package and demo: allcnn.wasm (GOOS=js), Go's wasm_exec.js,
-# the ES modules and types of js/, the demo page, and a weight file: the
+# the SIMD128 kernels (simd128.wasm), the ES modules and types of js/, the demo page, and a weight file: the
 # trained models/allcnn-c.msgpack if present, else a random All-CNN-C of
 # half width (the page says it is untrained).
 WEB ?= dist/web
 web:
 	rm -rf $(WEB) && mkdir -p $(WEB)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WEB)/allcnn.wasm ./wasm/js
-	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WEB)/
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(SIMD).wasm $(WEB)/
 	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/README.md js/demo/* $(WEB)/
 	if [ -f models/allcnn-c.msgpack ]; then cp models/allcnn-c.msgpack $(WEB)/model.msgpack; \
 	else $(GO) run ./cmd/allcnn init -model all-cnn-c -width 0.5 -o $(WEB)/model.msgpack; fi

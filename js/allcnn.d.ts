@@ -8,6 +8,12 @@ export interface LoadOptions {
   wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
   /** The URL of Go's wasm_exec.js. Default: beside allcnn.js. */
   wasmExec?: string | URL;
+  /**
+   * simd128.wasm, the SIMD128 kernels of the matrix products: a URL, its
+   * bytes, or a compiled module. Default: beside allcnn.js. false: Go's
+   * scalar code (which also runs where the engine lacks SIMD128).
+   */
+  simd?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | false;
   /** true (default): compute in a Web Worker; false: in the calling thread. */
   worker?: boolean;
 }
@@ -117,6 +123,8 @@ export declare class AllCNN {
   private constructor();
   /** Starts allcnn.wasm and loads a weight file into it. */
   static load(options: LoadOptions): Promise<AllCNN>;
+  /** true: the matrix products run on the SIMD128 kernels; false: on Go's scalar code. */
+  readonly simd: boolean;
   /** Describes the model (a copy). */
   info(): Promise<Info>;
   /** Class probabilities of an image. */

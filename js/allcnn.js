@@ -21,21 +21,23 @@
 // be read, a bad option or a call after dispose() rejects it with an Error
 // whose message starts with the method ("allcnn.classify: …").
 
-import { start, open, defaultWasm, defaultWasmExec, isBuffer, bytesOf } from './instance.js';
+import { start, open, defaultWasm, defaultWasmExec, defaultSimd, isBuffer, bytesOf } from './instance.js';
 
 const workerURL = new URL('./worker.js', import.meta.url);
-const loadOptions = new Set(['wasm', 'wasmExec', 'model', 'worker']);
+const loadOptions = new Set(['wasm', 'wasmExec', 'simd', 'model', 'worker']);
 
 /** A weight file loaded into allcnn.wasm, in a worker or in this thread. */
 export class AllCNN {
   #backend; // WorkerBackend | PageBackend; null once disposed
   #info;
+  #simd;
 
   /** @private Use AllCNN.load. */
-  constructor(backend, info, token) {
+  constructor(backend, token) {
     if (token !== constructing) throw new TypeError('allcnn: use AllCNN.load(options), not new AllCNN');
     this.#backend = backend;
-    this.#info = info;
+    this.#info = backend.info;
+    this.#simd = backend.simd;
   }
 
   /**
@@ -46,6 +48,10 @@ export class AllCNN {
    * options.wasm      allcnn.wasm: a URL, its bytes, or a compiled
    *                   WebAssembly.Module; default: beside this module.
    * options.wasmExec  the URL of Go's wasm_exec.js; default: beside this module.
+   * options.simd      simd128.wasm, the SIMD128 kernels of the matrix products:
+   *                   a URL, its bytes, or a compiled WebAssembly.Module;
+   *                   default: beside this module; false: Go's scalar code.
+   *                   Where the engine lacks SIMD128, the scalar code runs.
    * options.worker    true (default): run in a Web Worker of its own;
    *                   false: in the calling thread, which blocks while it computes.
    */
@@ -57,10 +63,19 @@ export class AllCNN {
     if (model === undefined || model === null) throw new Error('allcnn.load: options.model is required: the URL or the bytes of a weight file');
     const wasm = isBuffer(options.wasm) || options.wasm instanceof WebAssembly.Module ? options.wasm : resolve(options.wasm ?? defaultWasm);
     const wasmExec = resolve(options.wasmExec ?? defaultWasmExec);
+    const simd = options.simd === false || isBuffer(options.simd) || options.simd instanceof WebAssembly.Module ? options.simd : resolve(options.simd ?? defaultSimd);
     const backend = worker
-      ? await WorkerBackend.start(wasm, wasmExec, isBuffer(model) ? model : resolve(model))
-      : await PageBackend.start(wasm, wasmExec, isBuffer(model) ? model : resolve(model));
-    return new AllCNN(backend, backend.info, constructing);
+      ? await WorkerBackend.start(wasm, wasmExec, simd, isBuffer(model) ? model : resolve(model))
+      : await PageBackend.start(wasm, wasmExec, simd, isBuffer(model) ? model : resolve(model));
+    return new AllCNN(backend, constructing);
+  }
+
+  /**
+   * simd is true when the matrix products run on the SIMD128 kernels, false
+   * when on Go's scalar code (options.simd false, or no SIMD128 here).
+   */
+  get simd() {
+    return this.#simd;
   }
 
   /**
@@ -126,8 +141,9 @@ class WorkerBackend {
   #next = 0;
   #failure = null;
   info;
+  simd;
 
-  static async start(wasm, wasmExec, model) {
+  static async start(wasm, wasmExec, simd, model) {
     if (typeof Worker === 'undefined') throw new Error('allcnn.load: there are no Web Workers here: pass worker: false');
     let w;
     try {
@@ -138,10 +154,10 @@ class WorkerBackend {
     const b = new WorkerBackend(w);
     // The worker gets copies of the caller's buffers, never the buffers.
     const copy = x => (isBuffer(x) ? bytesOf(x).slice() : x);
-    const init = { wasm: copy(wasm), wasmExec, model: copy(model) };
-    const transfer = [init.wasm, init.model].filter(isBuffer).map(x => x.buffer);
+    const init = { wasm: copy(wasm), wasmExec, simd: copy(simd), model: copy(model) };
+    const transfer = [init.wasm, init.simd, init.model].filter(isBuffer).map(x => x.buffer);
     try {
-      b.info = await b.call('init', [init], transfer);
+      ({ info: b.info, simd: b.simd } = await b.call('init', [init], transfer));
     } catch (err) {
       b.dispose();
       throw loadError(err);
@@ -191,28 +207,37 @@ class WorkerBackend {
   }
 }
 
-// One Go instance per allcnn.wasm serves every model loaded with
-// worker: false (a Go program, once started, never ends: one per model
-// would keep each alive).
-const pageInstances = new Map(); // resolved URL or WebAssembly.Module → Promise of the allcnn object
+// One Go instance per allcnn.wasm (and choice of kernels) serves every
+// model loaded with worker: false (a Go program, once started, never ends:
+// one per model would keep each alive).
+const pageInstances = new Map(); // wasm → simd → Promise of the allcnn object; wasm, simd: a resolved URL, a WebAssembly.Module or false
 
 /** PageBackend runs a model in the calling thread. */
 class PageBackend {
   #api;
   #handle;
   info;
+  simd;
 
-  static async start(wasm, wasmExec, model) {
-    let api = isBuffer(wasm) ? start(wasm, wasmExec) : pageInstances.get(wasm);
-    if (!api) {
-      api = start(wasm, wasmExec);
-      pageInstances.set(wasm, api);
-      api.catch(() => pageInstances.delete(wasm)); // let a later load retry
+  static async start(wasm, wasmExec, simd, model) {
+    let api;
+    if (isBuffer(wasm) || isBuffer(simd)) {
+      api = start(wasm, wasmExec, simd);
+    } else {
+      if (!pageInstances.has(wasm)) pageInstances.set(wasm, new Map());
+      const bySimd = pageInstances.get(wasm);
+      api = bySimd.get(simd);
+      if (!api) {
+        api = start(wasm, wasmExec, simd);
+        bySimd.set(simd, api);
+        api.catch(() => bySimd.delete(simd)); // let a later load retry
+      }
     }
     try {
       const b = new PageBackend(await api);
       b.#handle = await open(b.#api, model);
       b.info = await b.#api.info(b.#handle);
+      b.simd = b.#api.simd === true;
       return b;
     } catch (err) {
       throw loadError(err);

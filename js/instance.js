@@ -5,7 +5,10 @@
 // allcnn.wasm is the GOOS=js build of ./wasm/js. It runs under Go's own
 // glue, wasm_exec.js (copied from $(go env GOROOT)/lib/wasm by `make web`),
 // and installs globalThis.allcnn, whose functions return settled promises
-// (see the doc comment of wasm/js/main.go). Neither file uses eval or
+// (see the doc comment of wasm/js/main.go). Its matrix products run on
+// simd128.wasm, SIMD128 kernels that work in allcnn.wasm's own memory
+// (package wasm/simd), where the engine validates them; elsewhere, or with
+// the option simd: false, on Go's scalar code. Neither file uses eval or
 // new Function, so a Content-Security-Policy needs only 'wasm-unsafe-eval'.
 // Errors thrown here say what failed without a prefix; allcnn.js adds
 // "allcnn.load: ".
@@ -16,6 +19,7 @@ export const ABI = 1;
 /** Where the package's files are, relative to this module. */
 export const defaultWasm = new URL('./allcnn.wasm', import.meta.url).href;
 export const defaultWasmExec = new URL('./wasm_exec.js', import.meta.url).href;
+export const defaultSimd = new URL('./simd128.wasm', import.meta.url).href;
 
 // wasm_exec.js is a classic script that defines globalThis.Go and, where
 // they are missing, shims of Node's globals fs, process and path, which
@@ -87,6 +91,19 @@ export async function fetchOK(url, what) {
 }
 
 /**
+ * kernels turns the simd option (a URL, the module's bytes, a compiled
+ * WebAssembly.Module, or false) into the SIMD128 kernels' bytes or module,
+ * or null if they are off or this engine cannot run them (feature
+ * detection: the module validates only where SIMD128 is supported).
+ */
+async function kernels(simd) {
+  if (simd === false) return null;
+  if (simd instanceof WebAssembly.Module) return simd;
+  const bytes = isBuffer(simd) ? bytesOf(simd) : new Uint8Array(await (await fetchOK(String(simd), 'SIMD kernels')).arrayBuffer());
+  return WebAssembly.validate(bytes) ? bytes : null;
+}
+
+/**
  * instantiate turns the wasm option (a URL, the module's bytes, or a compiled
  * WebAssembly.Module) into an instance importing imports.
  */
@@ -112,11 +129,31 @@ async function instantiate(wasm, imports) {
  * leaving globalThis.allcnn as it was.
  * @param {string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module} wasm
  * @param {string} wasmExec the URL of wasm_exec.js
+ * @param {string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | false} simd
+ *   simd128.wasm, or false for Go's scalar matrix products
  */
-export async function start(wasm, wasmExec) {
-  const { Go, shims } = await loadGlue(wasmExec);
+export async function start(wasm, wasmExec, simd = defaultSimd) {
+  const [{ Go, shims }, simdModule] = await Promise.all([loadGlue(wasmExec), kernels(simd)]);
   const go = new Go();
+  // The instances need each other: Go imports the kernels, the kernels
+  // import Go's memory. So Go gets functions that call kernels bound once
+  // both exist, before its runtime starts (go.run); its first question,
+  // sgemm_work, says whether there are any (0: none).
+  let k = null; // the kernels' exports
+  go.importObject.allcnn_simd = {
+    sgemm_work: () => (k ? k.sgemm_work() : 0),
+    sgemm: (ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc, work) =>
+      k.sgemm(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc, work),
+  };
   const instance = await instantiate(wasm, go.importObject);
+  if (simdModule) {
+    try {
+      const r = await WebAssembly.instantiate(simdModule, { go: { memory: instance.exports.mem } });
+      k = (r.instance ?? r).exports;
+    } catch (err) {
+      throw new Error(`cannot instantiate the SIMD kernels with allcnn.wasm's memory: ${err.message}`);
+    }
+  }
   const had = Object.getOwnPropertyDescriptor(globalThis, 'allcnn');
   Object.assign(globalThis, shims);
   let api;

@@ -4,7 +4,8 @@
 // new Worker(url, {type: 'module'}).
 //
 // One worker holds one Go instance and one model. Messages in:
-//   {id, op: 'init', args: [{wasm, wasmExec, model}]}   → the model's Info
+//   {id, op: 'init', args: [{wasm, wasmExec, simd, model}]}
+//                    → {info: the model's Info, simd: whether the SIMD128 kernels run}
 //   {id, op, args}   op: info | input | logits | classify | saliency | saliencyOf,
 //                    args: those of globalThis.allcnn[op] after the handle
 // Messages out: {id, ok: true, value} or {id, ok: false, error: message}.
@@ -18,10 +19,10 @@ let api, handle;
 
 async function call(op, args) {
   if (op === 'init') {
-    const { wasm, wasmExec, model } = args[0];
-    api = await start(wasm, wasmExec);
+    const { wasm, wasmExec, simd, model } = args[0];
+    api = await start(wasm, wasmExec, simd);
     handle = await open(api, model);
-    return api.info(handle);
+    return { info: await api.info(handle), simd: api.simd === true };
   }
   if (!ops.has(op)) throw new Error(`allcnn worker: unknown operation ${op}`);
   if (!api) throw new Error('allcnn worker: not initialized');

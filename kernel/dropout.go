@@ -62,8 +62,11 @@ func (l *Dropout) Backward(dy *Tensor, p Pass) *Tensor {
 		return dy
 	}
 	l.dx = reuse(l.dx, dy.Shape...)
-	for i, g := range dy.Data {
-		l.dx.Data[i] = g * l.mask[i]
-	}
+	elementwise(len(dy.Data), func(lo, hi int) {
+		dx, m := l.dx.Data[lo:hi], l.mask[lo:hi]
+		for i, g := range dy.Data[lo:hi] {
+			dx[i] = g * m[i]
+		}
+	})
 	return l.dx
 }

@@ -69,3 +69,12 @@ func span(n, w, nw, align int) (lo, hi int) {
 	hi = min(n, units*(w+1)/nw*align)
 	return lo, hi
 }
+
+// elementwise calls f on Threads() near-equal ranges of [0, n) at once, for
+// loops over every element of a tensor; small tensors stay on one goroutine.
+func elementwise(n int, f func(lo, hi int)) {
+	team(min(Threads(), n/(64<<10)+1), func(w, nw int) {
+		lo, hi := span(n, w, nw, 64)
+		f(lo, hi)
+	})
+}

@@ -27,13 +27,16 @@ func (l *ReLU) Params() []*Param { return nil }
 func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
 	l.y = reuse(l.y, x.Shape...)
 	a := l.Slope
-	for i, v := range x.Data {
-		if v > 0 {
-			l.y.Data[i] = v
-		} else {
-			l.y.Data[i] = a * v
+	elementwise(len(x.Data), func(lo, hi int) {
+		y, x := l.y.Data[lo:hi], x.Data[lo:hi]
+		for i, v := range x {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = a * v
+			}
 		}
-	}
+	})
 	return l.y
 }
 
@@ -44,10 +47,22 @@ func (l *ReLU) Backward(dy *Tensor, p Pass) *Tensor {
 		return nil
 	}
 	l.dx = reuse(l.dx, dy.Shape...)
-	y, dx, a := l.y.Data, l.dx.Data, l.Slope
-	switch p.Rule.ReLU {
+	rule := p.Rule.ReLU
+	if rule != Gradient && rule != Deconvnet && rule != Guided {
+		panic("kernel: unknown ReLU rule " + rule.String())
+	}
+	elementwise(len(dy.Data), func(lo, hi int) {
+		l.backward(rule, dy.Data[lo:hi], l.y.Data[lo:hi], l.dx.Data[lo:hi])
+	})
+	return l.dx
+}
+
+func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
+	a := l.Slope
+	y, dx = y[:len(dy)], dx[:len(dy)]
+	switch rule {
 	case Gradient:
-		for i, g := range dy.Data {
+		for i, g := range dy {
 			if y[i] > 0 {
 				dx[i] = g
 			} else {
@@ -55,7 +70,7 @@ func (l *ReLU) Backward(dy *Tensor, p Pass) *Tensor {
 			}
 		}
 	case Deconvnet:
-		for i, g := range dy.Data {
+		for i, g := range dy {
 			if g > 0 {
 				dx[i] = g
 			} else {
@@ -63,7 +78,7 @@ func (l *ReLU) Backward(dy *Tensor, p Pass) *Tensor {
 			}
 		}
 	case Guided:
-		for i, g := range dy.Data {
+		for i, g := range dy {
 			switch {
 			case g <= 0:
 				dx[i] = 0
@@ -73,8 +88,5 @@ func (l *ReLU) Backward(dy *Tensor, p Pass) *Tensor {
 				dx[i] = a * g
 			}
 		}
-	default:
-		panic("kernel: unknown ReLU rule " + p.Rule.ReLU.String())
 	}
-	return l.dx
 }

@@ -4,11 +4,12 @@
 //
 //	GOOS=js GOARCH=wasm go build -o allcnn.wasm ./wasm/js
 //
-// and run with Go's wasm_exec.js (GOROOT/lib/wasm), it installs the global
-// object globalThis.allcnn and waits for calls. The global exists as soon
-// as go.run(instance) has been called (go.run runs main synchronously up to
-// its wait; its promise settles only if the program exits, which it does
-// not).
+// and run with Go's wasm_exec.js (GOROOT/lib/wasm), with the SIMD128
+// kernels bound to its imports "allcnn_simd" (package wasm/simd;
+// js/instance.js does both), it installs the global object globalThis.allcnn
+// and waits for calls. The global exists as soon as go.run(instance) has
+// been called (go.run runs main synchronously up to its wait; its promise
+// settles only if the program exits, which it does not).
 //
 // # The global, version 1
 //
@@ -23,6 +24,8 @@
 // the caller: `await` turns it into a thrown Error.
 //
 //	allcnn.abiVersion                    1
+//	allcnn.simd                          true: matrix products run on the SIMD128
+//	                                     kernels; false: on gonum's scalar Go
 //	allcnn.load(bytes) → handle          bytes: Uint8Array or ArrayBuffer holding a
 //	                                     weight file (copied); handle: a number > 0
 //	allcnn.unload(handle) → undefined
@@ -83,6 +86,7 @@ import (
 	"syscall/js"
 
 	"github.com/allcnn/allcnn/wasm/api"
+	"github.com/allcnn/allcnn/wasm/simd"
 )
 
 var (
@@ -93,6 +97,7 @@ var (
 func main() {
 	g := js.Global().Get("Object").New()
 	g.Set("abiVersion", 1)
+	g.Set("simd", simd.Use())
 	export(g, "load", load)
 	export(g, "unload", unload)
 	export(g, "info", info)

@@ -8,10 +8,13 @@
 //
 // # ABI, version 1
 //
-// The module imports wasi_snapshot_preview1 and exports its linear memory as
-// "memory". The host must call "_initialize" once, before any other export
-// (it runs the Go runtime's and packages' initialisation); there is no
-// "_start". Calls must not overlap (one thread).
+// The module imports wasi_snapshot_preview1 and the module "allcnn_simd"
+// (sgemm_work and sgemm: the SIMD128 kernels of package wasm/simd, bound to
+// this module's memory; a host without them answers sgemm_work with 0 and
+// gets gonum's scalar Go), and exports its linear memory as "memory". The
+// host must call "_initialize" once, before any other export (it runs the Go
+// runtime's and packages' initialisation); there is no "_start". Calls must
+// not overlap (one thread).
 //
 // Memory. The host reserves memory with alloc and releases it with free.
 // Every pointer argument must be a value alloc returned and free has not
@@ -40,6 +43,8 @@
 // Exports (i32 unless stated):
 //
 //	abi_version() → 1
+//	simd() → 1 | 0                     1: matrix products run on the host's SIMD128
+//	                                   kernels; 0: on gonum's scalar Go
 //	alloc(size) → ptr                  0: failed (size < 1)
 //	free(ptr) → 0 | −1                 free(0) does nothing
 //	last_error(ptr, cap) → n           the last failure's message is n bytes of
@@ -73,9 +78,14 @@ import (
 	"unsafe"
 
 	"github.com/allcnn/allcnn/wasm/api"
+	"github.com/allcnn/allcnn/wasm/simd"
 )
 
 func main() {}
+
+// useSIMD says whether the host's SIMD128 kernels compute the matrix
+// products (set while _initialize runs the package's initialisation).
+var useSIMD = simd.Use()
 
 var (
 	allocs  = map[uint32][]byte{} // alloc's blocks by address, kept alive here
@@ -154,6 +164,14 @@ func writeFloats(p uint32, v []float32, what string) error {
 
 //go:wasmexport abi_version
 func abiVersion() int32 { return 1 }
+
+//go:wasmexport simd
+func simdOn() int32 {
+	if useSIMD {
+		return 1
+	}
+	return 0
+}
 
 //go:wasmexport alloc
 func alloc(size int32) uint32 {
