@@ -1,6 +1,9 @@
 package kernel
 
-import "math/rand/v2"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // Dropout zeroes each input with probability P while training and scales the
 // survivors by 1/(1−P) ("inverted" dropout), so evaluation is the identity.
@@ -37,6 +40,7 @@ func (l *Dropout) Forward(x *Tensor, train bool) *Tensor {
 	// a multiple of 2⁻²⁴, and cheap.
 	keep := 1 / (1 - l.P)
 	thresh := uint64(float64(l.P) * (1 << 24))
+	keepBits := math.Float32bits(keep)
 	var bits uint64
 	for i, v := range x.Data {
 		if i%2 == 0 {
@@ -44,12 +48,12 @@ func (l *Dropout) Forward(x *Tensor, train bool) *Tensor {
 		} else {
 			bits >>= 32
 		}
-		if bits&(1<<24-1) < thresh {
-			l.mask[i] = 0
-		} else {
-			l.mask[i] = keep
-		}
-		l.y.Data[i] = v * l.mask[i]
+		// drop is all ones when the draw falls below the threshold:
+		// a select without a branch, which would mispredict at random.
+		drop := uint32((int64(bits&(1<<24-1)) - int64(thresh)) >> 63)
+		m := math.Float32frombits(keepBits &^ drop)
+		l.mask[i] = m
+		l.y.Data[i] = v * m
 	}
 	return l.y
 }
