@@ -1,5 +1,7 @@
 package kernel
 
+import "sync/atomic"
+
 // Conv2D is a 2-D convolution (cross-correlation, as in every deep-learning
 // framework) with a square kernel, equal stride and zero padding on both
 // axes, and a bias per output channel. Weights are [out][in][k][k].
@@ -21,6 +23,13 @@ type Conv2D struct {
 
 	x, y, dx *Tensor
 	work     []convWork // one per goroutine
+
+	// Winograd F(m×m, 3×3) for 3×3, stride-1 layers where it pays (see
+	// winograd.go): wino for the forward pass and the weight gradient,
+	// winoData for the input gradient (its map may want another tile size),
+	// with scratch buffers that Build shares among a net's layers.
+	wino, winoData *winograd
+	scratch        *winogradScratch
 }
 
 // convWork is one goroutine's buffers: the lowered input (or its gradient),
@@ -158,10 +167,42 @@ func scatter(buf []float32, c, p, n0, nb int, t *Tensor) {
 	}
 }
 
+// winogradOn is whether 3×3, stride-1 convolutions may use Winograd.
+var winogradOn atomic.Bool
+
+func init() { winogradOn.Store(true) }
+
+// SetWinograd turns Winograd's F(m×m, 3×3) for 3×3, stride-1 convolutions on
+// (the default) or off, leaving every convolution to im2col + GEMM, and
+// returns the previous setting: for comparisons, and for tests that need the
+// plain algorithm as a reference. Results differ only by rounding (relative
+// differences of a few 1e-6 measured). Call it between passes, not during one.
+func SetWinograd(on bool) (was bool) { return winogradOn.Swap(on) }
+
+// winograd returns the Winograd runner of a pass whose output is side×side
+// (made or remade for that side's tile size), or nil where im2col is faster.
+func (l *Conv2D) winograd(w **winograd, g convGeom, side int) *winograd {
+	if !winogradOn.Load() || !winogradOK(l.K, l.S, l.Pad) || !winogradPays(l.InC, g.n, g.oh, g.ow) {
+		return nil
+	}
+	if l.scratch == nil {
+		l.scratch = new(winogradScratch)
+	}
+	if m := winogradTile(side); *w == nil || (*w).tr.m != m {
+		*w = newWinograd(m, l.InC, l.OutC, l.Pad, l.scratch)
+	}
+	return *w
+}
+
 func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 	g := l.geom(x)
 	l.x = x
 	l.y = reuse(l.y, g.n, l.OutC, g.oh, g.ow)
+	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
+		w.keepU = !train
+		w.forward(x, l.Weight.Data, l.Bias.Data, l.y)
+		return l.y
+	}
 	l.buffers(g, false)
 	g.groups(func(w, n0, nb int) {
 		wk := &l.work[w]
@@ -190,6 +231,16 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 	g := l.geom(x)
 	if ps.Input {
 		l.dx = reuse(l.dx, x.Shape...)
+	}
+	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
+		if ps.Params {
+			w.backwardWeights(x, dy, l.Weight.Grad, l.Bias.Grad)
+		}
+		if !ps.Input {
+			return nil
+		}
+		l.winograd(&l.winoData, g, min(g.h, g.w)).backwardData(dy, l.Weight.Data, l.dx)
+		return l.dx
 	}
 	l.buffers(g, ps.Params)
 	g.groups(func(w, n0, nb int) {

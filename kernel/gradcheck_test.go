@@ -136,6 +136,12 @@ func TestGradientsPerLayer(t *testing.T) {
 		{name: "conv2x2-stride2-valid", spec: Spec{Input: [3]int{2, 5, 5}, Layers: conv(2, 2, 0)}, batch: 2},
 		{name: "conv1x1", spec: Spec{Input: [3]int{4, 3, 3}, Layers: conv(1, 1, 0)}, batch: 2},
 		{name: "conv11x11-stride4-pad2", spec: Spec{Input: [3]int{1, 15, 15}, Layers: conv(11, 4, 2)}, batch: 1},
+		// Wide enough for Winograd (16 channels, 256 output pixels): F(4×4)
+		// forward and weights; the input gradient of the valid one is
+		// F(2×2) on its 10×10 map.
+		{name: "conv3x3-winograd", spec: Spec{Input: [3]int{16, 8, 8}, Layers: conv(3, 1, 1)}, batch: 4, inputs: 300},
+		{name: "conv3x3-valid-winograd", spec: Spec{Input: [3]int{16, 10, 10}, Layers: conv(3, 1, 0)}, batch: 4, inputs: 300},
+		{name: "conv3x3-pad2-winograd", spec: Spec{Input: [3]int{16, 6, 6}, Layers: conv(3, 1, 2)}, batch: 4, inputs: 300},
 		{name: "relu", spec: Spec{Input: [3]int{2, 4, 4}, Layers: []LayerSpec{{Type: TypeReLU}}}, batch: 2},
 		{name: "leaky_relu", spec: Spec{Input: [3]int{2, 4, 4}, Layers: []LayerSpec{{Type: TypeLeakyReLU, Slope: 1.0 / 3}}}, batch: 2},
 		{name: "dropout-train", spec: Spec{Input: [3]int{2, 4, 4}, Layers: []LayerSpec{{Type: TypeDropout, P: 0.5}}}, batch: 2, train: true},

@@ -28,11 +28,16 @@ func Build(s Spec) (*Net, error) {
 	n := &Net{Spec: s, Shapes: shapes}
 	n.Spec.Layers = append([]LayerSpec(nil), s.Layers...)
 	in := s.Input[0]
+	// One net runs one layer at a time, so its convolutions share their
+	// Winograd buffers.
+	scratch := new(winogradScratch)
 	for i, l := range s.Layers {
 		var layer Layer
 		switch l.Type {
 		case TypeConv:
-			layer = NewConv2D(l.Name, in, l.Out, l.Kernel, l.Stride, l.Pad)
+			c := NewConv2D(l.Name, in, l.Out, l.Kernel, l.Stride, l.Pad)
+			c.scratch = scratch
+			layer = c
 		case TypeReLU:
 			layer = NewReLU(l.Name, 0)
 		case TypeLeakyReLU:

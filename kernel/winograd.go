@@ -1,0 +1,598 @@
+package kernel
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Winograd's minimal filtering for 3×3, stride-1 convolutions, F(m×m, 3×3)
+// with m = 2 or 4 (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", CVPR 2016, §4): an m×m block of outputs of one input channel
+// comes from its t×t input tile d (t = m+2) as
+//
+//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+//
+// and the sum over input channels moves inside the brackets, so that for each
+// of the t² positions ξ of the transformed tile the channel sum is one matrix
+// product U[ξ] (out × in) · V[ξ] (in × tiles). F(4×4, 3×3) needs 36 products
+// per 16 outputs where direct convolution needs 144: a quarter of the
+// multiplications, plus the transforms.
+//
+// Every transform is a matrix product too, so that all the arithmetic runs
+// in the BLAS (Go does not vectorise a scalar transform loop): a 2-D
+// transform X ↦ Pᵀ X P of a tile is, on the tile as a vector of t² (or 3×3,
+// or m×m) numbers, the Kronecker product Pᵀ⊗Pᵀ, and one GEMM applies it to
+// every (channel, tile) at once. The only scalar work left is copying tiles
+// between the NCHW tensors and the matrices (im2tile and tile2im below, the
+// counterparts of im2col and col2im), in contiguous runs of t or m floats.
+//
+// The three passes of a convolution layer:
+//
+//   - forward: y = conv(x, w) + b as above.
+//   - input gradient: dx is the convolution of dy, padded by 2−pad, with
+//     each kernel rotated by 180° and the channel axes swapped: the forward
+//     algorithm with U′[ξ] = (G rot(g) Gᵀ)[ξ]ᵀ, where G rot(g) Gᵀ is G·g·Gᵀ
+//     with the columns of G⊗G reversed (no rotated copy of the weights).
+//   - weight gradient, by the chain rule through the forward algorithm:
+//     dM = A dY Aᵀ for each output tile (dY zero where a tile overhangs the
+//     output), dU[ξ] = Σ_tiles dM[ξ] · V[ξ]ᵀ (a product with k = tiles:
+//     long and efficient), dW = Gᵀ dU G. This is exact, not an
+//     approximation of the direct gradient.
+//
+// A batch is split into groups of examples, each group's tiles forming the
+// columns of the products. The kernel's goroutines (see SetThreads) share
+// each group, splitting every step (unlike Conv2D, which gives each
+// goroutine its own examples): one set of buffers instead of one per
+// goroutine, and each goroutine reads only its share of U. On 2 cores shared
+// with other work this measured 20% faster than a group per goroutine on
+// 192 channels and from 5% faster to 20% slower on 96; the memory decided.
+
+// winogradOK reports whether a convolution can run as F(m×m, 3×3): a 3×3
+// kernel with stride 1 and padding 0, 1 or 2 (the input gradient pads by
+// 2−pad).
+func winogradOK(k, stride, pad int) bool {
+	return k == 3 && stride == 1 && pad >= 0 && pad <= 2
+}
+
+// winogradPays reports whether Winograd beats im2col for a convolution that
+// winogradOK accepts, with inC input channels and n·oh·ow output pixels per
+// channel. Measured on All-CNN-C (BenchmarkWinograd, OpenBLAS): with 3
+// input channels the t² products are too short and Winograd is 2–5× slower;
+// at batch 1 on the 6×6 map it is 1.2–2× slower; on the 16×16 and 32×32 maps
+// with 96 or 192 channels F(4×4) is 1.8–2.4× faster per core at batch 64
+// and 1.4–2.4× faster at batch 1.
+func winogradPays(inC, n, oh, ow int) bool {
+	return inC >= 16 && n*oh*ow >= 256
+}
+
+// winogradTile returns the output tile m (2 or 4) for a pass whose output
+// (the layer's output for forward and weight gradient, its input for the
+// input gradient) is side×side: F(4×4) except on small maps that 4 does not
+// divide, where F(2×2) wastes less (6×6: F(4×4) computes 8×8, and F(2×2) was
+// 1.2–1.4× faster there; on the 8×8 input gradient F(4×4) was 1.3–1.5×
+// faster).
+func winogradTile(side int) int {
+	if side < 16 && side%4 != 0 {
+		return 2
+	}
+	return 4
+}
+
+// winogradTransforms are the Kronecker forms of the 1-D transforms of
+// F(m, 3), row-major: bb = Bᵀ⊗Bᵀ (t²×t²), aa = Aᵀ⊗Aᵀ (m²×t²), gg = G⊗G (t²×9)
+// and ggRot, gg with its columns reversed, which transforms a kernel rotated
+// by 180° (the vector of a rotated 3×3 kernel is the reversed vector).
+type winogradTransforms struct {
+	m, t              int
+	bb, aa, gg, ggRot []float32
+}
+
+// winograd1D returns Bᵀ (t×t), G (t×3) and Aᵀ (m×t) of F(m, 3), from Lavin
+// & Gray §4.1 (m = 2, interpolation points 0, ±1, ∞) and §4.2 (m = 4, points
+// 0, ±1, ±2, ∞).
+func winograd1D(m int) (bt, g, at [][]float64) {
+	switch m {
+	case 2:
+		bt = [][]float64{
+			{1, 0, -1, 0},
+			{0, 1, 1, 0},
+			{0, -1, 1, 0},
+			{0, 1, 0, -1},
+		}
+		g = [][]float64{
+			{1, 0, 0},
+			{0.5, 0.5, 0.5},
+			{0.5, -0.5, 0.5},
+			{0, 0, 1},
+		}
+		at = [][]float64{
+			{1, 1, 1, 0},
+			{0, 1, -1, -1},
+		}
+	case 4:
+		bt = [][]float64{
+			{4, 0, -5, 0, 1, 0},
+			{0, -4, -4, 1, 1, 0},
+			{0, 4, -4, -1, 1, 0},
+			{0, -2, -1, 2, 1, 0},
+			{0, 2, -1, -2, 1, 0},
+			{0, 4, 0, -5, 0, 1},
+		}
+		g = [][]float64{
+			{1.0 / 4, 0, 0},
+			{-1.0 / 6, -1.0 / 6, -1.0 / 6},
+			{-1.0 / 6, 1.0 / 6, -1.0 / 6},
+			{1.0 / 24, 1.0 / 12, 1.0 / 6},
+			{1.0 / 24, -1.0 / 12, 1.0 / 6},
+			{0, 0, 1},
+		}
+		at = [][]float64{
+			{1, 1, 1, 1, 1, 0},
+			{0, 1, -1, 2, -2, 0},
+			{0, 1, 1, 4, 4, 0},
+			{0, 1, -1, 8, -8, 1},
+		}
+	default:
+		panic(fmt.Sprintf("kernel: Winograd F(%d×%d, 3×3): output tile must be 2 or 4", m, m))
+	}
+	return bt, g, at
+}
+
+// kron returns p⊗p row-major: entry ((i,j), (a,b)) is p[i][a]·p[j][b], so
+// that (p⊗p)·vec(X) = vec(p X pᵀ) for row-major vec.
+func kron(p [][]float64) []float32 {
+	r, c := len(p), len(p[0])
+	out := make([]float32, 0, r*r*c*c)
+	for i := range r {
+		for j := range r {
+			for a := range c {
+				for b := range c {
+					out = append(out, float32(p[i][a]*p[j][b]))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func newWinogradTransforms(m int) *winogradTransforms {
+	bt, g, at := winograd1D(m)
+	tr := &winogradTransforms{m: m, t: m + 2, bb: kron(bt), aa: kron(at), gg: kron(g)}
+	tr.ggRot = make([]float32, len(tr.gg))
+	for r := 0; r < len(tr.gg); r += 9 {
+		for q := range 9 {
+			tr.ggRot[r+q] = tr.gg[r+8-q]
+		}
+	}
+	return tr
+}
+
+// winograd runs the three passes of one 3×3, stride-1 convolution layer
+// (weights [outC][inC][3][3], NCHW tensors) with F(m×m, 3×3).
+type winograd struct {
+	tr             *winogradTransforms
+	inC, outC, pad int
+	weight         []float32 // a copy of the weights of the last call
+	s              *winogradScratch
+	geom           winogradGeom // of the last call (scratch: no allocation per call)
+
+	// keepU has forward keep U in u, a buffer of this layer, transforming
+	// the weights again only when they change: for inference, where they
+	// do not, and a scratch shared with other layers would lose U between
+	// calls (measured at batch 1: the transform is 10–30% of a forward
+	// pass). It costs t²/9 times the weights' memory. Training changes the
+	// weights every step and need not set it.
+	keepU bool
+	u     []float32
+	uOK   bool // u holds U for weight
+}
+
+// winogradScratch holds the buffers of the passes: tiles and their
+// transforms (a, b, c; how they are used depends on the pass), and the
+// transformed weights U or U′ of one layer, or its weight gradient dU (u,
+// t² × outC × inC). Layers that never run at the same time, such as those of
+// one Net, may share one, so that a net holds these buffers once and not
+// once per layer. After the first call with the largest shapes, no pass
+// allocates.
+type winogradScratch struct {
+	a, b, c, u []float32
+	// u holds U (rot false) or U′ (rot true) for owner's current weights;
+	// owner is nil when u holds neither.
+	owner *winograd
+	rot   bool
+}
+
+// winogradMinTiles is the fewest tiles a group of examples aims for: they
+// are the columns of the t² products, and below about a hundred a BLAS
+// spends more time packing than multiplying (measured single-threaded on
+// All-CNN-C: 64 to 512 tiles within 10% of each other; fewer tiles, less
+// memory).
+var winogradMinTiles = 128
+
+// newWinograd prepares F(m×m, 3×3) (m = 2 or 4) for a layer with inC input
+// and outC output channels and zero padding pad (0, 1 or 2) on each side,
+// with buffers s (a new scratch if nil).
+func newWinograd(m, inC, outC, pad int, s *winogradScratch) *winograd {
+	if pad < 0 || pad > 2 {
+		panic(fmt.Sprintf("kernel: Winograd convolution with padding %d (want 0, 1 or 2)", pad))
+	}
+	if s == nil {
+		s = new(winogradScratch)
+	}
+	return &winograd{tr: newWinogradTransforms(m), inC: inC, outC: outC, pad: pad,
+		weight: make([]float32, outC*inC*9), s: s}
+}
+
+// setWeights notes the weights of this call. The transformed weights are
+// kept while the weights equal the last call's: comparing costs a fraction
+// of transforming, and no caller can forget to say that they changed.
+func (w *winograd) setWeights(weight []float32) {
+	if len(weight) != len(w.weight) {
+		panic(fmt.Sprintf("kernel: Winograd convolution: %d weights, want %d", len(weight), len(w.weight)))
+	}
+	if slices.Equal(weight, w.weight) {
+		return
+	}
+	copy(w.weight, weight)
+	w.uOK = false
+	if w.s.owner == w {
+		w.s.owner = nil
+	}
+}
+
+// transformWeights returns U (rot false) or U′ (rot true), t² × outC·inC:
+// entry ξ of every kernel's G g Gᵀ, of the kernel rotated by 180° for U′.
+// One GEMM: U = (G⊗G) · Wᵀ with W as (outC·inC) × 9.
+func (w *winograd) transformWeights(rot bool) []float32 {
+	s := w.s
+	tt, kk := w.tr.t*w.tr.t, w.outC*w.inC
+	gg := w.tr.gg
+	if rot {
+		gg = w.tr.ggRot
+	}
+	if w.keepU && !rot {
+		w.u = grow(w.u, tt*kk)
+		if !w.uOK {
+			gemmSplit(Threads(), false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, w.u, kk)
+			w.uOK = true
+		}
+		return w.u[:tt*kk]
+	}
+	s.u = grow(s.u, tt*kk)
+	u := s.u[:tt*kk]
+	if s.owner == w && s.rot == rot {
+		return u
+	}
+	gemmSplit(Threads(), false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, u, kk)
+	s.owner, s.rot = w, rot
+	return u
+}
+
+// grow returns buf if it holds n floats, else a new slice of n.
+func grow(buf []float32, n int) []float32 {
+	if len(buf) < n {
+		return make([]float32, n)
+	}
+	return buf
+}
+
+// forward sets y = conv(x, weight) + bias. y must have the output shape
+// (N, outC, H+2·pad−2, W+2·pad−2); it is overwritten.
+func (w *winograd) forward(x *Tensor, weight, bias []float32, y *Tensor) {
+	w.setWeights(weight)
+	u := w.transformWeights(false)
+	w.convolve(x, w.inC, w.outC, w.pad, u, false, bias, y)
+}
+
+// backwardData sets dx to the gradient of the loss with respect to the
+// input, given dy, its gradient with respect to the output; dx has the
+// input's shape and is overwritten.
+func (w *winograd) backwardData(dy *Tensor, weight []float32, dx *Tensor) {
+	w.setWeights(weight)
+	u := w.transformWeights(true)
+	// U′[ξ] is outC × inC: as the weights of a convolution from outC to
+	// inC channels it is used transposed.
+	w.convolve(dy, w.outC, w.inC, 2-w.pad, u, true, nil, dx)
+}
+
+// winogradGeom is the geometry of one pass: input size, channels, padding,
+// output size, tiles per axis and per example, examples per group, and the
+// goroutines that share each group's work.
+type winogradGeom struct {
+	n, h, w, cin, cout, pad int
+	oh, ow, tilesY, tilesX  int
+	p                       int // tiles per example
+	group, nw               int
+}
+
+// setGeom fills w.geom for a pass over x (N×cin×h×w) with cout output
+// channels and padding pad; perTile is the floats of buffers a group needs
+// per tile, which chunkFloats bounds.
+func (w *winograd) setGeom(x *Tensor, cin, cout, pad int, perTile int) *winogradGeom {
+	m := w.tr.m
+	g := &w.geom
+	*g = winogradGeom{n: x.N(), h: x.H(), w: x.W(), cin: cin, cout: cout, pad: pad, nw: Threads()}
+	if x.C() != cin {
+		panic(fmt.Sprintf("kernel: Winograd convolution of %v, want %d channels", x.Shape, cin))
+	}
+	g.oh, g.ow = g.h+2*pad-2, g.w+2*pad-2
+	if g.oh < 1 || g.ow < 1 {
+		panic(fmt.Sprintf("kernel: Winograd convolution of %v with padding %d: no output", x.Shape, pad))
+	}
+	g.tilesY, g.tilesX = (g.oh+m-1)/m, (g.ow+m-1)/m
+	g.p = g.tilesY * g.tilesX
+	g.group = max(1, min(g.n, (winogradMinTiles+g.p-1)/g.p, chunkFloats/(perTile*g.p)))
+	return g
+}
+
+// convolve sets y (N × cout × oh × ow) to the convolution of x (N × cin × h
+// × w, padded by pad) with transformed weights u (t² × cout × cin, or t² ×
+// cin × cout used transposed if transU), plus bias (none if nil). Per group
+// of T tiles:
+//
+//	d  = im2tile(x)           (cin·T) × t²    buffer a
+//	V  = (Bᵀ⊗Bᵀ) · dᵀ          t² × (cin·T)    buffer b
+//	M[ξ] = U[ξ] · V[ξ]         t² × (cout·T)   buffer a
+//	Yᵀ = Mᵀ · (Aᵀ⊗Aᵀ)ᵀ         (cout·T) × m²   buffer b
+//	y  = tile2im(Yᵀ) + bias
+//
+// The goroutines share each step: the copies by channels, the transforms by
+// columns or rows, the t² products by ξ.
+func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU bool, bias []float32, y *Tensor) {
+	m, t := w.tr.m, w.tr.t
+	mm, tt := m*m, t*t
+	g := w.setGeom(x, cin, cout, pad, tt*max(cin, cout)+max(tt*cin, mm*cout))
+	if y.N() != g.n || y.C() != cout || y.H() != g.oh || y.W() != g.ow {
+		panic(fmt.Sprintf("kernel: Winograd convolution of %v to %v, want output [%d %d %d %d]", x.Shape, y.Shape, g.n, cout, g.oh, g.ow))
+	}
+	s := w.s
+	s.a = grow(s.a, tt*g.group*g.p*max(cin, cout))
+	s.b = grow(s.b, g.group*g.p*max(tt*cin, mm*cout))
+	ldu := cin
+	if transU {
+		ldu = cout
+	}
+	for n0 := 0; n0 < g.n; n0 += g.group {
+		nb := min(g.group, g.n-n0)
+		T := nb * g.p
+		d := s.a[:cin*T*tt]
+		team(min(g.nw, cin), func(iw, nw int) {
+			c0, c1 := span(cin, iw, nw, 1)
+			for j := range nb {
+				im2tile(x.Example(n0+j), c0, c1, g.h, g.w, pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
+			}
+		})
+		v := s.b[:tt*cin*T]
+		gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
+		prod := s.a[:tt*cout*T]
+		team(min(g.nw, tt), func(iw, nw int) {
+			x0, x1 := span(tt, iw, nw, 1)
+			for xi := x0; xi < x1; xi++ {
+				gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*cin*T:], T, 0, prod[xi*cout*T:], T)
+			}
+		})
+		yt := s.b[:cout*T*mm]
+		team(g.nw, func(iw, nw int) {
+			r0, r1 := span(cout*T, iw, nw, 16)
+			if r0 < r1 {
+				gemm(true, true, r1-r0, mm, tt, 1, prod[r0:], cout*T, w.tr.aa, tt, 0, yt[r0*mm:], mm)
+			}
+		})
+		team(min(g.nw, cout), func(iw, nw int) {
+			c0, c1 := span(cout, iw, nw, 1)
+			for j := range nb {
+				tile2im(yt, c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, T, j*g.p, bias, y.Example(n0+j))
+			}
+		})
+	}
+}
+
+// backwardWeights adds to dWeight and dBias the gradients of the loss with
+// respect to the weights and biases, given the forward input x and dy, the
+// gradient with respect to the output. Per group of T tiles:
+//
+//	d  = im2tile(x)             (inC·T) × t²    buffer a
+//	V  = (Bᵀ⊗Bᵀ) · dᵀ            t² × (inC·T)    buffer b
+//	e  = output tiles of dy     (outC·T) × m²   buffer a
+//	dM = (Aᵀ⊗Aᵀ)ᵀ · eᵀ           t² × (outC·T)   buffer c
+//	dU[ξ] += dM[ξ] · V[ξ]ᵀ       t² × outC × inC  buffer u
+//
+// and finally dW += dUᵀ · (G⊗G).
+func (w *winograd) backwardWeights(x, dy *Tensor, dWeight, dBias []float32) {
+	m, t := w.tr.m, w.tr.t
+	mm, tt := m*m, t*t
+	cin, cout, kk := w.inC, w.outC, w.outC*w.inC
+	g := w.setGeom(x, cin, cout, w.pad, max(tt*cin, mm*cout)+tt*cin+tt*cout)
+	if dy.N() != g.n || dy.C() != cout || dy.H() != g.oh || dy.W() != g.ow {
+		panic(fmt.Sprintf("kernel: Winograd weight gradient for input %v and output gradient %v", x.Shape, dy.Shape))
+	}
+	if g.n == 0 {
+		return
+	}
+	s := w.s
+	T := g.group * g.p
+	s.a = grow(s.a, T*max(tt*cin, mm*cout))
+	s.b = grow(s.b, tt*cin*T)
+	s.c = grow(s.c, tt*cout*T)
+	s.u = grow(s.u, tt*kk)
+	s.owner = nil // u holds dU now
+	du := s.u[:tt*kk]
+	for n0 := 0; n0 < g.n; n0 += g.group {
+		nb := min(g.group, g.n-n0)
+		T := nb * g.p
+		d := s.a[:cin*T*tt]
+		team(min(g.nw, cin), func(iw, nw int) {
+			c0, c1 := span(cin, iw, nw, 1)
+			for j := range nb {
+				im2tile(x.Example(n0+j), c0, c1, g.h, g.w, w.pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
+			}
+		})
+		v := s.b[:tt*cin*T]
+		gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
+		e := s.a[:cout*T*mm]
+		team(min(g.nw, cout), func(iw, nw int) {
+			c0, c1 := span(cout, iw, nw, 1)
+			for j := range nb {
+				outTiles(dy.Example(n0+j), c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, e, T, j*g.p)
+			}
+		})
+		dm := s.c[:tt*cout*T]
+		gemmSplit(g.nw, true, true, tt, cout*T, mm, 1, w.tr.aa, tt, e, mm, 0, dm, cout*T)
+		beta := float32(1)
+		if n0 == 0 {
+			beta = 0
+		}
+		team(min(g.nw, tt), func(iw, nw int) {
+			x0, x1 := span(tt, iw, nw, 1)
+			for xi := x0; xi < x1; xi++ {
+				gemm(false, true, cout, cin, T, 1, dm[xi*cout*T:], T, v[xi*cin*T:], T, beta, du[xi*kk:], cin)
+			}
+		})
+	}
+	team(g.nw, func(iw, nw int) {
+		r0, r1 := span(kk, iw, nw, 16)
+		if r0 < r1 {
+			gemm(true, false, r1-r0, 9, tt, 1, du[r0:], kk, w.tr.gg, 9, 1, dWeight[r0*9:], 9)
+		}
+	})
+	// The bias gradient is Σ dy over examples and pixels, per channel.
+	p := g.oh * g.ow
+	team(min(g.nw, cout), func(iw, nw int) {
+		o0, o1 := span(cout, iw, nw, 1)
+		for n := range g.n {
+			ex := dy.Example(n)
+			for o := o0; o < o1; o++ {
+				var s float32
+				for _, v := range ex[o*p : (o+1)*p] {
+					s += v
+				}
+				dBias[o] += s
+			}
+		}
+	})
+}
+
+// im2tile copies the t×t input tiles of channels [c0, c1) of one example x
+// (c × h × w, padded by pad) into rows of d, t² floats each (the tile
+// row-major): tile (ty, tx) of channel c, whose top-left input pixel is
+// (ty·m−pad, tx·m−pad), goes to row c·ld + off + ty·tilesX + tx. Pixels
+// outside the image are zero.
+func im2tile(x []float32, c0, c1, h, w, pad, m, t, tilesY, tilesX int, d []float32, ld, off int) {
+	tt := t * t
+	for c := c0; c < c1; c++ {
+		plane := x[c*h*w : (c+1)*h*w]
+		for ty := range tilesY {
+			rows := d[(c*ld+off+ty*tilesX)*tt : (c*ld+off+(ty+1)*tilesX)*tt]
+			for a := range t {
+				iy := ty*m - pad + a
+				if iy < 0 || iy >= h {
+					for tx := range tilesX {
+						zero(rows[tx*tt+a*t : tx*tt+(a+1)*t])
+					}
+					continue
+				}
+				src := plane[iy*w : (iy+1)*w]
+				for tx := range tilesX {
+					dst := rows[tx*tt+a*t : tx*tt+(a+1)*t]
+					ix := tx*m - pad
+					if ix >= 0 && ix+t <= w {
+						// Fixed-size array copies compile to a few vector
+						// moves; copy() of 6 floats is a call to memmove.
+						switch t {
+						case 6:
+							*(*[6]float32)(dst) = *(*[6]float32)(src[ix:])
+						case 4:
+							*(*[4]float32)(dst) = *(*[4]float32)(src[ix:])
+						}
+						continue
+					}
+					// A tile at the left or right edge: [lo, hi) is inside.
+					lo, hi := max(0, -ix), min(t, w-ix)
+					zero(dst[:lo])
+					copy(dst[lo:hi], src[ix+lo:ix+hi])
+					zero(dst[hi:])
+				}
+			}
+		}
+	}
+}
+
+// tile2im writes the m×m output tiles of channels [c0, c1) from rows of yt
+// (m² floats each, laid out as im2tile's rows) into one example y (c × oh ×
+// ow), adding bias[c] (unless bias is nil) and dropping the parts of tiles
+// that overhang the output.
+func tile2im(yt []float32, c0, c1, oh, ow, m, tilesY, tilesX, ld, off int, bias, y []float32) {
+	mm := m * m
+	for c := c0; c < c1; c++ {
+		var b float32
+		if bias != nil {
+			b = bias[c]
+		}
+		plane := y[c*oh*ow : (c+1)*oh*ow]
+		for ty := range tilesY {
+			rows := yt[(c*ld+off+ty*tilesX)*mm : (c*ld+off+(ty+1)*tilesX)*mm]
+			for i := 0; i < m && ty*m+i < oh; i++ {
+				dst := plane[(ty*m+i)*ow : (ty*m+i+1)*ow]
+				for tx := range tilesX {
+					src := rows[tx*mm+i*m : tx*mm+(i+1)*m]
+					ox := tx * m
+					if ox+m <= ow {
+						switch m {
+						case 4:
+							s, d := (*[4]float32)(src), (*[4]float32)(dst[ox:])
+							d[0], d[1], d[2], d[3] = s[0]+b, s[1]+b, s[2]+b, s[3]+b
+							continue
+						case 2:
+							s, d := (*[2]float32)(src), (*[2]float32)(dst[ox:])
+							d[0], d[1] = s[0]+b, s[1]+b
+							continue
+						}
+					}
+					for j, v := range src[:min(m, ow-ox)] {
+						dst[ox+j] = v + b
+					}
+				}
+			}
+		}
+	}
+}
+
+// outTiles is the adjoint of tile2im without bias: it copies the m×m output
+// tiles of channels [c0, c1) of one example dy (c × oh × ow) into rows of e,
+// zero where a tile overhangs the output (so that those positions, which the
+// forward pass computes and drops, receive no gradient).
+func outTiles(dy []float32, c0, c1, oh, ow, m, tilesY, tilesX int, e []float32, ld, off int) {
+	mm := m * m
+	for c := c0; c < c1; c++ {
+		plane := dy[c*oh*ow : (c+1)*oh*ow]
+		for ty := range tilesY {
+			rows := e[(c*ld+off+ty*tilesX)*mm : (c*ld+off+(ty+1)*tilesX)*mm]
+			for i := range m {
+				oy := ty*m + i
+				if oy >= oh {
+					for tx := range tilesX {
+						zero(rows[tx*mm+i*m : tx*mm+(i+1)*m])
+					}
+					continue
+				}
+				src := plane[oy*ow : (oy+1)*ow]
+				for tx := range tilesX {
+					dst := rows[tx*mm+i*m : tx*mm+(i+1)*m]
+					ox := tx * m
+					if ox+m <= ow {
+						switch m {
+						case 4:
+							*(*[4]float32)(dst) = *(*[4]float32)(src[ox:])
+							continue
+						case 2:
+							*(*[2]float32)(dst) = *(*[2]float32)(src[ox:])
+							continue
+						}
+					}
+					n := copy(dst, src[ox:min(ox+m, ow)])
+					zero(dst[n:])
+				}
+			}
+		}
+	}
+}

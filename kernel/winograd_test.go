@@ -1,0 +1,523 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"testing"
+)
+
+// TestWinogradTransforms1D checks the 1-D matrices of F(m, 3) against their
+// defining identity in float64: Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation of d
+// with g, y[i] = Σ_k d[i+k]·g[k].
+func TestWinogradTransforms1D(t *testing.T) {
+	rng := newRNG(1)
+	for _, m := range []int{2, 4} {
+		bt, g, at := winograd1D(m)
+		tl := m + 2
+		for trial := range 100 {
+			d := make([]float64, tl)
+			k := make([]float64, 3)
+			for i := range d {
+				d[i] = rng.NormFloat64()
+			}
+			for i := range k {
+				k[i] = rng.NormFloat64()
+			}
+			prod := make([]float64, tl)
+			for xi := range tl {
+				var gk, bd float64
+				for j := range 3 {
+					gk += g[xi][j] * k[j]
+				}
+				for j := range tl {
+					bd += bt[xi][j] * d[j]
+				}
+				prod[xi] = gk * bd
+			}
+			for i := range m {
+				var got, want float64
+				for xi := range tl {
+					got += at[i][xi] * prod[xi]
+				}
+				for j := range 3 {
+					want += d[i+j] * k[j]
+				}
+				if math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
+					t.Fatalf("F(%d,3) trial %d output %d: %v, want %v", m, trial, i, got, want)
+				}
+			}
+		}
+	}
+}
+
+// refConv is a direct float64 convolution of x (N×C×H×W) with w
+// ([O][C][3][3]) and padding pad: y[n][o][i][j] = b[o] +
+// Σ x[n][c][i−pad+a][j−pad+b]·w[o][c][a][b], and its gradients for dy.
+type refConv struct {
+	n, c, h, w, o, pad, oh, ow int
+}
+
+func (r refConv) in(x *Tensor, n, c, i, j int) float64 {
+	if i < 0 || i >= r.h || j < 0 || j >= r.w {
+		return 0
+	}
+	return float64(x.Data[((n*r.c+c)*r.h+i)*r.w+j])
+}
+
+func (r refConv) forward(x *Tensor, w, b []float32) []float64 {
+	y := make([]float64, r.n*r.o*r.oh*r.ow)
+	for n := range r.n {
+		for o := range r.o {
+			for i := range r.oh {
+				for j := range r.ow {
+					s := float64(b[o])
+					for c := range r.c {
+						for a := range 3 {
+							for bb := range 3 {
+								s += r.in(x, n, c, i-r.pad+a, j-r.pad+bb) * float64(w[((o*r.c+c)*3+a)*3+bb])
+							}
+						}
+					}
+					y[((n*r.o+o)*r.oh+i)*r.ow+j] = s
+				}
+			}
+		}
+	}
+	return y
+}
+
+// backward returns dx, dw and db for output gradient dy.
+func (r refConv) backward(x, dy *Tensor, w []float32) (dx, dw, db []float64) {
+	dx = make([]float64, r.n*r.c*r.h*r.w)
+	dw = make([]float64, r.o*r.c*9)
+	db = make([]float64, r.o)
+	for n := range r.n {
+		for o := range r.o {
+			for i := range r.oh {
+				for j := range r.ow {
+					g := float64(dy.Data[((n*r.o+o)*r.oh+i)*r.ow+j])
+					db[o] += g
+					for c := range r.c {
+						for a := range 3 {
+							for bb := range 3 {
+								ii, jj := i-r.pad+a, j-r.pad+bb
+								if ii < 0 || ii >= r.h || jj < 0 || jj >= r.w {
+									continue
+								}
+								k := ((o*r.c+c)*3+a)*3 + bb
+								dx[((n*r.c+c)*r.h+ii)*r.w+jj] += g * float64(w[k])
+								dw[k] += g * r.in(x, n, c, ii, jj)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx, dw, db
+}
+
+// relErr returns the largest |got − want| and that divided by the largest
+// |want|.
+func relErr(got []float32, want []float64) (abs, rel float64) {
+	if len(got) != len(want) {
+		panic(fmt.Sprintf("relErr: %d values, want %d", len(got), len(want)))
+	}
+	var scale float64
+	for i, w := range want {
+		abs = math.Max(abs, math.Abs(float64(got[i])-w))
+		scale = math.Max(scale, math.Abs(w))
+	}
+	return abs, abs / scale
+}
+
+// winogradTol is the largest error relative to the largest output that each
+// F(m, 3) may show on the test shapes (observed: at most 4e-7 for m = 2 and
+// 4e-6 for m = 4; a wrong transform entry gives errors of order 1e-2 to 1).
+// The bias gradient is a plain float32 sum, the same for both.
+var winogradTol = map[int]float64{2: 2e-6, 4: 1e-5}
+
+const biasTol = 1e-5
+
+// TestWinogradMatchesDirect compares the three passes of F(2,3) and F(4,3)
+// with a direct float64 convolution on odd and even sizes, every padding,
+// several channel counts and batches, and several schedules (goroutines,
+// group sizes).
+func TestWinogradMatchesDirect(t *testing.T) {
+	cases := []struct{ n, c, o, h, w int }{
+		{1, 1, 1, 5, 5},
+		{2, 3, 4, 6, 6},
+		{3, 5, 2, 7, 9},
+		{1, 8, 6, 8, 8},
+		{2, 20, 3, 6, 7},
+		{2, 2, 17, 9, 5},
+		{1, 4, 5, 32, 32},
+		{3, 3, 3, 3, 4}, // smaller than one tile
+	}
+	type schedule struct{ threads, minTiles, chunk int }
+	schedules := []schedule{{1, 128, 4 << 20}, {2, 128, 4 << 20}, {3, 1, 1}, {2, 4, 4 << 20}}
+	defer SetThreads(SetThreads(1))
+	defer func(mt, cf int) { winogradMinTiles, chunkFloats = mt, cf }(winogradMinTiles, chunkFloats)
+	worst := map[string]float64{}
+	for _, m := range []int{2, 4} {
+		for _, c := range cases {
+			for pad := range 3 {
+				if c.h+2*pad < 3 || c.w+2*pad < 3 {
+					continue
+				}
+				name := fmt.Sprintf("F%d/n%d-c%d-o%d-%dx%d-pad%d", m, c.n, c.c, c.o, c.h, c.w, pad)
+				rng := newRNG(uint64(c.n*1000 + c.c*100 + c.h*10 + pad))
+				r := refConv{n: c.n, c: c.c, h: c.h, w: c.w, o: c.o, pad: pad, oh: c.h + 2*pad - 2, ow: c.w + 2*pad - 2}
+				x := randTensor(rng, 1, c.n, c.c, c.h, c.w)
+				weight := randTensor(rng, 1, c.o*c.c*9).Data
+				bias := randTensor(rng, 1, c.o).Data
+				dy := randTensor(rng, 1, c.n, c.o, r.oh, r.ow)
+				wantY := r.forward(x, weight, bias)
+				wantDx, wantDw, wantDb := r.backward(x, dy, weight)
+				for _, s := range schedules {
+					SetThreads(s.threads)
+					winogradMinTiles, chunkFloats = s.minTiles, s.chunk
+					wg := newWinograd(m, c.c, c.o, pad, nil)
+					y := NewTensor(c.n, c.o, r.oh, r.ow)
+					dx := NewTensor(x.Shape...)
+					dw := make([]float32, len(weight))
+					db := make([]float32, len(bias))
+					// Twice each: buffers and transformed weights are
+					// reused, and the gradients accumulate.
+					for range 2 {
+						wg.forward(x, weight, bias, y)
+						wg.backwardData(dy, weight, dx)
+						wg.backwardWeights(x, dy, dw, db)
+					}
+					for i := range dw {
+						dw[i] /= 2
+					}
+					for i := range db {
+						db[i] /= 2
+					}
+					for _, v := range []struct {
+						pass string
+						got  []float32
+						want []float64
+					}{{"forward", y.Data, wantY}, {"input grad", dx.Data, wantDx}, {"weight grad", dw, wantDw}, {"bias grad", db, wantDb}} {
+						abs, rel := relErr(v.got, v.want)
+						key := fmt.Sprintf("F%d %s", m, v.pass)
+						worst[key] = math.Max(worst[key], rel)
+						tol := winogradTol[m]
+						if v.pass == "bias grad" {
+							tol = biasTol
+						}
+						if rel > tol {
+							t.Errorf("%s %+v %s: max abs error %.3g, relative %.3g", name, s, v.pass, abs, rel)
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, m := range []int{2, 4} {
+		for _, pass := range []string{"forward", "input grad", "weight grad", "bias grad"} {
+			key := fmt.Sprintf("F%d %s", m, pass)
+			t.Logf("%-16s worst relative error %.3g", key, worst[key])
+		}
+	}
+}
+
+// TestWinogradWeightChange: the transformed weights follow weights changed
+// in place between calls (as an optimiser changes them).
+func TestWinogradWeightChange(t *testing.T) {
+	rng := newRNG(4)
+	x := randTensor(rng, 1, 2, 3, 8, 8)
+	weight := randTensor(rng, 1, 4*3*9).Data
+	bias := make([]float32, 4)
+	dy := randTensor(rng, 1, 2, 4, 8, 8)
+	r := refConv{n: 2, c: 3, h: 8, w: 8, o: 4, pad: 1, oh: 8, ow: 8}
+	y := NewTensor(2, 4, 8, 8)
+	dx := NewTensor(x.Shape...)
+	changes := []func(){
+		func() {},
+		func() { // every weight, as an optimiser step does
+			for i := range weight {
+				weight[i] *= -0.5
+			}
+		},
+		func() { weight[len(weight)-1] += 1 }, // the last weight only
+		func() { weight[0] -= 1 },             // the first weight only
+	}
+	for _, keepU := range []bool{false, true} {
+		wg := newWinograd(4, 3, 4, 1, nil)
+		wg.keepU = keepU
+		// Forward passes in a row, then input gradients in a row, so that
+		// each call could reuse the transform of the call before.
+		for step, change := range changes {
+			change()
+			wg.forward(x, weight, bias, y)
+			if _, rel := relErr(y.Data, r.forward(x, weight, bias)); rel > winogradTol[4] {
+				t.Errorf("keepU %v, step %d: forward relative error %.3g", keepU, step, rel)
+			}
+		}
+		for step, change := range changes {
+			change()
+			wg.backwardData(dy, weight, dx)
+			wantDx, _, _ := r.backward(x, dy, weight)
+			if _, rel := relErr(dx.Data, wantDx); rel > winogradTol[4] {
+				t.Errorf("keepU %v, step %d: input gradient relative error %.3g", keepU, step, rel)
+			}
+		}
+	}
+}
+
+// TestWinogradMatchesConv2D compares Winograd with the im2col Conv2D on the
+// 3×3 stride-1 layers of All-CNN-C at an eighth of their width.
+func TestWinogradMatchesConv2D(t *testing.T) {
+	layers := []struct{ in, out, size, pad int }{
+		{3, 12, 32, 1}, {12, 12, 32, 1}, {12, 24, 16, 1}, {24, 24, 16, 1}, {24, 24, 8, 0},
+	}
+	const batch = 3
+	defer SetWinograd(SetWinograd(false)) // the reference is im2col
+	for _, m := range []int{2, 4} {
+		for _, l := range layers {
+			name := fmt.Sprintf("F%d/%dto%d-%dx%d-pad%d", m, l.in, l.out, l.size, l.size, l.pad)
+			t.Run(name, func(t *testing.T) {
+				rng := newRNG(9)
+				conv := NewConv2D("c", l.in, l.out, 3, 1, l.pad)
+				for i := range conv.Weight.Data {
+					conv.Weight.Data[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(9*l.in)))
+				}
+				for i := range conv.Bias.Data {
+					conv.Bias.Data[i] = float32(rng.NormFloat64() * 0.1)
+				}
+				x := randTensor(rng, 1, batch, l.in, l.size, l.size)
+				want := conv.Forward(x, true)
+				dy := randTensor(rng, 1, want.Shape...)
+				wantDx := conv.Backward(dy, Pass{Params: true, Input: true})
+
+				wg := newWinograd(m, l.in, l.out, l.pad, nil)
+				y := NewTensor(want.Shape...)
+				dx := NewTensor(x.Shape...)
+				dw := make([]float32, len(conv.Weight.Data))
+				db := make([]float32, len(conv.Bias.Data))
+				wg.forward(x, conv.Weight.Data, conv.Bias.Data, y)
+				wg.backwardData(dy, conv.Weight.Data, dx)
+				wg.backwardWeights(x, dy, dw, db)
+				for _, v := range []struct {
+					pass      string
+					got, want []float32
+				}{{"forward", y.Data, want.Data}, {"input grad", dx.Data, wantDx.Data}, {"weight grad", dw, conv.Weight.Grad}, {"bias grad", db, conv.Bias.Grad}} {
+					want := make([]float64, len(v.want))
+					for i, w := range v.want {
+						want[i] = float64(w)
+					}
+					abs, rel := relErr(v.got, want)
+					t.Logf("%-11s max abs difference %.3g, relative %.3g", v.pass, abs, rel)
+					tol := winogradTol[m]
+					if v.pass == "bias grad" {
+						tol = biasTol
+					}
+					if rel > tol {
+						t.Errorf("%s: differs from Conv2D by %.3g (relative %.3g)", v.pass, abs, rel)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestWinogradPolicy(t *testing.T) {
+	requireEqual(t, 4, winogradTile(32), "tile for 32×32")
+	requireEqual(t, 4, winogradTile(8), "tile for 8×8")
+	requireEqual(t, 2, winogradTile(6), "tile for 6×6")
+	requireEqual(t, false, winogradPays(3, 64, 32, 32), "3 input channels")
+	requireEqual(t, true, winogradPays(192, 1, 16, 16), "192 channels, 16×16, batch 1")
+	requireEqual(t, false, winogradPays(192, 1, 6, 6), "192 channels, 6×6, batch 1")
+}
+
+func TestWinogradOK(t *testing.T) {
+	for _, c := range []struct {
+		k, s, pad int
+		want      bool
+	}{{3, 1, 0, true}, {3, 1, 1, true}, {3, 1, 2, true}, {3, 1, 3, false}, {3, 2, 1, false}, {1, 1, 0, false}, {5, 1, 2, false}} {
+		if got := winogradOK(c.k, c.s, c.pad); got != c.want {
+			t.Errorf("winogradOK(%d, %d, %d) = %v", c.k, c.s, c.pad, got)
+		}
+	}
+}
+
+// TestWinogradBuffersReused: after the first step, the passes reuse their
+// buffers (the remaining allocations are goroutine closures and, with
+// gonum's BLAS, gonum's own).
+func TestWinogradBuffersReused(t *testing.T) {
+	defer SetThreads(SetThreads(2))
+	rng := newRNG(6)
+	x := randTensor(rng, 1, 8, 16, 16, 16)
+	weight := randTensor(rng, 1, 32*16*9).Data
+	bias := make([]float32, 32)
+	dy := randTensor(rng, 1, 8, 32, 16, 16)
+	wg := newWinograd(4, 16, 32, 1, nil)
+	y, dx := NewTensor(8, 32, 16, 16), NewTensor(x.Shape...)
+	dw, db := make([]float32, len(weight)), make([]float32, len(bias))
+	step := func() {
+		weight[0] += 1 // new weights every step, as in training
+		wg.forward(x, weight, bias, y)
+		wg.backwardData(dy, weight, dx)
+		wg.backwardWeights(x, dy, dw, db)
+	}
+	buffers := func() (p []*float32) {
+		for _, b := range [][]float32{wg.weight, wg.s.a, wg.s.b, wg.s.c, wg.s.u} {
+			p = append(p, &b[0])
+		}
+		return p
+	}
+	step()
+	before := buffers()
+	var ms1, ms2 runtime.MemStats
+	runtime.ReadMemStats(&ms1)
+	allocs := testing.AllocsPerRun(10, step)
+	runtime.ReadMemStats(&ms2)
+	t.Logf("%v allocations, %d bytes per step", allocs, (ms2.TotalAlloc-ms1.TotalAlloc)/11)
+	after := buffers()
+	if len(after) != len(before) {
+		t.Fatalf("%d buffers after the first step, %d later", len(before), len(after))
+	}
+	for i := range before {
+		if before[i] != after[i] {
+			t.Errorf("buffer %d reallocated", i)
+		}
+	}
+}
+
+// TestWinogradSharedScratch: layers sharing one scratch (as a net's layers
+// may) compute what layers with their own compute, with and without keepU,
+// in a training step's order of calls, in inference's (forward only,
+// weights unchanged) and in a gradient check's.
+func TestWinogradSharedScratch(t *testing.T) {
+	rng := newRNG(7)
+	x1 := randTensor(rng, 1, 2, 3, 9, 9)
+	w1, w2 := randTensor(rng, 1, 5*3*9).Data, randTensor(rng, 1, 4*5*9).Data
+	b1, b2 := randTensor(rng, 1, 5).Data, randTensor(rng, 1, 4).Data
+	dy2 := randTensor(rng, 1, 2, 4, 7, 7)
+	run := func(s1, s2 *winogradScratch, keepU bool) (out [][]float32) {
+		l1, l2 := newWinograd(4, 3, 5, 1, s1), newWinograd(2, 5, 4, 0, s2)
+		l1.keepU, l2.keepU = keepU, keepU
+		y1, y2 := NewTensor(2, 5, 9, 9), NewTensor(2, 4, 7, 7)
+		dx1, dy1 := NewTensor(x1.Shape...), NewTensor(y1.Shape...)
+		dw1, dw2 := make([]float32, len(w1)), make([]float32, len(w2))
+		db1, db2 := make([]float32, len(b1)), make([]float32, len(b2))
+		for range 2 {
+			l1.forward(x1, w1, b1, y1)
+			l2.forward(y1, w2, b2, y2)
+			l2.backwardWeights(y1, dy2, dw2, db2)
+			l2.backwardData(dy2, w2, dy1)
+			l1.backwardData(dy1, w1, dx1)
+			l1.backwardWeights(x1, dy1, dw1, db1)
+		}
+		out = append(out, y2.Clone().Data, dx1.Data, dw1, dw2, db1, db2)
+		for range 2 { // inference
+			l1.forward(x1, w1, b1, y1)
+			l2.forward(y1, w2, b2, y2)
+		}
+		out = append(out, y2.Clone().Data)
+		// A gradient check's order: forward, weight gradient, forward again
+		// with the same weights.
+		l2.backwardWeights(y1, dy2, dw2, db2)
+		l2.forward(y1, w2, b2, y2)
+		return append(out, y2.Data)
+	}
+	own := run(nil, nil, false)
+	if d := maxDiff(own[0], own[7]); d > 1e-6 {
+		t.Errorf("output after weight gradient differs by %g", d)
+	}
+	for _, keepU := range []bool{false, true} {
+		shared := new(winogradScratch)
+		got := run(shared, shared, keepU)
+		for i, name := range []string{"output", "input grad", "weight grad 1", "weight grad 2", "bias grad 1", "bias grad 2", "inference output", "output after weight grad"} {
+			if d := maxDiff(own[i], got[i]); d > 1e-6 {
+				t.Errorf("keepU %v: %s: shared scratch differs by %g", keepU, name, d)
+			}
+		}
+	}
+}
+
+// TestWinogradEmptyBatch: a batch of no examples adds nothing to the
+// gradients (the weight-gradient buffer still holds the last call's sums).
+func TestWinogradEmptyBatch(t *testing.T) {
+	rng := newRNG(8)
+	x, dy := randTensor(rng, 1, 2, 4, 6, 6), randTensor(rng, 1, 2, 5, 6, 6)
+	wg := newWinograd(4, 4, 5, 1, nil)
+	dw, db := make([]float32, 5*4*9), make([]float32, 5)
+	wg.backwardWeights(x, dy, dw, db)
+	want := append([]float32(nil), dw...)
+	wg.backwardWeights(NewTensor(0, 4, 6, 6), NewTensor(0, 5, 6, 6), dw, db)
+	if d := maxDiff(dw, want); d != 0 {
+		t.Fatalf("empty batch changed the weight gradient by %g", d)
+	}
+}
+
+// TestConv2DUsesWinograd: the layers that the gradient checks call
+// "winograd" do run Winograd, with the tile sizes the policy picks, and
+// SetWinograd(false) turns it off.
+func TestConv2DUsesWinograd(t *testing.T) {
+	for _, c := range []struct{ size, pad, fwd, data int }{{8, 1, 4, 4}, {10, 0, 4, 2}, {6, 2, 4, 2}} {
+		conv := NewConv2D("c", 16, 3, 3, 1, c.pad)
+		x := randTensor(newRNG(1), 1, 4, 16, c.size, c.size)
+		y := conv.Forward(x, true)
+		conv.Backward(randTensor(newRNG(2), 1, y.Shape...), Pass{Params: true, Input: true})
+		if conv.wino == nil || conv.winoData == nil {
+			t.Fatalf("%+v: Conv2D did not use Winograd", c)
+		}
+		requireEqual(t, c.fwd, conv.wino.tr.m, fmt.Sprintf("%+v: forward tile", c))
+		requireEqual(t, c.data, conv.winoData.tr.m, fmt.Sprintf("%+v: input-gradient tile", c))
+	}
+	defer SetWinograd(SetWinograd(false))
+	conv := NewConv2D("c", 16, 3, 3, 1, 1)
+	conv.Forward(randTensor(newRNG(1), 1, 4, 16, 8, 8), false)
+	if conv.wino != nil {
+		t.Error("SetWinograd(false): Conv2D still used Winograd")
+	}
+}
+
+// TestWinogradWholeNet runs All-CNN-C (half width, so that its 3×3 layers
+// take Winograd at batch 2) with and without Winograd: logits, parameter
+// gradients and a guided-backpropagation map agree to float32 rounding.
+func TestWinogradWholeNet(t *testing.T) {
+	s, err := ZooSpec("all-cnn-c", 10, 0.5)
+	requireNoError(t, err)
+	x := randTensor(newRNG(4), 1, 2, 3, 32, 32)
+	run := func(on bool) (logits, grads, guided []float32) {
+		defer SetWinograd(SetWinograd(on))
+		net, err := Build(*s)
+		requireNoError(t, err)
+		requireNoError(t, net.Init("he", 1))
+		y, err := net.Forward(x, false)
+		requireNoError(t, err)
+		logits = y.Clone().Data
+		dl := NewTensor(y.Shape...)
+		SoftmaxCrossEntropy(y.Data, 10, []int{3, 7}, dl.Data)
+		net.ZeroGrad()
+		_, err = net.Backward(dl, Pass{Params: true})
+		requireNoError(t, err)
+		for _, p := range net.Params() {
+			grads = append(grads, p.Grad...)
+		}
+		m, err := net.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
+		requireNoError(t, err)
+		return logits, grads, m.Data
+	}
+	l0, g0, m0 := run(false)
+	l1, g1, m1 := run(true)
+	for _, c := range []struct {
+		what      string
+		got, want []float32
+	}{{"logits", l1, l0}, {"parameter gradients", g1, g0}, {"guided map", m1, m0}} {
+		scale := 0.0
+		for _, v := range c.want {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		d := maxDiff(c.got, c.want)
+		t.Logf("%-20s Winograd vs im2col: max |Δ| %.3g, relative to max |v| %.3g", c.what, d, d/scale)
+		if d > 1e-4*scale {
+			t.Errorf("%s: Winograd differs from im2col by %.3g (max |v| %.3g)", c.what, d, scale)
+		}
+	}
+}
