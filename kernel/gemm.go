@@ -22,24 +22,37 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	blas32.Implementation().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// gemmSplit is gemm with the columns of c split over nw goroutines, for
-// products that would otherwise run on one core (the BLAS runs one thread
-// per call when the kernel parallelises).
+// gemmSplit is gemm with c split over nw goroutines, for products that
+// would otherwise run on one core (the BLAS runs one thread per call when the
+// kernel parallelises): by columns where c is wide, else by rows (batch-1
+// products on the small upper maps have as few as 36 columns).
 func gemmSplit(nw int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	nw = min(nw, n/64)
-	if nw <= 1 {
+	switch {
+	case nw > 1 && n >= 128*nw:
+		team(nw, func(w, nw int) {
+			j0, j1 := span(n, w, nw, 16)
+			if j0 == j1 {
+				return
+			}
+			bo := j0 // first column of op(b): a column offset, or a row of bᵀ
+			if transB {
+				bo = j0 * ldb
+			}
+			gemm(transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+		})
+	case nw > 1 && m >= 32*nw:
+		team(nw, func(w, nw int) {
+			i0, i1 := span(m, w, nw, 8)
+			if i0 == i1 {
+				return
+			}
+			ao := i0 * lda // first row of op(a): a row, or a column offset of aᵀ
+			if transA {
+				ao = i0
+			}
+			gemm(transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+		})
+	default:
 		gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
 	}
-	team(nw, func(w, nw int) {
-		j0, j1 := span(n, w, nw, 16)
-		if j0 == j1 {
-			return
-		}
-		bo := j0 // first column of op(b): a column offset, or a row of bᵀ
-		if transB {
-			bo = j0 * ldb
-		}
-		gemm(transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
-	})
 }
