@@ -50,14 +50,27 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
-// reuse returns buf if it already has the shape, else a new zeroed tensor.
-// Layers keep their outputs between calls so a training step with a fixed
-// batch size does not allocate.
+// reuse returns buf if it already has the shape, else a zeroed tensor of
+// that shape, in buf's memory where it is large enough. Layers keep their
+// outputs between calls, so a training step with a fixed batch size does not
+// allocate, and neither does going back and forth between batch sizes (such
+// as training batches and single-image saliency), which used to double the
+// process's memory with discarded buffers.
 func reuse(buf *Tensor, shape ...int) *Tensor {
 	if buf != nil && sameShape(buf.Shape, shape) {
 		return buf
 	}
-	return NewTensor(shape...)
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if buf == nil || cap(buf.Data) < n {
+		return NewTensor(shape...)
+	}
+	// A new header: a caller holding the old one keeps its shape.
+	t := &Tensor{Shape: append([]int(nil), shape...), Data: buf.Data[:n]}
+	zero(t.Data)
+	return t
 }
 
 func zero(s []float32) {

@@ -64,4 +64,21 @@ func TestTrainStepAllocations(t *testing.T) {
 	if perStep > 64<<10 {
 		t.Errorf("a training step allocates %d bytes, want < 64 KiB: a buffer is not reused", perStep)
 	}
+
+	// Single-image saliency between training steps (different batch
+	// sizes) reuses the same buffers too.
+	x1 := &kernel.Tensor{Shape: []int{1, 3, 32, 32}, Data: x.Example(0)}
+	cycle := func() {
+		step()
+		if _, err := net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, kernel.Rule{ReLU: kernel.Guided}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle()
+	runtime.ReadMemStats(&before)
+	cycle()
+	runtime.ReadMemStats(&after)
+	if b := after.TotalAlloc - before.TotalAlloc; b > 128<<10 {
+		t.Errorf("a training step and a batch-1 saliency map allocate %d bytes, want < 128 KiB", b)
+	}
 }

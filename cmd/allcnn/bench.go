@@ -33,6 +33,8 @@ type benchResult struct {
 	GuidedMsB1  float64 `json:"guided_backprop_ms_b1"`
 	PeakRSSMiB  float64 `json:"peak_rss_mib"`
 	Repetitions int     `json:"repetitions"`
+	Rounds      int     `json:"rounds"`
+	Winograd    bool    `json:"winograd"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -43,14 +45,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", runtime.NumCPU(), "threads (goroutines) the kernel spreads each layer over")
 	runs := fs.Int("runs", 5, "timed repetitions per figure (the median is reported); b1 figures use 4× as many")
 	peer := fs.String("peer", "", "also run this peer_torch.py (with /usr/bin/python3) and print the ratios")
+	rounds := fs.Int("rounds", 1, "measure everything (and run the peer) this many times, alternating, and report each figure's median over the rounds")
+	winograd := fs.Bool("winograd", true, "use Winograd F(m×m, 3×3) where it pays (false: im2col + GEMM for every convolution)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file (for go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *batch < 1 || *runs < 1 || *threads < 1 {
-		return fmt.Errorf("%w: -batch, -runs and -threads must be ≥ 1", errUsage)
+	if *batch < 1 || *runs < 1 || *threads < 1 || *rounds < 1 {
+		return fmt.Errorf("%w: -batch, -runs, -rounds and -threads must be ≥ 1", errUsage)
 	}
+	defer kernel.SetWinograd(kernel.SetWinograd(*winograd))
 	info := native.Setup(*threads)
 	s, err := kernel.ZooSpec(*model, 0, *width)
 	if err != nil {
@@ -64,7 +69,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	p, _ := s.ParamCount()
-	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs}
+	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd}
 	fmt.Fprintf(stderr, "bench: %s, %d parameters, %s\n", s.Name, p, info)
 
 	in, k := s.Input, net.Classes()
@@ -105,26 +110,59 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			f.Close()
 		}()
 	}
-	r.TrainImgS = float64(*batch) / median(step, *runs)
-	r.InferImgS = float64(*batch) / median(func() { net.Forward(x, false) }, *runs)
-	r.InferMsB1 = 1000 * median(func() { net.Forward(x1, false) }, 4**runs)
 	guided := kernel.Rule{ReLU: kernel.Guided}
-	r.GuidedMsB1 = 1000 * median(func() {
-		// One forward and one backward pass, for the top class of the
-		// image, as peer_torch.py does.
-		net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, guided)
-	}, 4**runs)
-	r.PeakRSSMiB = peakRSS()
-
-	var peerOut map[string]float64
-	if *peer != "" {
+	measure := func() (train, infer, b1, gb1 float64) {
+		train = float64(*batch) / median(step, *runs)
+		infer = float64(*batch) / median(func() { net.Forward(x, false) }, *runs)
+		b1 = 1000 * median(func() { net.Forward(x1, false) }, 4**runs)
+		gb1 = 1000 * median(func() {
+			// One forward and one backward pass, for the top class of the
+			// image, as peer_torch.py does.
+			net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, guided)
+		}, 4**runs)
+		return
+	}
+	var ours [4][]float64
+	peers := map[string][]float64{}
+	for round := range *rounds {
+		if *rounds > 1 {
+			fmt.Fprintf(stderr, "bench: round %d of %d\n", round+1, *rounds)
+		}
+		t, i, b, g := measure()
+		if *rounds > 1 {
+			fmt.Fprintf(stderr, "bench: train %.1f img/s, inference %.1f img/s, batch 1 %.2f ms, guided %.2f ms\n", t, i, b, g)
+		}
+		for k, v := range []float64{t, i, b, g} {
+			ours[k] = append(ours[k], v)
+		}
+		if *peer == "" {
+			continue
+		}
 		fmt.Fprintf(stderr, "bench: running %s with %d threads\n", *peer, *threads)
-		out, err := exec.Command("/usr/bin/python3", *peer, fmt.Sprint(*threads)).Output()
+		cmd := exec.Command("/usr/bin/python3", *peer, fmt.Sprint(*threads))
+		out, err := cmd.Output()
 		if err != nil {
 			return fmt.Errorf("peer %s: %v", *peer, err)
 		}
-		if err := json.Unmarshal(lastLine(out), &peerOut); err != nil {
+		var m map[string]float64
+		if err := json.Unmarshal(lastLine(out), &m); err != nil {
 			return fmt.Errorf("peer %s: %v: %q", *peer, err, out)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m["peak_rss_mib"] = float64(ru.Maxrss) / 1024
+		}
+		for k, v := range m {
+			peers[k] = append(peers[k], v)
+		}
+	}
+	r.TrainImgS, r.InferImgS, r.InferMsB1, r.GuidedMsB1 = mid(ours[0]), mid(ours[1]), mid(ours[2]), mid(ours[3])
+	r.Rounds = *rounds
+	r.PeakRSSMiB = peakRSS()
+	var peerOut map[string]float64
+	if *peer != "" {
+		peerOut = map[string]float64{}
+		for k, vs := range peers {
+			peerOut[k] = mid(vs)
 		}
 	}
 	if *asJSON {
@@ -150,11 +188,29 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	row(fmt.Sprintf("inference img/s (batch %d)", *batch), fmt.Sprintf("infer_img_s_b%d", *batch), r.InferImgS, true)
 	row("inference ms (batch 1)", "infer_ms_b1", r.InferMsB1, false)
 	row("guided backprop ms (batch 1)", "guided_backprop_ms_b1", r.GuidedMsB1, false)
-	fmt.Fprintf(stdout, "%-28s %12.1f\n", "peak RSS MiB", r.PeakRSSMiB)
+	row("peak RSS MiB", "peak_rss_mib", r.PeakRSSMiB, false)
+	if *rounds > 1 {
+		fmt.Fprintf(stdout, "medians of %d rounds", *rounds)
+		if peerOut != nil {
+			fmt.Fprint(stdout, ", allcnn and the peer alternating")
+		}
+		fmt.Fprintln(stdout)
+	}
 	if peerOut != nil {
 		fmt.Fprintln(stdout, "ratio: allcnn's speed over the peer's (> 1 means allcnn is faster)")
 	}
 	return nil
+}
+
+// mid is the median of vs (the mean of the middle two for an even count).
+func mid(vs []float64) float64 {
+	s := append([]float64(nil), vs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // median times f after two warm-up calls and returns the median seconds.
