@@ -30,6 +30,10 @@ type Conv2D struct {
 	// with scratch buffers that Build shares among a net's layers.
 	wino, winoData *winograd
 	scratch        *winogradScratch
+
+	// rectify, set by Net when a plain rectifier follows, has Forward
+	// apply max(·, 0) to each group's output right after its product.
+	rectify bool
 }
 
 // convWork is one goroutine's buffers: the lowered input (or its gradient),
@@ -201,6 +205,9 @@ func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
 		w.keepU = !train
 		w.forward(x, l.Weight.Data, l.Bias.Data, l.y)
+		if l.rectify {
+			elementwise(len(l.y.Data), func(lo, hi int) { rectify(l.y.Data[lo:hi]) })
+		}
 		return l.y
 	}
 	l.buffers(g, false)
@@ -219,6 +226,9 @@ func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 			}
 		}
 		gemmSplit(g.inner, false, false, l.OutC, cols, g.kk, 1, l.Weight.Data, g.kk, col, ld, 1, out, ldc)
+		if l.rectify {
+			rectify(out[:l.OutC*ldc])
+		}
 		if nb > 1 {
 			scatter(out, l.OutC, g.p, n0, nb, l.y)
 		}

@@ -110,7 +110,21 @@ func (n *Net) ForwardTo(x *Tensor, last int, train bool) (*Tensor, error) {
 	if last < 0 || last >= len(n.Layers) {
 		return nil, fmt.Errorf("kernel: layer %d out of range [0, %d)", last, len(n.Layers))
 	}
-	for _, l := range n.Layers[:last+1] {
+	for i, l := range n.Layers[:last+1] {
+		// A convolution whose output goes only to a plain rectifier that
+		// runs too rectifies its own output while it is in cache, and the
+		// rectifier passes it on without a copy (its backward pass reads
+		// the signs from it as before).
+		if c, ok := l.(*Conv2D); ok {
+			var r *ReLU
+			if i < len(n.Layers)-1 {
+				r, _ = n.Layers[i+1].(*ReLU)
+			}
+			c.rectify = r != nil && r.Slope == 0 && i < last
+			if r != nil {
+				r.fused = c.rectify
+			}
+		}
 		x = l.Forward(x, train)
 	}
 	n.ran = last + 1

@@ -12,6 +12,10 @@ type ReLU struct {
 	Slope float32
 
 	y, dx *Tensor
+
+	// fused is set by Net for a rectifier whose input a convolution has
+	// already rectified: Forward passes it on as its own output.
+	fused bool
 }
 
 // NewReLU makes a rectifier; slope 0 is the plain ReLU.
@@ -27,6 +31,10 @@ func (l *ReLU) Spec() LayerSpec  { return l.spec }
 func (l *ReLU) Params() []*Param { return nil }
 
 func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
+	if l.fused {
+		l.y = x
+		return x
+	}
 	l.y = reuse(l.y, x.Shape...)
 	a := l.Slope
 	elementwise(len(x.Data), func(lo, hi int) {
@@ -120,5 +128,12 @@ func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
 				dx[i] = a * g
 			}
 		}
+	}
+}
+
+// rectify sets every element of s to max(element, 0).
+func rectify(s []float32) {
+	for i, v := range s {
+		s[i] = max(v, 0)
 	}
 }

@@ -1,0 +1,45 @@
+package kernel
+
+import "testing"
+
+// TestFusedRectifier: a net whose convolutions rectify their own outputs
+// computes what the layers compute one by one, and a forward pass that
+// stops at a convolution still returns its unrectified output.
+func TestFusedRectifier(t *testing.T) {
+	s, err := ZooSpec("all-cnn-c", 10, 0.25)
+	requireNoError(t, err)
+	net, err := Build(*s)
+	requireNoError(t, err)
+	requireNoError(t, net.Init("he", 1))
+	x := randTensor(newRNG(6), 1, 2, 3, 32, 32)
+
+	// The layers one by one, without Net: no fusion.
+	want := x
+	for _, l := range net.Layers {
+		want = l.Forward(want, false).Clone()
+	}
+	got, err := net.Forward(x, false)
+	requireNoError(t, err)
+	if d := maxDiff(got.Data, want.Data); d > 0 {
+		t.Errorf("fused forward differs from layer by layer by %g", d)
+	}
+	if !net.Layers[1].(*Conv2D).rectify {
+		t.Error("conv1 did not rectify its output in a whole forward pass")
+	}
+
+	i, ok := net.Index("conv1")
+	if !ok {
+		t.Fatal("no conv1")
+	}
+	pre, err := net.ForwardTo(x, i, false)
+	requireNoError(t, err)
+	negative := 0
+	for _, v := range pre.Data {
+		if v < 0 {
+			negative++
+		}
+	}
+	if negative == 0 {
+		t.Error("ForwardTo(conv1) returned no negative value: the output was rectified")
+	}
+}
