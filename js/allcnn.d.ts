@@ -10,10 +10,10 @@ export interface LoadOptions {
   wasmExec?: string | URL;
   /**
    * simd128.wasm, the SIMD128 kernels of the matrix products: a URL, its
-   * bytes, or a compiled module. Default: beside allcnn.js. false: Go's
-   * scalar code (which also runs where the engine lacks SIMD128).
+   * bytes, or a compiled module. true (default): beside allcnn.js. false:
+   * Go's scalar code (which also runs where the engine lacks SIMD128).
    */
-  simd?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | false;
+  simd?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | boolean;
   /** true (default): compute in a Web Worker; false: in the calling thread. */
   worker?: boolean;
 }

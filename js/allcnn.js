@@ -50,7 +50,7 @@ export class AllCNN {
    * options.wasmExec  the URL of Go's wasm_exec.js; default: beside this module.
    * options.simd      simd128.wasm, the SIMD128 kernels of the matrix products:
    *                   a URL, its bytes, or a compiled WebAssembly.Module;
-   *                   default: beside this module; false: Go's scalar code.
+   *                   true or absent: beside this module; false: Go's scalar code.
    *                   Where the engine lacks SIMD128, the scalar code runs.
    * options.worker    true (default): run in a Web Worker of its own;
    *                   false: in the calling thread, which blocks while it computes.
@@ -63,7 +63,9 @@ export class AllCNN {
     if (model === undefined || model === null) throw new Error('allcnn.load: options.model is required: the URL or the bytes of a weight file');
     const wasm = isBuffer(options.wasm) || options.wasm instanceof WebAssembly.Module ? options.wasm : resolve(options.wasm ?? defaultWasm);
     const wasmExec = resolve(options.wasmExec ?? defaultWasmExec);
-    const simd = options.simd === false || isBuffer(options.simd) || options.simd instanceof WebAssembly.Module ? options.simd : resolve(options.simd ?? defaultSimd);
+    const simd = options.simd === false || isBuffer(options.simd) || options.simd instanceof WebAssembly.Module
+      ? options.simd
+      : resolve(options.simd === undefined || options.simd === true ? defaultSimd : options.simd);
     const backend = worker
       ? await WorkerBackend.start(wasm, wasmExec, simd, isBuffer(model) ? model : resolve(model))
       : await PageBackend.start(wasm, wasmExec, simd, isBuffer(model) ? model : resolve(model));

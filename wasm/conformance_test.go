@@ -31,7 +31,10 @@ import (
 // The conformance suite (DESIGN.md, "One conformance suite, run
 // everywhere"): every zoo architecture, at seeded random weights and a
 // seeded random input, through the wasip1 build under wazero's compiler and
-// interpreter, against the same wasm/api calls run natively. Compared: the
+// interpreter, each with the SIMD128 kernels of package wasm/simd bound to
+// it (variant "simd128") and without them (variant "scalar": gonum's pure
+// Go, the fallback of hosts without SIMD128), against the same wasm/api
+// calls run natively. Compared: the
 // prepared input of an image (crop, resize, normalisation), the logits,
 // the gradient, deconvnet and guided maps of the top class, a guided map of
 // the strongest unit of a middle layer, and, for All-CNN-C, the switched
@@ -39,9 +42,9 @@ import (
 // past tol·max(1, max |native|).
 //
 // The nets are narrowed (width) so that the suite stays short on two
-// cores: in wazero's compiler the guest runs some 25 times slower than
-// native Go (scalar wasm GEMM), in its interpreter some 10 times slower
-// again. The interpreter therefore runs a subset that still holds every
+// cores: in wazero's compiler the scalar guest runs some 25 times slower
+// than native Go (scalar wasm GEMM), in its interpreter some 10 times
+// slower again. The interpreter therefore runs a subset that still holds every
 // layer type and geometry — Model C (max-pooling), All-CNN-C (strided
 // convolutions and the switched net), the Large All-CNN (2×2 kernels, leaky
 // rectifiers) and the ImageNet net (11×11 stride 4, 1000 classes) — at
@@ -79,8 +82,29 @@ var (
 	buildErr  error
 
 	guestsMu sync.Mutex
-	guests   = map[string]*guest{} // by engine, closed by TestMain
+	guests   = map[variant]*guest{} // closed by TestMain
 )
+
+// variant is how the guest runs: under wazero's "compiler" or
+// "interpreter", with the SIMD128 kernels (simd) or without.
+type variant struct {
+	engine string
+	simd   bool
+}
+
+func (v variant) String() string {
+	if v.simd {
+		return v.engine + "/simd128"
+	}
+	return v.engine + "/scalar"
+}
+
+// variants are all four, the compiler's first.
+var variants = []variant{{"compiler", true}, {"compiler", false}, {"interpreter", true}, {"interpreter", false}}
+
+// kernels is the SIMD128 module, as committed (make test checks that it is
+// what wat2wasm makes of its source).
+const kernels = "simd/simd128.wasm"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "allcnn-wasm-")
@@ -153,20 +177,21 @@ func cacheDir() string {
 
 // guest is one instance of the wasip1 module.
 type guest struct {
-	ctx context.Context
-	rt  wazero.Runtime
-	mod wapi.Module
+	ctx   context.Context
+	rt    wazero.Runtime
+	mod   wapi.Module
+	worst float64 // the largest difference compare has seen, relative to max(1, max |native|)
 }
 
-// instance returns the instance for an engine, "compiler" or
-// "interpreter", starting it on first use.
-func instance(t *testing.T, engine string) *guest {
+// instance returns the instance for a variant, starting it on first use.
+func instance(t *testing.T, v variant) *guest {
 	t.Helper()
 	guestsMu.Lock()
 	defer guestsMu.Unlock()
-	if g, ok := guests[engine]; ok {
+	if g, ok := guests[v]; ok {
 		return g
 	}
+	engine := v.engine
 	var cfg wazero.RuntimeConfig
 	switch engine {
 	case "compiler":
@@ -189,26 +214,80 @@ func instance(t *testing.T, engine string) *guest {
 	start := time.Now()
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	bind := simdHost(t, ctx, rt)
 	compiled, err := rt.CompileModule(ctx, bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	compiledIn := time.Since(start)
-	// A reactor: no _start; _initialize runs the Go runtime's init.
-	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().
+	// A reactor: no _start; _initialize runs the Go runtime's init. The
+	// kernels import its memory as ("go", "memory").
+	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("go").
 		WithStartFunctions().WithStdout(os.Stdout).WithStderr(os.Stderr).
 		WithSysNanotime().WithSysWalltime())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if v.simd {
+		b, err := os.ReadFile(kernels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := rt.InstantiateWithConfig(ctx, b, wazero.NewModuleConfig().WithName("simd128"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bind(k)
+	}
 	g := &guest{ctx: ctx, rt: rt, mod: mod}
 	g.call(t, "_initialize")
-	t.Logf("%s: compiled in %v, instantiated in %v", engine, compiledIn.Round(time.Millisecond), (time.Since(start) - compiledIn).Round(time.Millisecond))
+	t.Logf("%v: compiled in %v, instantiated in %v", v, compiledIn.Round(time.Millisecond), (time.Since(start) - compiledIn).Round(time.Millisecond))
 	if v := g.call(t, "abi_version"); v != 1 {
 		t.Fatalf("abi_version = %d", v)
 	}
-	guests[engine] = g
+	if on := g.call(t, "simd"); on != map[bool]int32{false: 0, true: 1}[v.simd] {
+		t.Fatalf("%v: the guest says simd() = %d", v, on)
+	}
+	guests[v] = g
 	return g
+}
+
+// simdHost instantiates the host module "allcnn_simd" that the guest
+// imports (package wasm/simd): its functions forward to the exports of the
+// kernels' instance given to bind, and until then say that there are no
+// kernels (sgemm_work returns 0, Go's fallback). The kernels import the
+// guest's memory, so they are instantiated after the guest and bound before
+// its _initialize, as js/instance.js does in browsers.
+func simdHost(t *testing.T, ctx context.Context, rt wazero.Runtime) (bind func(kernels wapi.Module)) {
+	t.Helper()
+	var work, sgemm wapi.Function // nil until bound
+	sgemmWork := func(ctx context.Context, stack []uint64) {
+		if work == nil {
+			stack[0] = 0
+			return
+		}
+		if err := work.CallWithStack(ctx, stack); err != nil {
+			panic(err)
+		}
+	}
+	sgemmCall := func(ctx context.Context, stack []uint64) {
+		if err := sgemm.CallWithStack(ctx, stack); err != nil {
+			panic(err)
+		}
+	}
+	i32, f32 := wapi.ValueTypeI32, wapi.ValueTypeF32
+	_, err := rt.NewHostModuleBuilder("allcnn_simd").
+		NewFunctionBuilder().WithGoFunction(wapi.GoFunc(sgemmWork), nil, []wapi.ValueType{i32}).Export("sgemm_work").
+		NewFunctionBuilder().WithGoFunction(wapi.GoFunc(sgemmCall),
+		// ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work
+		[]wapi.ValueType{i32, i32, i32, i32, i32, f32, i32, i32, i32, i32, f32, i32, i32, i32}, nil).Export("sgemm").
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(k wapi.Module) {
+		work, sgemm = k.ExportedFunction("sgemm_work"), k.ExportedFunction("sgemm")
+	}
 }
 
 // call calls an export and returns its first result as an int32 (0 if
@@ -342,12 +421,13 @@ func maxDiff(got, want []float32) (diff, scale float64) {
 }
 
 // compare logs the largest difference and fails past the tolerance.
-func compare(t *testing.T, what string, got, want []float32) {
+func (g *guest) compare(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
 	}
 	diff, scale := maxDiff(got, want)
+	g.worst = max(g.worst, diff/max(1, scale))
 	t.Logf("%-34s max |Δ| %.2e  (max |v| %.3g)", what, diff, scale)
 	if diff > tol*max(1, scale) || math.IsNaN(diff) {
 		t.Errorf("%s: max |Δ| %g over %g·max(1, %g)", what, diff, tol, scale)
@@ -400,20 +480,21 @@ func randomFloats(n int, seed uint64) []float32 {
 }
 
 func TestConformance(t *testing.T) {
-	for _, engine := range []string{"compiler", "interpreter"} {
-		t.Run(engine, func(t *testing.T) {
-			g := instance(t, engine)
+	for _, v := range variants {
+		t.Run(v.String(), func(t *testing.T) {
+			g := instance(t, v)
 			for i, name := range kernel.ZooNames() {
-				w := width(name, engine)
+				w := width(name, v.engine)
 				if w == 0 {
 					continue
 				}
 				t.Run(name, func(t *testing.T) {
 					start := time.Now()
 					conform(t, g, name, w, uint64(i+1))
-					t.Logf("%s (width %v) under %s: %v", name, w, engine, time.Since(start).Round(time.Millisecond))
+					t.Logf("%s (width %v) under %v: %v", name, w, v, time.Since(start).Round(time.Millisecond))
 				})
 			}
+			t.Logf("%v: largest difference %.2e of max(1, max |native|)", v, g.worst)
 		})
 	}
 }
@@ -427,18 +508,23 @@ func conform(t *testing.T, g *guest, name string, width float64, seed uint64) {
 const bundledModel = "../models/allcnn-c.msgpack"
 
 // TestConformanceBundled compares the trained model of the demo, at full
-// size, under the compiler. (The interpreter, many times slower, covers
-// every layer type in TestConformance at reduced widths.)
+// size, under the compiler with and without the SIMD kernels. (The
+// interpreter, many times slower, covers every layer type in
+// TestConformance at reduced widths.)
 func TestConformanceBundled(t *testing.T) {
 	file, err := os.ReadFile(bundledModel)
 	if err != nil {
 		t.Skipf("no bundled model: %v", err)
 	}
-	for _, engine := range []string{"compiler"} {
-		t.Run(engine, func(t *testing.T) {
+	for _, v := range variants[:2] {
+		t.Run(v.String(), func(t *testing.T) {
 			start := time.Now()
-			conformFile(t, instance(t, engine), "all-cnn-c", file, 7, realImage(t))
-			t.Logf("bundled model under %s: %v", engine, time.Since(start).Round(time.Millisecond))
+			g := instance(t, v)
+			before := g.worst
+			g.worst = 0
+			conformFile(t, g, "all-cnn-c", file, 7, realImage(t))
+			t.Logf("bundled model under %v: %v; largest difference %.2e of max(1, max |native|)", v, time.Since(start).Round(time.Millisecond), g.worst)
+			g.worst = max(g.worst, before)
 		})
 	}
 }
@@ -493,7 +579,7 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 	if g.call(t, "input", uint64(h), uint64(ip), i32(iw), i32(ih), uint64(xp)) != 0 {
 		t.Fatalf("input: %s", g.lastError(t))
 	}
-	compare(t, "input", g.getFloats(t, xp, size), want)
+	g.compare(t, "input", g.getFloats(t, xp, size), want)
 	g.free(t, ip, xp)
 
 	// Logits of a prepared input.
@@ -512,7 +598,7 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 	if g.call(t, "logits", uint64(h), uint64(xp), uint64(out)) != 0 {
 		t.Fatalf("logits: %s", g.lastError(t))
 	}
-	compare(t, "logits", g.getFloats(t, out, len(wantLogits)), wantLogits)
+	g.compare(t, "logits", g.getFloats(t, out, len(wantLogits)), wantLogits)
 	g.free(t, xp, out)
 
 	// Saliency: the top class by each method, the strongest unit of a
@@ -535,7 +621,7 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 		if want := (target{s.Unit, s.At[0], s.At[1]}); tg != want {
 			t.Fatalf("%s: the guest explains unit %v, native code %v (a near tie?)", o, tg, want)
 		}
-		compare(t, fmt.Sprintf("%s (unit %d)", o, s.Unit), raw, s.Raw)
+		g.compare(t, fmt.Sprintf("%s (unit %d)", o, s.Unit), raw, s.Raw)
 		if _, scale := maxDiff(s.Raw, s.Raw); scale == 0 && !strings.Contains(o, "layer") {
 			t.Errorf("%s: the map is zero; pick another seed for a meaningful comparison", o)
 		}
@@ -545,7 +631,7 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 // The drawn map: the same pixels up to one level (a value at a rounding
 // boundary may round either way).
 func TestConformanceRGBA(t *testing.T) {
-	g := instance(t, "compiler")
+	g := instance(t, variants[0])
 	file := modelFile(t, "all-cnn-c", 1.0/8, 3)
 	native, err := api.Load(file)
 	if err != nil {
@@ -584,7 +670,7 @@ func TestConformanceRGBA(t *testing.T) {
 // Failures return the failure value with a message, and the instance keeps
 // working.
 func TestGuestErrors(t *testing.T) {
-	g := instance(t, "compiler")
+	g := instance(t, variants[0])
 	if h, msg := g.load(t, []byte("GIF89a, not a weight file")); h != 0 || !strings.Contains(msg, "not an allcnn weight file") {
 		t.Errorf("load(garbage) = %d, %q", h, msg)
 	} else {
@@ -652,7 +738,7 @@ func TestGuestErrors(t *testing.T) {
 	if g.call(t, "logits", uint64(h), uint64(xp), uint64(out)) != 0 {
 		t.Fatalf("logits after errors: %s", g.lastError(t))
 	}
-	compare(t, "logits after errors", g.getFloats(t, out, 10), want)
+	g.compare(t, "logits after errors", g.getFloats(t, out, 10), want)
 	// A truncated last_error copy writes only cap bytes.
 	if n := g.call(t, "last_error", uint64(small), 4); n <= 4 {
 		t.Errorf("last_error length %d", n)

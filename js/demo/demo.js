@@ -2,7 +2,8 @@
 // sits beside allcnn.js, allcnn.wasm and the weight file model.msgpack.
 // <html data-state> says what it is doing (loading, ready, busy, done,
 // error), for people reading the DOM and for the browser tests.
-// ?worker=0 runs the model in the page's thread instead of a Web Worker.
+// ?worker=0 runs the model in the page's thread instead of a Web Worker;
+// ?simd=0 runs Go's scalar matrix products instead of the SIMD128 kernels.
 
 import { AllCNN } from './allcnn.js';
 
@@ -30,8 +31,9 @@ function showError(err) {
 async function main() {
   state('loading');
   try {
-    const worker = new URLSearchParams(location.search).get('worker') !== '0';
-    model = await AllCNN.load({ model: 'model.msgpack', worker });
+    const params = new URLSearchParams(location.search);
+    const worker = params.get('worker') !== '0';
+    model = await AllCNN.load({ model: 'model.msgpack', worker, ...(params.get('simd') === '0' && { simd: false }) });
     info = await model.info();
   } catch (err) {
     $('status').textContent = 'The model could not be loaded.';
@@ -39,7 +41,7 @@ async function main() {
     return;
   }
   const [c, h, w] = info.input;
-  $('status').textContent = `Model: ${info.name}, ${w}×${h} ${c === 1 ? 'grey' : 'colour'} input, ${info.classes.length} classes.`;
+  $('status').textContent = `Model: ${info.name}, ${w}×${h} ${c === 1 ? 'grey' : 'colour'} input, ${info.classes.length} classes; ${model.simd ? 'SIMD128 kernels' : 'scalar code (no SIMD128)'}.`;
   $('untrained').hidden = info.meta.trained !== 'no';
   fillLayers();
   $('file').disabled = false;

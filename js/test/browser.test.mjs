@@ -216,6 +216,51 @@ test('saliency maps are the same in a worker and in the page thread', { timeout:
   await close();
 });
 
+test('the SIMD128 kernels and the scalar fallback agree, in a worker and in the page thread', { timeout: 180_000 }, async t => {
+  const { page, log, close } = await open();
+  const got = await page.evaluate(async () => {
+    const { AllCNN } = await import('./allcnn.js');
+    const canvas = new OffscreenCanvas(32, 32);
+    const ctx = canvas.getContext('2d');
+    for (let i = 0; i < 64; i++) {
+      ctx.fillStyle = `hsl(${i * 37} 70% ${30 + (i % 5) * 10}%)`;
+      ctx.fillRect((i % 8) * 4, (i >> 3) * 4, 4, 4);
+    }
+    const img = await createImageBitmap(canvas);
+    // A module that does not validate stands for an engine without SIMD128.
+    const invalid = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff]);
+    const out = [];
+    for (const worker of [true, false]) {
+      for (const [name, simd] of [['default', undefined], ['simd: false', false], ['no SIMD128', invalid]]) {
+        const m = await AllCNN.load({ model: 'model.msgpack', worker, ...(simd !== undefined && { simd }) });
+        const t0 = performance.now();
+        const c = await m.classify(img, { top: Infinity });
+        const t1 = performance.now();
+        const s = await m.saliency(img, { method: 'guided' });
+        const t2 = performance.now();
+        out.push({ worker, name, simd: m.simd, probs: Array.from(c.probs), raw: Array.from(s.raw), unit: s.unit, ms: [t1 - t0, t2 - t1] });
+        m.dispose();
+      }
+    }
+    return out;
+  });
+  const maxDiff = (a, b) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+  const ref = got.find(r => r.worker && r.name === 'simd: false');
+  const scale = Math.max(1, ...ref.raw.map(Math.abs));
+  for (const r of got) {
+    const mode = `${r.worker ? 'worker' : 'page thread'}, ${r.name}`;
+    assert.equal(r.simd, r.name === 'default', `${mode}: simd`);
+    const dp = maxDiff(r.probs, ref.probs);
+    const dm = maxDiff(r.raw, ref.raw);
+    t.diagnostic(`${mode}: simd ${r.simd}; max |Δp| ${dp.toExponential(2)}, guided map max |Δ| ${dm.toExponential(2)} (max |v| ${scale.toPrecision(3)}) against the scalar code; classify ${r.ms[0].toFixed(0)} ms, guided ${r.ms[1].toFixed(0)} ms (first call)`);
+    assert.ok(dp < 1e-5, `${mode}: probabilities differ by ${dp}`);
+    assert.equal(r.unit, ref.unit, `${mode}: explained unit`);
+    assert.ok(dm <= 1e-4 * scale, `${mode}: guided maps differ by ${dm}`);
+  }
+  clean(log);
+  await close();
+});
+
 test('failures reject with clear messages and the page keeps working', { timeout: 120_000 }, async () => {
   const { page, log, close } = await open();
   const got = await page.evaluate(async tiny => {
@@ -236,6 +281,7 @@ test('failures reject with clear messages and the page keeps working', { timeout
       r.noModel = await message(AllCNN.load({ worker }));
       r.missingModel = await message(AllCNN.load({ model: 'missing.msgpack', worker }));
       r.missingWasm = await message(AllCNN.load({ model, wasm: 'missing.wasm', worker }));
+      r.missingSimd = await message(AllCNN.load({ model, simd: 'missing-simd.wasm', worker }));
       r.unknownLoadOption = await message(AllCNN.load({ model, workers: 2 }));
       const m = await AllCNN.load({ model, worker });
       const img = new ImageData(8, 8);
@@ -269,6 +315,7 @@ test('failures reject with clear messages and the page keeps working', { timeout
       noModel: /^allcnn\.load: options\.model is required/,
       missingModel: /^allcnn\.load: .*missing\.msgpack: HTTP 404/,
       missingWasm: /^allcnn\.load: .*missing\.wasm: HTTP 404/,
+      missingSimd: /^allcnn\.load: fetching the SIMD kernels .*missing-simd\.wasm: HTTP 404/,
       unknownLoadOption: /^allcnn\.load: unknown option workers/,
       string: /^allcnn\.classify: unsupported image \(cat\.jpg\)/,
       nothing: /^allcnn\.classify: unsupported image \(undefined\)/,
@@ -348,8 +395,9 @@ test('the Content-Security-Policy is in force, without cross-origin isolation', 
   // The whole demo runs under it, in both modes. The demo's own scripts
   // compile the wasm (Playwright's evaluate is exempt from the CSP's eval
   // rules, so the tests above do not prove this).
-  for (const query of ['', '?worker=0']) {
+  for (const query of ['', '?worker=0', '?simd=0']) {
     const { page, log, response, close } = await open(query);
+    assert.match(await page.textContent('#status'), query === '?simd=0' ? /scalar code/ : /SIMD128 kernels/);
     assert.equal(response.headers()['content-security-policy'], policy);
     const env = await page.evaluate(() => ({ isolated: globalThis.crossOriginIsolated, sab: typeof SharedArrayBuffer }));
     assert.deepEqual(env, { isolated: false, sab: 'undefined' });

@@ -1,6 +1,7 @@
 // Latency of allcnn.js in headless Chromium: median milliseconds of
 // classify and of a guided-backpropagation saliency map for one 32×32
-// image, in a Web Worker and in the page thread, after warm-up. The model
+// image, in a Web Worker and in the page thread, with the SIMD128 kernels
+// and with Go's scalar code (simd: false), after warm-up. The model
 // travels as bytes, so any weight file works:
 //
 //	make web && go run ./cmd/allcnn init -model all-cnn-c -o /tmp/full.msgpack
@@ -42,9 +43,10 @@ try {
       return ts;
     };
     const r = {};
-    for (const worker of [true, false]) {
+    for (const [mode, worker, simd] of [['worker', true, true], ['page', false, true], ['worker scalar', true, false], ['page scalar', false, false]]) {
       const t0 = performance.now();
-      const m = await AllCNN.load({ model: bytes, worker });
+      const m = await AllCNN.load({ model: bytes, worker, ...(!simd && { simd: false }) });
+      if (m.simd !== simd) throw new Error(`${mode}: simd is ${m.simd}`);
       const load = performance.now() - t0;
       const classify = () => m.classify(img);
       const guided = () => m.saliency(img, { method: 'guided' });
@@ -52,7 +54,7 @@ try {
       await time(3, guided);
       const c = await time(runs, classify);
       const g = await time(runs, guided);
-      r[worker ? 'worker' : 'page'] = { load_ms: +load.toFixed(1), classify_ms: +median(c).toFixed(1), classify_min_ms: +Math.min(...c).toFixed(1), guided_ms: +median(g).toFixed(1), guided_min_ms: +Math.min(...g).toFixed(1), runs };
+      r[mode] = { load_ms: +load.toFixed(1), classify_ms: +median(c).toFixed(1), classify_min_ms: +Math.min(...c).toFixed(1), guided_ms: +median(g).toFixed(1), guided_min_ms: +Math.min(...g).toFixed(1), runs };
       m.dispose();
     }
     return r;

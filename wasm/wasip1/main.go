@@ -9,9 +9,12 @@
 // # ABI, version 1
 //
 // The module imports wasi_snapshot_preview1 and the module "allcnn_simd"
-// (sgemm_work and sgemm: the SIMD128 kernels of package wasm/simd, bound to
-// this module's memory; a host without them answers sgemm_work with 0 and
-// gets gonum's scalar Go), and exports its linear memory as "memory". The
+// (sgemm_work and sgemm: the exports of wasm/simd/simd128.wasm instantiated
+// with this module's memory, which the kernels import as ("go", "memory"),
+// so a wazero host names this module "go"; a host without them answers
+// sgemm_work with 0 and gets gonum's scalar Go; see package wasm/simd and
+// the conformance test of package wasm), and exports its linear memory as
+// "memory". The
 // host must call "_initialize" once, before any other export (it runs the Go
 // runtime's and packages' initialisation); there is no "_start". Calls must
 // not overlap (one thread).
