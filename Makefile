@@ -60,6 +60,9 @@ test-wasm: simd-check
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js ./wasm/simd
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/wasip1 ./wasm/simd
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/wasip1
+	# The kernel's and the weight format's own tests, compiled to wasm and
+	# run by Node (go_js_wasm_exec), where the wasm-only code paths live.
+	PATH="$(PATH):$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test -count=1 ./kernel/... ./format/...
 
 # The SIMD128 kernels: simd128.wasm is committed (so that building needs no
 # wabt) and must be exactly what wat2wasm (WABT 1.0.32, Debian's wabt)

@@ -41,7 +41,7 @@ func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
 		y, x := l.y.Data[lo:hi], x.Data[lo:hi]
 		if a == 0 {
 			for i, v := range x {
-				y[i] = max(v, 0) // branch-free, and NaN stays NaN
+				y[i] = rectified(v) // branch-free, and NaN stays NaN
 			}
 			return
 		}
@@ -134,6 +134,6 @@ func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
 // rectify sets every element of s to max(element, 0).
 func rectify(s []float32) {
 	for i, v := range s {
-		s[i] = max(v, 0)
+		s[i] = rectified(v)
 	}
 }
