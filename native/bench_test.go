@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"flag"
 	"math/rand/v2"
 	"testing"
 
@@ -12,9 +13,15 @@ import (
 // for full-width All-CNN-C, as go test benchmarks with this build's BLAS,
 // so that a change can be judged with benchstat.
 
+// -winograd=false times the im2col path alone, for benchstat comparisons:
+// go test -bench AllCNNC ./native -args -winograd=false
+var winograd = flag.Bool("winograd", true, "let 3×3 stride-1 convolutions use Winograd")
+
 func benchNet(b *testing.B) (*kernel.Net, func(n int) *kernel.Tensor) {
 	b.Helper()
 	native.Setup(0)
+	old := kernel.SetWinograd(*winograd)
+	b.Cleanup(func() { kernel.SetWinograd(old) })
 	s, err := kernel.ZooSpec("all-cnn-c", 10, 1)
 	if err != nil {
 		b.Fatal(err)
