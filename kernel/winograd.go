@@ -25,6 +25,8 @@ import (
 // every (channel, tile) at once. The only scalar work left is copying tiles
 // between the NCHW tensors and the matrices (im2tile and tile2im below, the
 // counterparts of im2col and col2im), in contiguous runs of t or m floats.
+// On amd64 with AVX2 and FMA, F(4×4) instead fuses each copy with its
+// transform (winograd_fused.go), which runs them several times faster.
 //
 // The three passes of a convolution layer:
 //
@@ -196,6 +198,10 @@ type winograd struct {
 // allocates.
 type winogradScratch struct {
 	a, b, c, u []float32
+	// pad holds padded planes and off tile offsets for the fused
+	// transforms (winograd_fused.go).
+	pad []float32
+	off []int
 	// u holds U (rot false) or U′ (rot true) for owner's current weights;
 	// owner is nil when u holds neither.
 	owner *winograd
@@ -337,7 +343,8 @@ func (w *winograd) setGeom(x *Tensor, cin, cout, pad int, perTile int) *winograd
 //	y  = tile2im(Yᵀ) + bias
 //
 // The goroutines share each step: the copies by channels, the transforms by
-// columns or rows, the t² products by ξ.
+// columns or rows, the t² products by ξ. With the fused transforms
+// (w.fused()), V comes straight from x and y straight from M.
 func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU bool, bias []float32, y *Tensor) {
 	m, t := w.tr.m, w.tr.t
 	mm, tt := m*m, t*t
@@ -346,8 +353,10 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 		panic(fmt.Sprintf("kernel: Winograd convolution of %v to %v, want output [%d %d %d %d]", x.Shape, y.Shape, g.n, cout, g.oh, g.ow))
 	}
 	s := w.s
-	s.a = grow(s.a, tt*g.group*g.p*max(cin, cout))
-	s.b = grow(s.b, g.group*g.p*max(tt*cin, mm*cout))
+	// The fused transforms space the t² rows of V and M by winogradLd
+	// (at most 32 floats more).
+	s.a = grow(s.a, tt*(g.group*g.p*max(cin, cout)+32))
+	s.b = grow(s.b, g.group*g.p*max(tt*cin, mm*cout)+tt*32)
 	ldu := cin
 	if transU {
 		ldu = cout
@@ -355,22 +364,34 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 	for n0 := 0; n0 < g.n; n0 += g.group {
 		nb := min(g.group, g.n-n0)
 		T := nb * g.p
-		d := s.a[:cin*T*tt]
-		team(min(g.nw, cin), func(iw, nw int) {
-			c0, c1 := span(cin, iw, nw, 1)
-			for j := range nb {
-				im2tile(x.Example(n0+j), c0, c1, g.h, g.w, pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
-			}
-		})
-		v := s.b[:tt*cin*T]
-		gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
-		prod := s.a[:tt*cout*T]
+		ldv, ldm := cin*T, cout*T // the distances between V[ξ] and V[ξ+1], M[ξ] and M[ξ+1]
+		if w.fused() {
+			ldv, ldm = winogradLd(ldv), winogradLd(ldm)
+		}
+		v := s.b[:tt*ldv]
+		if w.fused() {
+			w.fusedInput(x, n0, nb, g, v, ldv)
+		} else {
+			d := s.a[:cin*T*tt]
+			team(min(g.nw, cin), func(iw, nw int) {
+				c0, c1 := span(cin, iw, nw, 1)
+				for j := range nb {
+					im2tile(x.Example(n0+j), c0, c1, g.h, g.w, pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
+				}
+			})
+			gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
+		}
+		prod := s.a[:tt*ldm]
 		team(min(g.nw, tt), func(iw, nw int) {
 			x0, x1 := span(tt, iw, nw, 1)
 			for xi := x0; xi < x1; xi++ {
-				gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*cin*T:], T, 0, prod[xi*cout*T:], T)
+				gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*ldv:], T, 0, prod[xi*ldm:], T)
 			}
 		})
+		if w.fused() {
+			w.fusedOutput(prod, ldm, n0, nb, g, bias, y)
+			continue
+		}
 		yt := s.b[:cout*T*mm]
 		team(g.nw, func(iw, nw int) {
 			r0, r1 := span(cout*T, iw, nw, 16)
@@ -397,7 +418,8 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 //	dM = (Aᵀ⊗Aᵀ)ᵀ · eᵀ           t² × (outC·T)   buffer c
 //	dU[ξ] += dM[ξ] · V[ξ]ᵀ       t² × outC × inC  buffer u
 //
-// and finally dW += dUᵀ · (G⊗G).
+// and finally dW += dUᵀ · (G⊗G). With the fused transforms (w.fused()), V
+// comes straight from x and dM straight from dy.
 func (w *winograd) backwardWeights(x, dy *Tensor, dWeight, dBias []float32) {
 	m, t := w.tr.m, w.tr.t
 	mm, tt := m*m, t*t
@@ -412,32 +434,41 @@ func (w *winograd) backwardWeights(x, dy *Tensor, dWeight, dBias []float32) {
 	s := w.s
 	T := g.group * g.p
 	s.a = grow(s.a, T*max(tt*cin, mm*cout))
-	s.b = grow(s.b, tt*cin*T)
-	s.c = grow(s.c, tt*cout*T)
+	s.b = grow(s.b, tt*(cin*T+32)) // 32: see convolve
+	s.c = grow(s.c, tt*(cout*T+32))
 	s.u = grow(s.u, tt*kk)
 	s.owner = nil // u holds dU now
 	du := s.u[:tt*kk]
 	for n0 := 0; n0 < g.n; n0 += g.group {
 		nb := min(g.group, g.n-n0)
 		T := nb * g.p
-		d := s.a[:cin*T*tt]
-		team(min(g.nw, cin), func(iw, nw int) {
-			c0, c1 := span(cin, iw, nw, 1)
-			for j := range nb {
-				im2tile(x.Example(n0+j), c0, c1, g.h, g.w, w.pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
-			}
-		})
-		v := s.b[:tt*cin*T]
-		gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
-		e := s.a[:cout*T*mm]
-		team(min(g.nw, cout), func(iw, nw int) {
-			c0, c1 := span(cout, iw, nw, 1)
-			for j := range nb {
-				outTiles(dy.Example(n0+j), c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, e, T, j*g.p)
-			}
-		})
-		dm := s.c[:tt*cout*T]
-		gemmSplit(g.nw, true, true, tt, cout*T, mm, 1, w.tr.aa, tt, e, mm, 0, dm, cout*T)
+		ldv, ldm := cin*T, cout*T // as in convolve
+		if w.fused() {
+			ldv, ldm = winogradLd(ldv), winogradLd(ldm)
+		}
+		v := s.b[:tt*ldv]
+		dm := s.c[:tt*ldm]
+		if w.fused() {
+			w.fusedInput(x, n0, nb, g, v, ldv)
+			w.fusedGradOutput(dy, n0, nb, g, dm, ldm)
+		} else {
+			d := s.a[:cin*T*tt]
+			team(min(g.nw, cin), func(iw, nw int) {
+				c0, c1 := span(cin, iw, nw, 1)
+				for j := range nb {
+					im2tile(x.Example(n0+j), c0, c1, g.h, g.w, w.pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
+				}
+			})
+			gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
+			e := s.a[:cout*T*mm]
+			team(min(g.nw, cout), func(iw, nw int) {
+				c0, c1 := span(cout, iw, nw, 1)
+				for j := range nb {
+					outTiles(dy.Example(n0+j), c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, e, T, j*g.p)
+				}
+			})
+			gemmSplit(g.nw, true, true, tt, cout*T, mm, 1, w.tr.aa, tt, e, mm, 0, dm, cout*T)
+		}
 		beta := float32(1)
 		if n0 == 0 {
 			beta = 0
@@ -445,7 +476,7 @@ func (w *winograd) backwardWeights(x, dy *Tensor, dWeight, dBias []float32) {
 		team(min(g.nw, tt), func(iw, nw int) {
 			x0, x1 := span(tt, iw, nw, 1)
 			for xi := x0; xi < x1; xi++ {
-				gemm(false, true, cout, cin, T, 1, dm[xi*cout*T:], T, v[xi*cin*T:], T, beta, du[xi*kk:], cin)
+				gemm(false, true, cout, cin, T, 1, dm[xi*ldm:], T, v[xi*ldv:], T, beta, du[xi*kk:], cin)
 			}
 		})
 	}

@@ -143,7 +143,8 @@ const biasTol = 1e-5
 // TestWinogradMatchesDirect compares the three passes of F(2,3) and F(4,3)
 // with a direct float64 convolution on odd and even sizes, every padding,
 // several channel counts and batches, and several schedules (goroutines,
-// group sizes).
+// group sizes); F(4,3) with each implementation of its transforms (dense
+// GEMMs, fused in Go, fused in assembly where the CPU has it).
 func TestWinogradMatchesDirect(t *testing.T) {
 	cases := []struct{ n, c, o, h, w int }{
 		{1, 1, 1, 5, 5},
@@ -160,13 +161,23 @@ func TestWinogradMatchesDirect(t *testing.T) {
 	defer SetThreads(SetThreads(1))
 	defer func(mt, cf int) { winogradMinTiles, chunkFloats = mt, cf }(winogradMinTiles, chunkFloats)
 	worst := map[string]float64{}
-	for _, m := range []int{2, 4} {
+	type variant struct {
+		m    int
+		mode winogradMode
+	}
+	variants := []variant{{2, winogradModes()[0]}}
+	for _, mode := range winogradModes() {
+		variants = append(variants, variant{4, mode})
+	}
+	for _, vr := range variants {
+		m := vr.m
+		restore := vr.mode.set()
 		for _, c := range cases {
 			for pad := range 3 {
 				if c.h+2*pad < 3 || c.w+2*pad < 3 {
 					continue
 				}
-				name := fmt.Sprintf("F%d/n%d-c%d-o%d-%dx%d-pad%d", m, c.n, c.c, c.o, c.h, c.w, pad)
+				name := fmt.Sprintf("F%d-%s/n%d-c%d-o%d-%dx%d-pad%d", m, vr.mode.name, c.n, c.c, c.o, c.h, c.w, pad)
 				rng := newRNG(uint64(c.n*1000 + c.c*100 + c.h*10 + pad))
 				r := refConv{n: c.n, c: c.c, h: c.h, w: c.w, o: c.o, pad: pad, oh: c.h + 2*pad - 2, ow: c.w + 2*pad - 2}
 				x := randTensor(rng, 1, c.n, c.c, c.h, c.w)
@@ -202,7 +213,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 						want []float64
 					}{{"forward", y.Data, wantY}, {"input grad", dx.Data, wantDx}, {"weight grad", dw, wantDw}, {"bias grad", db, wantDb}} {
 						abs, rel := relErr(v.got, v.want)
-						key := fmt.Sprintf("F%d %s", m, v.pass)
+						key := fmt.Sprintf("F%d %s %s", m, vr.mode.name, v.pass)
 						worst[key] = math.Max(worst[key], rel)
 						tol := winogradTol[m]
 						if v.pass == "bias grad" {
@@ -215,11 +226,12 @@ func TestWinogradMatchesDirect(t *testing.T) {
 				}
 			}
 		}
+		restore()
 	}
-	for _, m := range []int{2, 4} {
+	for _, vr := range variants {
 		for _, pass := range []string{"forward", "input grad", "weight grad", "bias grad"} {
-			key := fmt.Sprintf("F%d %s", m, pass)
-			t.Logf("%-16s worst relative error %.3g", key, worst[key])
+			key := fmt.Sprintf("F%d %s %s", vr.m, vr.mode.name, pass)
+			t.Logf("%-30s worst relative error %.3g", key, worst[key])
 		}
 	}
 }

@@ -1,0 +1,33 @@
+//go:build amd64 && !purego
+
+package kernel
+
+import "golang.org/x/sys/cpu"
+
+// winogradAsm is whether the blocks of 8 tiles of the fused transforms
+// (winograd_fused.go) run in assembly: on CPUs with AVX2 and FMA. A variable
+// so that tests can force the Go functions.
+var winogradAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// winogradInput4x8 is winogradInput4 for 8 tiles: for l, o := range off {
+// column l of dst (36 rows of ldd floats) = Bᵀ d B for the 6×6 tile d at
+// src[o:], rows stride apart }. It reads 8 floats from each tile row (2
+// past the tile).
+//
+//go:noescape
+func winogradInput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]int)
+
+// winogradOutput4x8 is winogradOutput4 for 8 tiles: for l, o := range off {
+// the 4×4 block at dst[o:] (rows stride apart) = Aᵀ M A + bias for the 6×6
+// M in column l of src (36 rows of lds floats) }. It overwrites those
+// columns of src.
+//
+//go:noescape
+func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32)
+
+// winogradGradOutput4x8 is winogradGradOutput4 for 8 tiles: for l, o :=
+// range off { column l of dst (36 rows of ldd floats) = A e Aᵀ for the 4×4 e
+// at src[o:], rows stride apart }.
+//
+//go:noescape
+func winogradGradOutput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]int)

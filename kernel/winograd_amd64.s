@@ -1,0 +1,356 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The fused transforms of F(4×4, 3×3) for blocks of 8 tiles, one tile per
+// lane of a Y register (AVX2 + FMA); see winograd_fused.go for the Go
+// versions, which compute the same sums one tile at a time.
+
+DATA winogradConst<>+0(SB)/4, $0x40800000  // 4
+DATA winogradConst<>+4(SB)/4, $0x40a00000  // 5
+DATA winogradConst<>+8(SB)/4, $0x40000000  // 2
+DATA winogradConst<>+12(SB)/4, $0x41000000 // 8
+GLOBL winogradConst<>(SB), RODATA|NOPTR, $16
+
+// BT applies Bᵀ of F(4, 3) in place, x ← Bᵀx, as bt4 does; Y13 = 4,
+// Y14 = 5; tc, td are scratch.
+#define BT(x0, x1, x2, x3, x4, x5, tc, td) \
+	VFMADD213PS  x4, Y13, x0; \
+	VFNMADD231PS Y14, x2, x0; \
+	VSUBPS       x2, x4, tc; \
+	VFNMADD231PS Y13, x2, x4; \
+	VSUBPS       x1, x3, td; \
+	VADDPS       td, td, td; \
+	VFMADD231PS  Y13, x1, x5; \
+	VFNMADD231PS Y14, x3, x5; \
+	VFNMADD231PS Y13, x1, x3; \
+	VADDPS       x3, x4, x1; \
+	VSUBPS       x3, x4, x2; \
+	VADDPS       td, tc, x3; \
+	VSUBPS       td, tc, x4
+
+// AT applies Aᵀ of F(4, 3), as at4 does: Aᵀm is (m0, t2, t1, m5) after it;
+// Y13 = 4, Y14 = 2, Y15 = 8.
+#define AT(m0, m1, m2, m3, m4, m5, t1, t2) \
+	VADDPS      m2, m1, t1; \
+	VSUBPS      m2, m1, t2; \
+	VADDPS      m4, m3, m1; \
+	VSUBPS      m4, m3, m2; \
+	VADDPS      t1, m0, m0; \
+	VADDPS      m1, m0, m0; \
+	VFMADD231PS Y13, m1, t1; \
+	VFMADD231PS Y15, m2, m5; \
+	VADDPS      t2, m5, m5; \
+	VFMADD231PS Y14, m2, t2
+
+// A6 applies A = (Aᵀ)ᵀ of F(4, 3), as a4 does: Ae is (e0, e1, t1, t2, e2,
+// e3) after it; Y13 = 4, Y14 = 2, Y15 = 8.
+#define A6(e0, e1, e2, e3, t1, t2, t4) \
+	VADDPS      e2, e0, t1; \
+	VADDPS      e3, e1, t2; \
+	VFMADD213PS e0, Y13, e2; \
+	VMULPS      Y15, e3, t4; \
+	VFMADD231PS Y14, e1, t4; \
+	VADDPS      t2, t1, e1; \
+	VSUBPS      t2, t1, t1; \
+	VADDPS      t4, e2, t2; \
+	VSUBPS      t4, e2, e2
+
+// LANES sets R8–R13, AX, BX to base + 4·off[0..7] (off in BX, base in reg).
+#define LANES(base) \
+	MOVQ 0(BX), R8; \
+	LEAQ (base)(R8*4), R8; \
+	MOVQ 8(BX), R9; \
+	LEAQ (base)(R9*4), R9; \
+	MOVQ 16(BX), R10; \
+	LEAQ (base)(R10*4), R10; \
+	MOVQ 24(BX), R11; \
+	LEAQ (base)(R11*4), R11; \
+	MOVQ 32(BX), R12; \
+	LEAQ (base)(R12*4), R12; \
+	MOVQ 40(BX), R13; \
+	LEAQ (base)(R13*4), R13; \
+	MOVQ 48(BX), AX; \
+	LEAQ (base)(AX*4), AX; \
+	MOVQ 56(BX), BX; \
+	LEAQ (base)(BX*4), BX
+
+// NEXTROW advances the 8 lane pointers by CX bytes.
+#define NEXTROW \
+	ADDQ CX, R8; \
+	ADDQ CX, R9; \
+	ADDQ CX, R10; \
+	ADDQ CX, R11; \
+	ADDQ CX, R12; \
+	ADDQ CX, R13; \
+	ADDQ CX, AX; \
+	ADDQ CX, BX
+
+// INPUT_ROW loads row a of the 8 tiles, transposes it to x0..x5 (element b
+// of the row across the lanes), applies Bᵀ and stores the 6 results to the
+// rows of DI, DI+DX, …; DI advances 6 rows, the lanes one tile row.
+#define INPUT_ROW \
+	VMOVUPS    (R8), Y0; \
+	VMOVUPS    (R9), Y1; \
+	VMOVUPS    (R10), Y2; \
+	VMOVUPS    (R11), Y3; \
+	VMOVUPS    (R12), Y4; \
+	VMOVUPS    (R13), Y5; \
+	VMOVUPS    (AX), Y6; \
+	VMOVUPS    (BX), Y7; \
+	VUNPCKLPS  Y1, Y0, Y8; \
+	VUNPCKHPS  Y1, Y0, Y9; \
+	VUNPCKLPS  Y3, Y2, Y0; \
+	VUNPCKHPS  Y3, Y2, Y1; \
+	VUNPCKLPS  Y5, Y4, Y2; \
+	VUNPCKHPS  Y5, Y4, Y3; \
+	VUNPCKLPS  Y7, Y6, Y4; \
+	VUNPCKHPS  Y7, Y6, Y5; \
+	VSHUFPS    $0x44, Y0, Y8, Y6; \
+	VSHUFPS    $0xEE, Y0, Y8, Y7; \
+	VSHUFPS    $0x44, Y1, Y9, Y8; \
+	VSHUFPS    $0xEE, Y1, Y9, Y0; \
+	VSHUFPS    $0x44, Y4, Y2, Y9; \
+	VSHUFPS    $0xEE, Y4, Y2, Y1; \
+	VSHUFPS    $0x44, Y5, Y3, Y2; \
+	VSHUFPS    $0xEE, Y5, Y3, Y4; \
+	VPERM2F128 $0x20, Y9, Y6, Y10; \
+	VPERM2F128 $0x31, Y9, Y6, Y11; \
+	VPERM2F128 $0x20, Y1, Y7, Y6; \
+	VPERM2F128 $0x31, Y1, Y7, Y9; \
+	VPERM2F128 $0x20, Y2, Y8, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y1; \
+	BT(Y10, Y6, Y7, Y1, Y11, Y9, Y0, Y2); \
+	VMOVUPS    Y10, (DI); \
+	VMOVUPS    Y6, (DI)(DX*1); \
+	VMOVUPS    Y7, (DI)(DX*2); \
+	LEAQ       (DI)(DX*2), DI; \
+	ADDQ       DX, DI; \
+	VMOVUPS    Y1, (DI); \
+	VMOVUPS    Y11, (DI)(DX*1); \
+	VMOVUPS    Y9, (DI)(DX*2); \
+	LEAQ       (DI)(DX*2), DI; \
+	ADDQ       DX, DI; \
+	NEXTROW
+
+// func winogradInput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]int)
+//
+//	for l, o := range off { column l of dst = Bᵀ d B, d = the 6×6 tile at src[o:] }
+TEXT ·winogradInput4x8(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), DX
+	SHLQ $2, DX
+	MOVQ src+16(FP), SI
+	MOVQ stride+24(FP), CX
+	SHLQ $2, CX
+	MOVQ off+32(FP), BX
+	LANES(SI)
+	VBROADCASTSS winogradConst<>+0(SB), Y13
+	VBROADCASTSS winogradConst<>+4(SB), Y14
+	MOVQ DI, SI
+
+	// Rows: row a of the tiles to rows 6a … 6a+5 of dst.
+	INPUT_ROW
+	INPUT_ROW
+	INPUT_ROW
+	INPUT_ROW
+	INPUT_ROW
+	INPUT_ROW
+
+	// Columns: rows j, j+6, …, j+30 of dst, in place.
+	LEAQ (DX)(DX*2), R8
+	SHLQ $1, R8
+	MOVQ $6, CX
+
+inputColumn:
+	LEAQ    (SI)(R8*2), R9
+	ADDQ    R8, R9
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (R9), Y3
+	VMOVUPS (R9)(R8*1), Y4
+	VMOVUPS (R9)(R8*2), Y5
+	BT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(R8*1)
+	VMOVUPS Y2, (SI)(R8*2)
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, (R9)(R8*1)
+	VMOVUPS Y5, (R9)(R8*2)
+	ADDQ    DX, SI
+	DECQ    CX
+	JNZ     inputColumn
+	VZEROUPPER
+	RET
+
+// OUTPUT_ROW loads row i of Aᵀ M (rows SI, SI+DX, …), applies Aᵀ, adds Y12
+// and stores the 4 results of each lane to its output row; SI advances 6
+// rows, the lanes one output row.
+#define OUTPUT_ROW \
+	VMOVUPS     (SI), Y0; \
+	ADDQ        DX, SI; \
+	VMOVUPS     (SI), Y1; \
+	ADDQ        DX, SI; \
+	VMOVUPS     (SI), Y2; \
+	ADDQ        DX, SI; \
+	VMOVUPS     (SI), Y3; \
+	ADDQ        DX, SI; \
+	VMOVUPS     (SI), Y4; \
+	ADDQ        DX, SI; \
+	VMOVUPS     (SI), Y5; \
+	ADDQ        DX, SI; \
+	AT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7); \
+	VADDPS      Y12, Y0, Y0; \
+	VADDPS      Y12, Y7, Y7; \
+	VADDPS      Y12, Y6, Y6; \
+	VADDPS      Y12, Y5, Y5; \
+	VUNPCKLPS   Y7, Y0, Y1; \
+	VUNPCKHPS   Y7, Y0, Y2; \
+	VUNPCKLPS   Y5, Y6, Y3; \
+	VUNPCKHPS   Y5, Y6, Y4; \
+	VSHUFPS     $0x44, Y3, Y1, Y8; \
+	VSHUFPS     $0xEE, Y3, Y1, Y9; \
+	VSHUFPS     $0x44, Y4, Y2, Y10; \
+	VSHUFPS     $0xEE, Y4, Y2, Y11; \
+	VMOVUPS     X8, (R8); \
+	VEXTRACTF128 $1, Y8, (R12); \
+	VMOVUPS     X9, (R9); \
+	VEXTRACTF128 $1, Y9, (R13); \
+	VMOVUPS     X10, (R10); \
+	VEXTRACTF128 $1, Y10, (AX); \
+	VMOVUPS     X11, (R11); \
+	VEXTRACTF128 $1, Y11, (BX); \
+	NEXTROW
+
+// func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32)
+//
+//	for l, o := range off { the 4×4 block at dst[o:] = Aᵀ M A + bias, M = column l of src }
+TEXT ·winogradOutput4x8(SB), NOSPLIT, $0-44
+	MOVQ src+24(FP), SI
+	MOVQ lds+32(FP), DX
+	SHLQ $2, DX
+	LEAQ (DX)(DX*2), R8
+	SHLQ $1, R8
+	VBROADCASTSS winogradConst<>+0(SB), Y13
+	VBROADCASTSS winogradConst<>+8(SB), Y14
+	VBROADCASTSS winogradConst<>+12(SB), Y15
+
+	// Columns: Aᵀ M, column b of M (rows b, b+6, …, b+30 of src) to
+	// rows b, b+6, b+12, b+18 of src.
+	MOVQ SI, DI
+	MOVQ $6, CX
+
+outputColumn:
+	LEAQ    (DI)(R8*2), R9
+	ADDQ    R8, R9
+	VMOVUPS (DI), Y0
+	VMOVUPS (DI)(R8*1), Y1
+	VMOVUPS (DI)(R8*2), Y2
+	VMOVUPS (R9), Y3
+	VMOVUPS (R9)(R8*1), Y4
+	VMOVUPS (R9)(R8*2), Y5
+	AT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y7, (DI)(R8*1)
+	VMOVUPS Y6, (DI)(R8*2)
+	VMOVUPS Y5, (R9)
+	ADDQ    DX, DI
+	DECQ    CX
+	JNZ     outputColumn
+
+	// Rows: row i of Aᵀ M (rows 6i … 6i+5 of src) times A, to row i
+	// of each output block.
+	MOVQ         dst+0(FP), DI
+	MOVQ         stride+8(FP), CX
+	SHLQ         $2, CX
+	MOVQ         off+16(FP), BX
+	LANES(DI)
+	VBROADCASTSS bias+40(FP), Y12
+	OUTPUT_ROW
+	OUTPUT_ROW
+	OUTPUT_ROW
+	OUTPUT_ROW
+	VZEROUPPER
+	RET
+
+// GRAD_ROW loads row i of the 8 4×4 tiles, transposes it to e0..e3 (element
+// j of the row across the lanes), applies A and stores the 6 results to the
+// rows of DI, DI+DX, …; DI advances 6 rows, the lanes one tile row.
+#define GRAD_ROW \
+	VMOVUPS     (R8), X0; \
+	VINSERTF128 $1, (R12), Y0, Y0; \
+	VMOVUPS     (R9), X1; \
+	VINSERTF128 $1, (R13), Y1, Y1; \
+	VMOVUPS     (R10), X2; \
+	VINSERTF128 $1, (AX), Y2, Y2; \
+	VMOVUPS     (R11), X3; \
+	VINSERTF128 $1, (BX), Y3, Y3; \
+	VUNPCKLPS   Y1, Y0, Y4; \
+	VUNPCKHPS   Y1, Y0, Y5; \
+	VUNPCKLPS   Y3, Y2, Y6; \
+	VUNPCKHPS   Y3, Y2, Y7; \
+	VSHUFPS     $0x44, Y6, Y4, Y0; \
+	VSHUFPS     $0xEE, Y6, Y4, Y1; \
+	VSHUFPS     $0x44, Y7, Y5, Y2; \
+	VSHUFPS     $0xEE, Y7, Y5, Y3; \
+	A6(Y0, Y1, Y2, Y3, Y4, Y5, Y6); \
+	VMOVUPS     Y0, (DI); \
+	VMOVUPS     Y1, (DI)(DX*1); \
+	VMOVUPS     Y4, (DI)(DX*2); \
+	LEAQ        (DI)(DX*2), DI; \
+	ADDQ        DX, DI; \
+	VMOVUPS     Y5, (DI); \
+	VMOVUPS     Y2, (DI)(DX*1); \
+	VMOVUPS     Y3, (DI)(DX*2); \
+	LEAQ        (DI)(DX*2), DI; \
+	ADDQ        DX, DI; \
+	NEXTROW
+
+// func winogradGradOutput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]int)
+//
+//	for l, o := range off { column l of dst = A e Aᵀ, e = the 4×4 tile at src[o:] }
+TEXT ·winogradGradOutput4x8(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), DX
+	SHLQ $2, DX
+	MOVQ src+16(FP), SI
+	MOVQ stride+24(FP), CX
+	SHLQ $2, CX
+	MOVQ off+32(FP), BX
+	LANES(SI)
+	VBROADCASTSS winogradConst<>+0(SB), Y13
+	VBROADCASTSS winogradConst<>+8(SB), Y14
+	VBROADCASTSS winogradConst<>+12(SB), Y15
+	MOVQ DI, SI
+
+	// Rows: e A... row i of the tiles to rows 6i … 6i+5 of dst.
+	GRAD_ROW
+	GRAD_ROW
+	GRAD_ROW
+	GRAD_ROW
+
+	// Columns: rows b, b+6, b+12, b+18 of dst to rows b, b+6, …, b+30.
+	LEAQ (DX)(DX*2), R8
+	SHLQ $1, R8
+	MOVQ $6, CX
+
+gradColumn:
+	LEAQ    (SI)(R8*2), R9
+	ADDQ    R8, R9
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (R9), Y3
+	A6(Y0, Y1, Y2, Y3, Y4, Y5, Y6)
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(R8*1)
+	VMOVUPS Y4, (SI)(R8*2)
+	VMOVUPS Y5, (R9)
+	VMOVUPS Y2, (R9)(R8*1)
+	VMOVUPS Y3, (R9)(R8*2)
+	ADDQ    DX, SI
+	DECQ    CX
+	JNZ     gradColumn
+	VZEROUPPER
+	RET

@@ -1,0 +1,254 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// asmAvailable is winogradAsm before any test changes it.
+var asmAvailable = winogradAsm
+
+// winogradMode is one implementation of the F(4×4) transforms: the dense
+// Kronecker GEMMs, or the fused transforms in Go or in assembly.
+type winogradMode struct {
+	name       string
+	fused, asm bool
+}
+
+func winogradModes() []winogradMode {
+	modes := []winogradMode{{"dense", false, false}, {"fused-go", true, false}}
+	if asmAvailable {
+		modes = append(modes, winogradMode{"fused-asm", true, true})
+	}
+	return modes
+}
+
+// set selects the mode and returns a function that restores the previous
+// one.
+func (m winogradMode) set() (restore func()) {
+	fused, asm := winogradFused, winogradAsm
+	winogradFused, winogradAsm = m.fused, m.asm
+	return func() { winogradFused, winogradAsm = fused, asm }
+}
+
+// kronApply returns p·x in float64 for p (rows × len(x), row-major) and,
+// for each row, Σ |p·x| terms, the scale of its rounding error.
+func kronApply(p []float32, x []float64) (y, scale []float64) {
+	n := len(x)
+	for r := 0; r < len(p)/n; r++ {
+		var s, a float64
+		for c, v := range x {
+			s += float64(p[r*n+c]) * v
+			a += math.Abs(float64(p[r*n+c]) * v)
+		}
+		y, scale = append(y, s), append(scale, a)
+	}
+	return y, scale
+}
+
+// transpose returns the cols × rows transpose of p (rows × cols).
+func transpose(p []float32, rows, cols int) []float32 {
+	q := make([]float32, len(p))
+	for r := range rows {
+		for c := range cols {
+			q[c*rows+r] = p[r*cols+c]
+		}
+	}
+	return q
+}
+
+// TestWinogradFusedBlocks pins each fused transform, in Go for 1 to 8
+// tiles and in assembly for 8, to the dense Kronecker form it replaces
+// (Bᵀ⊗Bᵀ, Aᵀ⊗Aᵀ and its transpose, applied in float64): tiles at scattered
+// offsets of a plane, outputs in columns of a wider matrix, the bias added.
+func TestWinogradFusedBlocks(t *testing.T) {
+	tr := newWinogradTransforms(4)
+	aaT := transpose(tr.aa, 16, 36)
+	rng := newRNG(11)
+	const stride, rows, ld = 37, 30, 21 // ld > 8: the blocks' columns are within wider rows
+	type impl struct {
+		name  string
+		lanes int
+		asm   bool
+	}
+	impls := []impl{}
+	for l := 1; l <= 8; l++ {
+		impls = append(impls, impl{fmt.Sprintf("go/%d", l), l, false})
+	}
+	if asmAvailable {
+		impls = append(impls, impl{"asm/8", 8, true})
+	}
+	worst := map[string]float64{}
+	check := func(what string, got float32, want, scale float64) {
+		err := math.Abs(float64(got)-want) / (scale + 1e-30)
+		worst[what] = math.Max(worst[what], err)
+		if err > 1e-6 {
+			t.Errorf("%s: %v, want %v (error %.3g of the terms' magnitude)", what, got, want, err)
+		}
+	}
+	for _, im := range impls {
+		for range 20 {
+			plane := randTensor(rng, 1, rows*stride).Data
+			off := make([]int, 8)
+			for l := range off {
+				// Anywhere a 6×6 tile (read as 6×8) fits.
+				off[l] = rng.IntN(rows-6)*stride + rng.IntN(stride-8)
+			}
+			off = off[:im.lanes]
+			col := rng.IntN(ld - 8 + 1) // first column of the block
+
+			// Input: V = (Bᵀ⊗Bᵀ) vec(d).
+			v := make([]float32, 36*ld)
+			if im.asm {
+				winogradInput4x8(&v[col], ld, &plane[0], stride, (*[8]int)(off))
+			} else {
+				winogradInput4(v[col:], ld, plane, stride, off)
+			}
+			for l, o := range off {
+				d := make([]float64, 36)
+				for a := range 6 {
+					for b := range 6 {
+						d[a*6+b] = float64(plane[o+a*stride+b])
+					}
+				}
+				want, scale := kronApply(tr.bb, d)
+				for xi := range 36 {
+					check(fmt.Sprintf("%s input lane %d ξ %d", im.name, l, xi), v[xi*ld+col+l], want[xi], scale[xi])
+				}
+			}
+
+			// Output: y = (Aᵀ⊗Aᵀ) vec(M) + bias.
+			m := randTensor(rng, 1, 36*ld).Data
+			keep := append([]float32(nil), m...) // the assembly overwrites m
+			y := make([]float32, rows*stride)
+			bias := float32(rng.NormFloat64())
+			// Output blocks must not overlap: distinct cells of a grid
+			// with pitch 5.
+			yoff := make([]int, 8)
+			for l, cell := range rng.Perm(rows / 5 * (stride / 5))[:im.lanes] {
+				yoff[l] = cell/(stride/5)*5*stride + cell%(stride/5)*5
+			}
+			yoff = yoff[:im.lanes]
+			if im.asm {
+				winogradOutput4x8(&y[0], stride, (*[8]int)(yoff), &m[col], ld, bias)
+			} else {
+				winogradOutput4(y, stride, yoff, m[col:], ld, bias)
+			}
+			for l, o := range yoff {
+				mv := make([]float64, 36)
+				for xi := range mv {
+					mv[xi] = float64(keep[xi*ld+col+l])
+				}
+				want, scale := kronApply(tr.aa, mv)
+				for k := range 16 {
+					check(fmt.Sprintf("%s output lane %d element %d", im.name, l, k), y[o+(k/4)*stride+k%4], want[k]+float64(bias), scale[k]+math.Abs(float64(bias)))
+				}
+			}
+
+			// Weight gradient: dM = (Aᵀ⊗Aᵀ)ᵀ vec(e).
+			dm := make([]float32, 36*ld)
+			if im.asm {
+				winogradGradOutput4x8(&dm[col], ld, &plane[0], stride, (*[8]int)(off))
+			} else {
+				winogradGradOutput4(dm[col:], ld, plane, stride, off)
+			}
+			for l, o := range off {
+				e := make([]float64, 16)
+				for k := range e {
+					e[k] = float64(plane[o+(k/4)*stride+k%4])
+				}
+				want, scale := kronApply(aaT, e)
+				for xi := range 36 {
+					check(fmt.Sprintf("%s grad lane %d ξ %d", im.name, l, xi), dm[xi*ld+col+l], want[xi], scale[xi])
+				}
+			}
+		}
+	}
+	for _, im := range impls {
+		for _, what := range []string{"input", "output", "grad"} {
+			w := 0.0
+			for k, v := range worst {
+				if len(k) > len(im.name)+len(what)+1 && k[:len(im.name)+1+len(what)] == im.name+" "+what {
+					w = math.Max(w, v)
+				}
+			}
+			if im.lanes == 8 {
+				t.Logf("%-6s %-6s worst error %.3g of the terms' magnitude", im.name, what, w)
+			}
+		}
+	}
+}
+
+// TestWinogradFusedMatchesDense runs the three passes of F(4×4) with the
+// fused transforms (Go and assembly) and with the dense GEMMs on ragged
+// sizes, every padding and tile counts that are and are not multiples of
+// 8: they agree to float32 rounding (both are within winogradTol of the
+// exact convolution: TestWinogradMatchesDirect).
+func TestWinogradFusedMatchesDense(t *testing.T) {
+	cases := []struct{ n, c, o, h, w int }{
+		{1, 1, 1, 5, 5},
+		{2, 3, 4, 6, 6},
+		{3, 5, 2, 7, 9},
+		{1, 8, 6, 8, 8},
+		{2, 20, 3, 6, 7},
+		{2, 2, 17, 9, 5},
+		{1, 4, 5, 32, 32},
+		{3, 6, 7, 16, 16},
+		{5, 3, 3, 13, 11},
+		{3, 3, 3, 3, 4},
+	}
+	defer SetThreads(SetThreads(2))
+	type result struct{ y, dx, dw, db []float32 }
+	worst := map[string]float64{}
+	defer func() {
+		for m, w := range worst {
+			t.Logf("%s: worst difference from dense %.3g of the largest value", m, w)
+		}
+	}()
+	for _, c := range cases {
+		for pad := range 3 {
+			if c.h+2*pad < 3 || c.w+2*pad < 3 {
+				continue
+			}
+			name := fmt.Sprintf("n%d-c%d-o%d-%dx%d-pad%d", c.n, c.c, c.o, c.h, c.w, pad)
+			rng := newRNG(uint64(c.n*1000 + c.c*100 + c.h*10 + pad))
+			oh, ow := c.h+2*pad-2, c.w+2*pad-2
+			x := randTensor(rng, 1, c.n, c.c, c.h, c.w)
+			weight := randTensor(rng, 1, c.o*c.c*9).Data
+			bias := randTensor(rng, 1, c.o).Data
+			dy := randTensor(rng, 1, c.n, c.o, oh, ow)
+			run := func(m winogradMode) result {
+				defer m.set()()
+				wg := newWinograd(4, c.c, c.o, pad, nil)
+				r := result{NewTensor(c.n, c.o, oh, ow).Data, nil, make([]float32, len(weight)), make([]float32, len(bias))}
+				y := &Tensor{Shape: []int{c.n, c.o, oh, ow}, Data: r.y}
+				dx := NewTensor(x.Shape...)
+				wg.forward(x, weight, bias, y)
+				wg.backwardData(dy, weight, dx)
+				wg.backwardWeights(x, dy, r.dw, r.db)
+				r.dx = dx.Data
+				return r
+			}
+			modes := winogradModes()
+			want := run(modes[0])
+			for _, m := range modes[1:] {
+				got := run(m)
+				for _, v := range []struct {
+					pass      string
+					got, want []float32
+				}{{"forward", got.y, want.y}, {"input grad", got.dx, want.dx}, {"weight grad", got.dw, want.dw}, {"bias grad", got.db, want.db}} {
+					scale := 0.0
+					for _, w := range v.want {
+						scale = math.Max(scale, math.Abs(float64(w)))
+					}
+					d := maxDiff(v.got, v.want)
+					worst[m.name] = math.Max(worst[m.name], d/scale)
+					if d > winogradTol[4]*scale {
+						t.Errorf("%s %s %s: differs from dense by %.3g (max |v| %.3g)", m.name, name, v.pass, d, scale)
+					}
+				}
+			}
+		}
+	}
+}
