@@ -203,11 +203,8 @@ func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 	l.x = x
 	l.y = reuse(l.y, g.n, l.OutC, g.oh, g.ow)
 	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
-		w.keepU = !train
+		w.keepU, w.rectify = !train, l.rectify
 		w.forward(x, l.Weight.Data, l.Bias.Data, l.y)
-		if l.rectify {
-			elementwise(len(l.y.Data), func(lo, hi int) { rectify(l.y.Data[lo:hi]) })
-		}
 		return l.y
 	}
 	l.buffers(g, false)
@@ -227,7 +224,7 @@ func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 		}
 		gemmSplit(g.inner, false, false, l.OutC, cols, g.kk, 1, l.Weight.Data, g.kk, col, ld, 1, out, ldc)
 		if l.rectify {
-			rectify(out[:l.OutC*ldc])
+			rectifyAll(out[:l.OutC*ldc])
 		}
 		if nb > 1 {
 			scatter(out, l.OutC, g.p, n0, nb, l.y)

@@ -131,8 +131,8 @@ func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
 	}
 }
 
-// rectify sets every element of s to max(element, 0).
-func rectify(s []float32) {
+// rectifyAll sets every element of s to max(element, 0).
+func rectifyAll(s []float32) {
 	for i, v := range s {
 		s[i] = rectified(v)
 	}

@@ -186,7 +186,11 @@ type winograd struct {
 	// weights every step and need not set it.
 	keepU bool
 	u     []float32
-	uOK   bool // u holds U for weight
+
+	// rectify has forward apply max(·, 0) to each output channel right
+	// after writing it (Conv2D's fused rectifier).
+	rectify bool
+	uOK     bool // u holds U for weight
 }
 
 // winogradScratch holds the buffers of the passes: tiles and their
@@ -289,7 +293,7 @@ func grow(buf []float32, n int) []float32 {
 func (w *winograd) forward(x *Tensor, weight, bias []float32, y *Tensor) {
 	w.setWeights(weight)
 	u := w.transformWeights(false)
-	w.convolve(x, w.inC, w.outC, w.pad, u, false, bias, y)
+	w.convolve(x, w.inC, w.outC, w.pad, u, false, bias, w.rectify, y)
 }
 
 // backwardData sets dx to the gradient of the loss with respect to the
@@ -300,7 +304,7 @@ func (w *winograd) backwardData(dy *Tensor, weight []float32, dx *Tensor) {
 	u := w.transformWeights(true)
 	// U′[ξ] is outC × inC: as the weights of a convolution from outC to
 	// inC channels it is used transposed.
-	w.convolve(dy, w.outC, w.inC, 2-w.pad, u, true, nil, dx)
+	w.convolve(dy, w.outC, w.inC, 2-w.pad, u, true, nil, false, dx)
 }
 
 // winogradGeom is the geometry of one pass: input size, channels, padding,
@@ -347,7 +351,7 @@ func (w *winograd) setGeom(x *Tensor, cin, cout, pad int, perTile int) *winograd
 // The goroutines share each step: the copies by channels, the transforms by
 // columns or rows, the t² products by ξ. With the fused transforms
 // (w.fused()), V comes straight from x and y straight from M.
-func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU bool, bias []float32, y *Tensor) {
+func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU bool, bias []float32, rectify bool, y *Tensor) {
 	m, t := w.tr.m, w.tr.t
 	mm, tt := m*m, t*t
 	g := w.setGeom(x, cin, cout, pad, tt*max(cin, cout)+max(tt*cin, mm*cout))
@@ -391,7 +395,7 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 			}
 		})
 		if w.fused() {
-			w.fusedOutput(prod, ldm, n0, nb, g, bias, y)
+			w.fusedOutput(prod, ldm, n0, nb, g, bias, rectify, y)
 			continue
 		}
 		yt := s.b[:cout*T*mm]
@@ -404,7 +408,11 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 		team(min(g.nw, cout), func(iw, nw int) {
 			c0, c1 := span(cout, iw, nw, 1)
 			for j := range nb {
-				tile2im(yt, c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, T, j*g.p, bias, y.Example(n0+j))
+				out := y.Example(n0 + j)
+				tile2im(yt, c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, T, j*g.p, bias, out)
+				if rectify {
+					rectifyAll(out[c0*g.oh*g.ow : c1*g.oh*g.ow])
+				}
 			}
 		})
 	}

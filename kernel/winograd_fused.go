@@ -114,11 +114,11 @@ func (w *winograd) fusedInput(x *Tensor, n0, nb int, g *winogradGeom, v []float3
 }
 
 // fusedOutput sets examples [n0, n0+nb) of y to Aᵀ M A + bias (bias nil:
-// none) for the products prod (36 × cout·T, rows ldm apart, columns as
+// none), rectified if rectify, for the products prod (36 × cout·T, rows ldm apart, columns as
 // fusedInput's),
 // dropping what overhangs the output: the Aᵀ⊗Aᵀ GEMM and tile2im of the
 // dense path. prod is overwritten.
-func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom, bias []float32, y *Tensor) {
+func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom, bias []float32, rectify bool, y *Tensor) {
 	s := w.s
 	cout := g.cout
 	T := nb * g.p
@@ -156,13 +156,15 @@ func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 				}
 			}
 			winogradOutput4(dst, stride, off[k:T], src[k:], ldm, b)
-			if direct {
-				continue
-			}
 			for j := range nb {
 				out := y.Example(n0 + j)[o*size : (o+1)*size]
-				for i := range g.oh {
-					copy(out[i*g.ow:(i+1)*g.ow], dst[j*plane+i*stride:])
+				if !direct {
+					for i := range g.oh {
+						copy(out[i*g.ow:(i+1)*g.ow], dst[j*plane+i*stride:])
+					}
+				}
+				if rectify {
+					rectifyAll(out)
 				}
 			}
 		}
