@@ -40,9 +40,7 @@ func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
 	elementwise(len(x.Data), func(lo, hi int) {
 		y, x := l.y.Data[lo:hi], x.Data[lo:hi]
 		if a == 0 {
-			for i, v := range x {
-				y[i] = rectified(v) // branch-free, and NaN stays NaN
-			}
+			rectifyTo(y, x)
 			return
 		}
 		for i, v := range x {
@@ -82,6 +80,17 @@ func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
 	a := l.Slope
 	y, dx = y[:len(dy)], dx[:len(dy)]
 	if a == 0 {
+		// The assembly does a prefix; the loops below finish it.
+		var k int
+		switch rule {
+		case Gradient:
+			k = maskFast(dx, dy, y, false)
+		case Deconvnet:
+			k = maskFast(dx, dy, nil, true)
+		case Guided:
+			k = maskFast(dx, dy, y, true)
+		}
+		dy, y, dx = dy[k:], y[k:], dx[k:]
 		switch rule {
 		case Gradient:
 			for i, g := range dy {
@@ -132,8 +141,13 @@ func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
 }
 
 // rectifyAll sets every element of s to max(element, 0).
-func rectifyAll(s []float32) {
-	for i, v := range s {
-		s[i] = rectified(v)
+func rectifyAll(s []float32) { rectifyTo(s, s) }
+
+// rectifyTo sets dst[i] = max(src[i], 0); dst may be src.
+func rectifyTo(dst, src []float32) {
+	k := rectifyFast(dst, src)
+	dst, src = dst[k:len(src)], src[k:]
+	for i, v := range src {
+		dst[i] = rectified(v)
 	}
 }
