@@ -23,5 +23,19 @@ func BenchmarkIm2col(b *testing.B) {
 				col2im(col, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, oh*oh, 0, x)
 			}
 		})
+		if c.s == 1 {
+			continue
+		}
+		buf := make([]float32, phaseFloats(c.c, c.h, c.h, c.s))
+		b.Run(c.name+"/im2col-phase", func(b *testing.B) {
+			for b.Loop() {
+				im2colPhase(x, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, col, oh*oh, 0, buf)
+			}
+		})
+		b.Run(c.name+"/col2im-phase", func(b *testing.B) {
+			for b.Loop() {
+				col2imPhase(col, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, oh*oh, 0, x, buf)
+			}
+		})
 	}
 }
