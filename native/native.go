@@ -14,7 +14,11 @@
 //
 // Only Sgemm goes to OpenBLAS: every other routine of blas.Float32 is gonum's,
 // because Sgemm is the only one the convolutions spend their time in.
-// Import the package and call Use once; importing it alone changes nothing.
+// Importing the package alone changes nothing. Programs that run package
+// kernel call Setup once, early in main: it installs the BLAS with one thread
+// per product and lets the kernel spread its work over the cores. Use
+// installs the BLAS alone, with OpenBLAS's own threads, for programs that
+// call Sgemm themselves.
 package native
 
 import (
