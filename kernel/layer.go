@@ -3,7 +3,9 @@ package kernel
 // Layer is one stage of a network. Forward keeps what Backward needs (the
 // input, switches, masks), so calls alternate: Forward, then at most one
 // Backward per Forward. Outputs are buffers owned by the layer and reused by
-// the next call with the same shape; copy them to keep them.
+// the next call, whatever its shape (a smaller batch writes into the larger
+// one's memory); copy them to keep them. A rectifier that follows a
+// convolution in a Net may return the convolution's output itself.
 type Layer interface {
 	// Spec is the layer as data.
 	Spec() LayerSpec
