@@ -32,10 +32,5 @@ func BenchmarkIm2col(b *testing.B) {
 				im2colPhase(x, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, col, oh*oh, 0, buf)
 			}
 		})
-		b.Run(c.name+"/col2im-phase", func(b *testing.B) {
-			for b.Loop() {
-				col2imPhase(col, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, oh*oh, 0, x, buf)
-			}
-		})
 	}
 }

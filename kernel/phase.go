@@ -8,12 +8,14 @@ package kernel
 // lowering reads: every im2col row (ki, kj) is a shifted window of one plane,
 // read with contiguous copies, and where the window spans whole plane rows
 // (as for kj ≥ pad when the output is as wide as the plane) one copy fills
-// the row. col2im runs the other way: sum into the planes, then interleave.
+// the row. (Running col2im the same way, summing into the planes and then
+// interleaving them, measured slower than col2im: 134 against 107 µs an
+// example on conv3, so col2im stays as it is.)
 
 // phaseDims is the size of each phase plane of an h×w map for stride s.
 func phaseDims(h, w, s int) (ph, pw int) { return (h + s - 1) / s, (w + s - 1) / s }
 
-// phaseFloats is the buffer im2colPhase and col2imPhase need for c channels.
+// phaseFloats is the buffer im2colPhase needs for c channels.
 func phaseFloats(c, h, w, s int) int {
 	ph, pw := phaseDims(h, w, s)
 	return c * s * s * ph * pw
@@ -80,33 +82,6 @@ func deinterleave(x []float32, h, w, s, ph, pw int, planes []float32) {
 	}
 }
 
-// interleave is the inverse of deinterleave: it writes the image part of the
-// planes back to x (h×w), overwriting it.
-func interleave(planes []float32, h, w, s, ph, pw int, x []float32) {
-	pl := ph * pw
-	for iy := range h {
-		r, p := iy/s, iy%s
-		dst := x[iy*w : (iy+1)*w]
-		if s == 2 {
-			e := planes[p*2*pl+r*pw : p*2*pl+(r+1)*pw]
-			o := planes[(p*2+1)*pl+r*pw : (p*2+1)*pl+(r+1)*pw]
-			half := w / 2
-			for c := range half {
-				dst[2*c] = e[c]
-				dst[2*c+1] = o[c]
-			}
-			if w%2 == 1 {
-				dst[w-1] = e[half]
-			}
-			continue
-		}
-		for ix := range dst {
-			q := ix % s
-			dst[ix] = planes[(p*s+q)*pl+r*pw+ix/s]
-		}
-	}
-}
-
 // im2colPhase is im2col (same arguments) for stride s ≥ 2, through phase
 // planes kept in buf (phaseFloats(c1, h, w, s) floats; channel ci uses its
 // own part, so goroutines with disjoint channels can share it).
@@ -145,50 +120,5 @@ func im2colPhase(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32
 				}
 			}
 		}
-	}
-}
-
-// col2imPhase is col2im (same arguments) for stride s ≥ 2, summing into
-// phase planes in buf (as im2colPhase's) and then interleaving them into dx.
-func col2imPhase(col []float32, c0, c1, h, w, k, s, pad, oh, ow, ld, off int, dx, buf []float32) {
-	ph, pw := phaseDims(h, w, s)
-	pl := ph * pw
-	p := oh * ow
-	row := c0 * k * k
-	for ci := c0; ci < c1; ci++ {
-		planes := buf[ci*s*s*pl : (ci+1)*s*s*pl]
-		zero(planes)
-		for ki := range k {
-			dr, pr := split(ki-pad, s)
-			ylo, yhi := window(dr, ph, oh)
-			for kj := range k {
-				dc, pc := split(kj-pad, s)
-				xlo, xhi := window(dc, pw, ow)
-				plane := planes[(pr*s+pc)*pl : (pr*s+pc+1)*pl]
-				src := col[row*ld+off : row*ld+off+p]
-				row++
-				if ylo == yhi || xlo == xhi {
-					continue
-				}
-				if xlo == 0 && xhi == ow && ow == pw {
-					v := src[ylo*ow : yhi*ow]
-					d := plane[(ylo+dr)*pw:]
-					d = d[:len(v)]
-					for i, g := range v {
-						d[i] += g
-					}
-					continue
-				}
-				for y := ylo; y < yhi; y++ {
-					v := src[y*ow+xlo : y*ow+xhi]
-					d := plane[(y+dr)*pw+xlo+dc:]
-					d = d[:len(v)]
-					for i, g := range v {
-						d[i] += g
-					}
-				}
-			}
-		}
-		interleave(planes, h, w, s, ph, pw, dx[ci*h*w:(ci+1)*h*w])
 	}
 }
