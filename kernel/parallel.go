@@ -32,16 +32,6 @@ func SetThreads(n int) int {
 // Threads returns the count SetThreads set.
 func Threads() int { return int(workers.Load()) }
 
-// parallel calls f(0..n-1), split over Threads() goroutines (serially
-// where there is one, as in WebAssembly).
-func parallel(n int, f func(i int)) {
-	team(min(n, Threads()), func(w, nw int) {
-		for i := w; i < n; i += nw {
-			f(i)
-		}
-	})
-}
-
 // team calls f(w, nw) for w in [0, nw) on nw goroutines, the caller's being
 // one of them, and returns when all have.
 func team(nw int, f func(w, nw int)) {
