@@ -35,6 +35,9 @@ func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
 		l.y = x
 		return x
 	}
+	if l.y == x { // x is the convolution's output that a fused pass kept
+		l.y = nil
+	}
 	l.y = reuse(l.y, x.Shape...)
 	a := l.Slope
 	elementwise(len(x.Data), func(lo, hi int) {
