@@ -60,3 +60,25 @@ func TestReLUValues(t *testing.T) {
 		}
 	}
 }
+
+// TestUnfusedAfterFused: a rectifier that ran fused and then runs on its own
+// (at another batch size) does not write into the convolution's output.
+func TestUnfusedAfterFused(t *testing.T) {
+	s, err := ZooSpec("all-cnn-c", 10, 0.25)
+	requireNoError(t, err)
+	net, err := Build(*s)
+	requireNoError(t, err)
+	requireNoError(t, net.Init("he", 1))
+	_, err = net.Forward(randTensor(newRNG(7), 1, 2, 3, 32, 32), false)
+	requireNoError(t, err)
+	conv, relu := net.Layers[1].(*Conv2D), net.Layers[2].(*ReLU)
+	relu.fused = false
+	conv.rectify = false
+	x := randTensor(newRNG(8), 1, 1, 3, 32, 32)
+	pre := conv.Forward(x, false)
+	keep := pre.Clone()
+	relu.Forward(pre, false)
+	if d := maxDiff(pre.Data, keep.Data); d != 0 {
+		t.Errorf("the rectifier wrote into the convolution's output (max change %g)", d)
+	}
+}

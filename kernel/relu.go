@@ -35,8 +35,8 @@ func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
 		l.y = x
 		return x
 	}
-	if l.y == x { // x is the convolution's output that a fused pass kept
-		l.y = nil
+	if l.y != nil && cap(l.y.Data) > 0 && cap(x.Data) > 0 && &l.y.Data[:1][0] == &x.Data[:1][0] {
+		l.y = nil // a fused pass kept the convolution's output: not ours to write
 	}
 	l.y = reuse(l.y, x.Shape...)
 	a := l.Slope
