@@ -152,8 +152,12 @@ test('classify agrees with native allcnn predict, in a worker and in the page th
   t.diagnostic(`top-1 ${first.top[0].name} ${first.top[0].prob.toFixed(4)}; max |Δp| vs native: ${diff(samePixels).toExponential(2)} on Chromium's pixels, ${diff(jpeg).toExponential(2)} on Go's own JPEG decoding`);
   assert.equal(samePixels.top[0].index, first.top[0].index, 'top-1 on the same pixels');
   assert.ok(diff(samePixels) < 1e-5, `max |Δp| ${diff(samePixels)} on the same pixels`);
-  // Go's and Chromium's JPEG decoders differ by a few levels per pixel.
-  assert.ok(diff(jpeg) < 5e-3, `max |Δp| ${diff(jpeg)} on the JPEG`);
+  // Go's and Chromium's JPEG decoders differ by a few levels per pixel, and
+  // how much that moves the probabilities depends on the model (1.3e-2 for
+  // the bundled one of 75.8% accuracy, 2.9e-3 for its 63% predecessor); a
+  // swapped channel order or an upside-down image moves them by far more
+  // (0.18 and 0.16 with native predict on this image).
+  assert.ok(diff(jpeg) < 3e-2, `max |Δp| ${diff(jpeg)} on the JPEG`);
   clean(log);
   await close();
 });
