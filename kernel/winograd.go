@@ -1,8 +1,9 @@
 package kernel
 
 import (
+	"bytes"
 	"fmt"
-	"slices"
+	"unsafe"
 )
 
 // Winograd's minimal filtering for 3×3, stride-1 convolutions, F(m×m, 3×3)
@@ -242,7 +243,7 @@ func (w *winograd) setWeights(weight []float32) {
 	if len(weight) != len(w.weight) {
 		panic(fmt.Sprintf("kernel: Winograd convolution: %d weights, want %d", len(weight), len(w.weight)))
 	}
-	if slices.Equal(weight, w.weight) {
+	if bytes.Equal(floatBytes(weight), floatBytes(w.weight)) {
 		return
 	}
 	copy(w.weight, weight)
@@ -636,4 +637,14 @@ func outTiles(dy []float32, c0, c1, oh, ow, m, tilesY, tilesX int, e []float32, 
 			}
 		}
 	}
+}
+
+// floatBytes is s's memory as bytes, for bitwise comparisons: bytes.Equal
+// runs on the runtime's vectorised memequal, 10× faster natively than
+// comparing floats (1.8× in wasm), which made the weight check 5% of a
+// batch-1 forward pass. Bitwise equality is what the cache needs: equal bits
+// transform to equal bits (a float comparison also equates −0 with +0 and
+// never a NaN with itself).
+func floatBytes(s []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))
 }
