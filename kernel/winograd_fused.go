@@ -113,6 +113,27 @@ func (w *winograd) fusedInput(x *Tensor, n0, nb int, g *winogradGeom, v []float3
 	})
 }
 
+// outputTiles lays out the 4×4 output tiles of nb examples for the fused
+// output passes: where they fit the output exactly (direct) they are read
+// from or written to the tensor itself, rows stride apart and examples plane
+// apart; otherwise to padded planes in w.s.pad, one set per goroutine (nw of
+// them), which the caller crops or fills. off holds each tile's offset.
+func (w *winograd) outputTiles(nb int, g *winogradGeom) (direct bool, stride, plane int, off []int, nw int) {
+	s := w.s
+	direct = g.oh == 4*g.tilesY && g.ow == 4*g.tilesX
+	stride, plane = g.ow, g.cout*g.oh*g.ow
+	if !direct {
+		stride = 4 * g.tilesX
+		plane = 4 * g.tilesY * stride
+	}
+	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
+	nw = min(g.nw, g.cout)
+	if !direct {
+		s.pad = grow(s.pad, nw*nb*plane)
+	}
+	return direct, stride, plane, s.off, nw
+}
+
 // fusedOutput sets examples [n0, n0+nb) of y to Aᵀ M A + bias (bias nil:
 // none), rectified if rectify, for the products prod (36 × cout·T, rows ldm apart, columns as
 // fusedInput's),
@@ -123,20 +144,7 @@ func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 	cout := g.cout
 	T := nb * g.p
 	size := g.oh * g.ow
-	// Where the tiles fit the output exactly they go straight into y;
-	// otherwise into padded planes, which are then cropped.
-	direct := g.oh == 4*g.tilesY && g.ow == 4*g.tilesX
-	stride, plane := g.ow, cout*size
-	if !direct {
-		stride = 4 * g.tilesX
-		plane = 4 * g.tilesY * stride
-	}
-	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
-	off := s.off
-	nw := min(g.nw, cout)
-	if !direct {
-		s.pad = grow(s.pad, nw*nb*plane)
-	}
+	direct, stride, plane, off, nw := w.outputTiles(nb, g)
 	team(nw, func(iw, nw int) {
 		o0, o1 := span(cout, iw, nw, 1)
 		for o := o0; o < o1; o++ {
@@ -180,18 +188,7 @@ func (w *winograd) fusedGradOutput(dy *Tensor, n0, nb int, g *winogradGeom, dm [
 	cout := g.cout
 	T := nb * g.p
 	size := g.oh * g.ow
-	direct := g.oh == 4*g.tilesY && g.ow == 4*g.tilesX
-	stride, plane := g.ow, cout*size
-	if !direct {
-		stride = 4 * g.tilesX
-		plane = 4 * g.tilesY * stride
-	}
-	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
-	off := s.off
-	nw := min(g.nw, cout)
-	if !direct {
-		s.pad = grow(s.pad, nw*nb*plane)
-	}
+	direct, stride, plane, off, nw := w.outputTiles(nb, g)
 	team(nw, func(iw, nw int) {
 		o0, o1 := span(cout, iw, nw, 1)
 		var buf []float32
