@@ -23,9 +23,14 @@ package native
 
 import (
 	"fmt"
+	"os"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/allcnn/allcnn/kernel"
-	"gonum.org/v1/gonum/blas/blas32"
+	"github.com/allcnn/allcnn/native/avx512"
 )
 
 // Info says which implementation Use installed.
@@ -41,6 +46,10 @@ type Info struct {
 	// it, such as "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell
 	// MAX_THREADS=64"; it names the CPU kernels in use. Empty for gonum.
 	Config string
+	// AVX512 reports whether products run on package avx512's Sgemm: all
+	// of them in a build without OpenBLAS, and those at least
+	// avx512.MinColumns wide otherwise (OpenBLAS keeps the narrow ones).
+	AVX512 bool
 }
 
 // String returns a line for logs: the backend, the thread count and, for
@@ -50,7 +59,11 @@ func (i Info) String() string {
 	if i.Threads == 1 {
 		unit = "thread"
 	}
-	s := fmt.Sprintf("%s, %d %s", i.Backend, i.Threads, unit)
+	backend := i.Backend
+	if i.AVX512 {
+		backend = "avx512 sgemm + " + backend
+	}
+	s := fmt.Sprintf("%s, %d %s", backend, i.Threads, unit)
 	if i.Config != "" {
 		s += " (" + i.Config + ")"
 	}
@@ -58,7 +71,9 @@ func (i Info) String() string {
 }
 
 // Use installs the fastest implementation this build has with blas32.Use and
-// returns what it installed. If threads > 0 it also sets OpenBLAS's thread
+// returns what it installed. On a processor with AVX-512 that is package
+// avx512's Sgemm (for the products wide enough for it when OpenBLAS is
+// there), unless the environment variable ALLCNN_AVX512 is 0. If threads > 0 it also sets OpenBLAS's thread
 // count (openblas_set_num_threads); threads <= 0 keeps the current count. The
 // pure-Go backend ignores threads: its parallelism follows GOMAXPROCS.
 //
@@ -72,8 +87,29 @@ func Use(threads int) Info {
 		setThreads(threads)
 	}
 	impl, backend, config := implementation()
+	avx := avx512.Available() && os.Getenv("ALLCNN_AVX512") != "0"
+	if avx {
+		_, pureGo := impl.(gonum.Implementation)
+		impl = routed{Float32: impl, all: pureGo}
+	}
 	blas32.Use(impl)
-	return Info{Backend: backend, Threads: Threads(), Config: config}
+	return Info{Backend: backend, Threads: Threads(), Config: config, AVX512: avx}
+}
+
+// routed sends products to package avx512's Sgemm: all of them, or those
+// at least avx512.MinColumns wide, where the embedded implementation
+// (OpenBLAS) is faster on narrower ones.
+type routed struct {
+	blas.Float32
+	all bool
+}
+
+func (r routed) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if r.all || n >= avx512.MinColumns {
+		avx512.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	r.Float32.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Threads returns how many threads one Sgemm call of this build's backend may

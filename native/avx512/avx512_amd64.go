@@ -1,0 +1,23 @@
+//go:build amd64 && !purego
+
+package avx512
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run gen.go
+
+var available = cpu.X86.HasAVX512F
+
+// kernel is the 12×32 micro-kernel (kernel_amd64.s): c = a·b, or c += a·b
+// if add, for a a 12×k block whose element (r, p) lies r·rs + p·ks bytes
+// past a, b a packed 32-column panel k deep, and c row-major with ldc floats
+// to a row; k ≥ 1.
+//
+//go:noescape
+func kernel(k int, a *float32, rs, ks int, b, c *float32, ldc int, add bool)
+
+func addrOf(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }

@@ -1,0 +1,15 @@
+//go:build !amd64 || purego
+
+package avx512
+
+import "unsafe"
+
+const available = false
+
+// kernel is kernelGo: the driver is tested on every platform, but
+// Implementation only calls it where available is true.
+func kernel(k int, a *float32, rs, ks int, b, c *float32, ldc int, add bool) {
+	kernelGo(k, a, rs, ks, b, c, ldc, add)
+}
+
+func addrOf(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }

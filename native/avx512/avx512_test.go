@@ -1,0 +1,182 @@
+package avx512
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+)
+
+// sgemmRef computes alpha·op(A)·op(B) + beta·C in float64.
+func sgemmRef(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float64 {
+	out := make([]float64, len(c))
+	for i := range c {
+		out[i] = float64(c[i])
+	}
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				ia, ib := i*lda+p, p*ldb+j
+				if tA != blas.NoTrans {
+					ia = p*lda + i
+				}
+				if tB != blas.NoTrans {
+					ib = j*ldb + p
+				}
+				av, bv := a[ia], b[ib]
+				s += float64(av) * float64(bv)
+			}
+			cv := float64(beta) * float64(c[i*ldc+j])
+			if beta == 0 {
+				cv = 0
+			}
+			out[i*ldc+j] = float64(alpha)*s + cv
+		}
+	}
+	return out
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = 2*rng.Float32() - 1
+	}
+	return s
+}
+
+// checkCase runs one product and compares it with the float64 reference,
+// including the entries of c outside the m×n result, which must not change.
+func checkCase(t *testing.T, kern microKernel, rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, alpha, beta float32) {
+	t.Helper()
+	rowsA, colsA := m, k
+	if tA != blas.NoTrans {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if tB != blas.NoTrans {
+		rowsB, colsB = n, k
+	}
+	lda, ldb, ldc := max(1, colsA+pad), max(1, colsB+pad), max(1, n+pad)
+	a := randSlice(rng, max(0, (rowsA-1)*lda+colsA))
+	b := randSlice(rng, max(0, (rowsB-1)*ldb+colsB))
+	c := randSlice(rng, max(0, (m-1)*ldc+n))
+	if beta == 0 && m > 0 && n > 0 {
+		c[0] = float32(math.NaN()) // beta = 0 must not read C
+	}
+	want := sgemmRef(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	got := append([]float32(nil), c...)
+	if kern == nil {
+		Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
+	} else {
+		multiply(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
+	}
+	tol := 2e-6 * float64(k+1)
+	for i := range got {
+		name := fmt.Sprintf("tA=%c tB=%c m=%d n=%d k=%d pad=%d alpha=%g beta=%g: c[%d]", tA, tB, m, n, k, pad, alpha, beta, i)
+		if i%ldc >= n {
+			if math.Float32bits(got[i]) != math.Float32bits(c[i]) {
+				t.Fatalf("%s = %v outside the result, want it untouched (%v)", name, got[i], c[i])
+			}
+			continue
+		}
+		if d := math.Abs(float64(got[i]) - want[i]); !(d <= tol) {
+			t.Fatalf("%s = %v, want %v (|difference| %.3g > %.3g)", name, got[i], want[i], d, tol)
+		}
+	}
+}
+
+// TestSgemm holds Sgemm (the assembly kernel) to a float64 reference.
+func TestSgemm(t *testing.T) {
+	if !Available() {
+		t.Skip("no AVX-512: Sgemm is gonum's")
+	}
+	testSgemm(t, nil)
+}
+
+// TestSgemmGoKernel runs the blocking and packing on the Go micro-kernel, so
+// that they are tested on every platform.
+func TestSgemmGoKernel(t *testing.T) {
+	testSgemm(t, kernelGo)
+}
+
+func testSgemm(t *testing.T, kern microKernel) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sizes := []struct{ m, n, k int }{
+		{1, 1, 1}, {1, 33, 2}, {13, 1, 5}, {12, 32, 1}, {12, 32, 7}, {11, 31, 3},
+		{13, 33, 9}, {24, 64, 256}, {25, 65, 257}, {96, 512, 96}, {97, 100, 513},
+		{192, 256, 864}, {5, 2100, 20}, {200, 40, 600},
+	}
+	trans := []blas.Transpose{blas.NoTrans, blas.Trans}
+	scales := []struct{ alpha, beta float32 }{{1, 0}, {1, 1}, {-0.5, 0.25}, {2, 0}}
+	for _, sz := range sizes {
+		for _, tA := range trans {
+			for _, tB := range trans {
+				for _, sc := range scales {
+					for _, pad := range []int{0, 5} {
+						checkCase(t, kern, rng, tA, tB, sz.m, sz.n, sz.k, pad, sc.alpha, sc.beta)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmConcurrent runs products on several goroutines at once: each must
+// get its own packing buffers.
+func TestSgemmConcurrent(t *testing.T) {
+	if !Available() {
+		t.Skip("no AVX-512: Sgemm is gonum's")
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			for range 5 {
+				checkCase(t, nil, rng, blas.NoTrans, blas.NoTrans, 40+g, 70, 300, 1, 1, 1)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestKernel compares the assembly micro-kernel with the Go one on panels
+// read packed, row-major and column-major, with and without add. The sums
+// are the same products added in the same order, so only fused
+// multiply-adds may differ: by an ulp or so of each step.
+func TestKernel(t *testing.T) {
+	if !Available() {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, k := range []int{1, 2, 7, 64, 300} {
+		for _, layout := range []string{"packed", "rows", "columns"} {
+			for _, add := range []bool{false, true} {
+				const ld = 37 // floats to a row of A's matrix, and of C
+				a := randSlice(rng, max(mr, k)*ld+mr*k)
+				rs, ks := 4, 4*mr
+				switch layout {
+				case "rows": // element (r, p) at a[r·ld + p]
+					rs, ks = 4*ld, 4
+				case "columns": // element (r, p) at a[p·ld + r]
+					rs, ks = 4, 4*ld
+				}
+				b := randSlice(rng, k*nr)
+				c0 := randSlice(rng, (mr-1)*(ld+nr)+nr)
+				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				kernel(k, &a[0], rs, ks, &b[0], &got[0], ld+nr, add)
+				kernelGo(k, &a[0], rs, ks, &b[0], &want[0], ld+nr, add)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*float64(k+1) {
+						t.Fatalf("k=%d %s add=%v: c[%d] = %v, Go kernel %v", k, layout, add, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package native_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/allcnn/allcnn/native"
+	"github.com/allcnn/allcnn/native/avx512"
+)
+
+// BenchmarkSgemmShapes times single-threaded products of the shapes that
+// All-CNN-C's convolutions multiply at batch 64, on each backend this build
+// has: the OpenBLAS (or gonum) that Use installs, and the AVX-512 Sgemm.
+func BenchmarkSgemmShapes(b *testing.B) {
+	shapes := []struct {
+		name    string
+		tA, tB  blas.Transpose
+		m, n, k int
+	}{
+		{"wino-conv2-fwd", blas.NoTrans, blas.NoTrans, 96, 512, 96},
+		{"wino-conv5-fwd", blas.NoTrans, blas.NoTrans, 192, 512, 192},
+		{"wino-conv5-dx", blas.Trans, blas.NoTrans, 192, 512, 192},
+		{"wino-conv5-dw", blas.NoTrans, blas.Trans, 192, 192, 512},
+		{"conv3-fwd", blas.NoTrans, blas.NoTrans, 96, 256, 864},
+		{"conv3-dx", blas.Trans, blas.NoTrans, 864, 256, 96},
+		{"conv3-dw", blas.NoTrans, blas.Trans, 96, 864, 256},
+		{"conv6-fwd", blas.NoTrans, blas.NoTrans, 192, 64, 1728},
+		{"b1-wino-small", blas.NoTrans, blas.NoTrans, 192, 16, 192},
+	}
+	info := native.Use(1)
+	backends := []struct {
+		name string
+		impl blas.Float32
+	}{{"installed", blas32.Implementation()}}
+	if avx512.Available() {
+		backends = append(backends, struct {
+			name string
+			impl blas.Float32
+		}{"avx512", avx512.Implementation{}})
+	}
+	b.Logf("installed: %v", info)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range shapes {
+		a := randFloats(rng, s.m*s.k)
+		bm := randFloats(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		lda, ldb := s.k, s.n
+		if s.tA != blas.NoTrans {
+			lda = s.m
+		}
+		if s.tB != blas.NoTrans {
+			ldb = s.k
+		}
+		for _, be := range backends {
+			b.Run(fmt.Sprintf("%s/%s", s.name, be.name), func(b *testing.B) {
+				for b.Loop() {
+					be.impl.Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+func randFloats(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = 2*rng.Float32() - 1
+	}
+	return s
+}
