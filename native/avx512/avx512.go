@@ -104,7 +104,7 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 }
 
 // microKernel is the signature of kernel and kernelGo.
-type microKernel func(k int, a *float32, rs, ks int, b, c *float32, ldc int, add bool)
+type microKernel func(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
 
 // multiply is Sgemm on valid arguments, with m, n, k ≥ 1 and alpha ≠ 0, and
 // kern for the micro-kernel.
@@ -119,13 +119,19 @@ func multiply(kern microKernel, tA, tB blas.Transpose, m, n, k int, alpha float3
 	}
 	buf := getBuffers()
 	defer putBuffers(buf)
-	p := product{kern: kern, a: a, lda: lda, transA: tA != blas.NoTrans, direct: alpha == 1, c: c, ldc: ldc, buf: buf}
-	transB := tB != blas.NoTrans
+	p := product{kern: kern, a: a, lda: lda, transA: tA != blas.NoTrans, direct: alpha == 1,
+		b: b, ldb: ldb, transB: tB != blas.NoTrans, c: c, ldc: ldc, buf: buf}
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			packB(buf.b, b, ldb, transB, pc, jc, kb, nb)
+			if p.transB {
+				packB(buf.b, b, ldb, true, pc, jc, kb, nb)
+			} else if cols := nb % nr; cols != 0 {
+				// Only a last panel of fewer than nr columns is packed (and
+				// zero-filled); the kernel reads full panels in place.
+				packB(buf.b, b, ldb, false, pc, jc+nb-cols, kb, cols)
+			}
 			add := beta != 0 || pc > 0
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
@@ -151,6 +157,11 @@ type product struct {
 	// direct: the kernel reads A in place (alpha = 1), and only a last
 	// panel of fewer than mr rows is packed, at the start of buf.a.
 	direct bool
+	b      []float32
+	ldb    int
+	// transB: B is packed; else the kernel reads it in place, and only a
+	// last panel of fewer than nr columns is packed, at the start of buf.b.
+	transB bool
 	c      []float32
 	ldc    int
 	buf    *buffers
@@ -161,8 +172,15 @@ type product struct {
 func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 	buf := p.buf
 	for jr := 0; jr < nb; jr += nr {
-		bp := &buf.b[jr*kb]
 		cols := min(nr, nb-jr)
+		bp, bs := &buf.b[jr*kb], 4*nr
+		switch {
+		case p.transB:
+		case cols < nr:
+			bp = &buf.b[0]
+		default:
+			bp, bs = &p.b[pc*p.ldb+jc+jr], 4*p.ldb
+		}
 		for ir := 0; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
 			var ap *float32
@@ -180,12 +198,12 @@ func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 			}
 			ct := (ic+ir)*p.ldc + jc + jr
 			if rows == mr && cols == nr {
-				p.kern(kb, ap, rs, ks, bp, &p.c[ct], p.ldc, add)
+				p.kern(kb, ap, rs, ks, bp, bs, &p.c[ct], p.ldc, add)
 				continue
 			}
 			// A partial tile: multiply into the scratch tile, then copy the
 			// part that exists.
-			p.kern(kb, ap, rs, ks, bp, &buf.tile[0], nr, false)
+			p.kern(kb, ap, rs, ks, bp, bs, &buf.tile[0], nr, false)
 			for i := range rows {
 				dst := p.c[ct+i*p.ldc : ct+i*p.ldc+cols]
 				src := buf.tile[i*nr : i*nr+cols]
@@ -216,15 +234,27 @@ func packB(dst, b []float32, ldb int, trans bool, pc, jc, kb, nb int) {
 			}
 			continue
 		}
-		// op(B)[p][j] = b[j*ldb+p]: walk each column of op(B) (a row of b).
-		if cols < nr {
+		// op(B)[p][j] = b[j*ldb+p]: a full panel goes 16×16 blocks at a time
+		// through the vector transpose, the rest float by float.
+		p0 := 0
+		if cols == nr {
+			tr := transpose16Go
+			if available {
+				tr = transpose16
+			}
+			for ; p0+16 <= kb; p0 += 16 {
+				for h := 0; h < nr; h += 16 {
+					tr(&panel[p0*nr+h], 4*nr, &b[(jc+jr+h)*ldb+pc+p0], 4*ldb)
+				}
+			}
+		} else {
 			clear(panel)
 		}
 		for j := range cols {
 			col := b[(jc+jr+j)*ldb+pc:]
 			col = col[:kb]
-			for p, v := range col {
-				panel[p*nr+j] = v
+			for p := p0; p < kb; p++ {
+				panel[p*nr+j] = col[p]
 			}
 		}
 	}

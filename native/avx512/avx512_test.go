@@ -166,16 +166,49 @@ func TestKernel(t *testing.T) {
 				case "columns": // element (r, p) at a[p·ld + r]
 					rs, ks = 4, 4*ld
 				}
-				b := randSlice(rng, k*nr)
+				b := randSlice(rng, k*(nr+3))
+				bs := 4 * nr
+				if layout != "packed" {
+					bs = 4 * (nr + 3) // a row-major matrix's columns
+				}
 				c0 := randSlice(rng, (mr-1)*(ld+nr)+nr)
 				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
-				kernel(k, &a[0], rs, ks, &b[0], &got[0], ld+nr, add)
-				kernelGo(k, &a[0], rs, ks, &b[0], &want[0], ld+nr, add)
+				kernel(k, &a[0], rs, ks, &b[0], bs, &got[0], ld+nr, add)
+				kernelGo(k, &a[0], rs, ks, &b[0], bs, &want[0], ld+nr, add)
 				for i := range got {
 					if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*float64(k+1) {
 						t.Fatalf("k=%d %s add=%v: c[%d] = %v, Go kernel %v", k, layout, add, i, got[i], want[i])
 					}
 				}
+			}
+		}
+	}
+}
+
+func TestTranspose16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const ss, ds = 21, 37 // floats to a row
+	src := randSlice(rng, 15*ss+16)
+	for _, tr := range []struct {
+		name string
+		f    func(dst *float32, ds int, src *float32, ss int)
+		ok   bool
+	}{{"Go", transpose16Go, true}, {"assembly", transpose16, Available()}} {
+		if !tr.ok {
+			continue
+		}
+		dst := make([]float32, 15*ds+16+1)
+		tr.f(&dst[0], 4*ds, &src[0], 4*ss)
+		for r := range 16 {
+			for c := range 16 {
+				if got, want := dst[c*ds+r], src[r*ss+c]; got != want {
+					t.Fatalf("%s: transposed (%d, %d) = %v, want %v", tr.name, c, r, got, want)
+				}
+			}
+		}
+		for i, v := range dst {
+			if i%ds >= 16 && v != 0 {
+				t.Fatalf("%s: wrote dst[%d] outside the block", tr.name, i)
 			}
 		}
 	}

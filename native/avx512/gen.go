@@ -22,22 +22,24 @@ func main() {
 	w("")
 	w(`#include "textflag.h"`)
 	w("")
-	w("// func kernel(k int, a *float32, rs, ks int, b, c *float32, ldc int, add bool)")
+	w("// func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)")
 	w("//")
 	w("// The 12×32 micro-kernel: C = A·B (add = false) or C += A·B (add = true).")
 	w("// Element (r, p) of the 12×k block A is at a + r·rs + p·ks bytes, so the")
 	w("// kernel reads a packed panel (rs = 4, ks = 48) and a row-major or")
-	w("// column-major matrix in place alike. B is a packed panel of 32 columns, k")
-	w("// rows of 32 floats; C is row-major with ldc floats to a row. Z0–Z23 hold")
-	w("// the 12×32 sums, row r in Z(2r) and Z(2r+1); k ≥ 1.")
-	w("TEXT ·kernel(SB), NOSPLIT, $0-57")
+	w("// column-major matrix in place alike. B is k rows of 32 floats, bs bytes")
+	w("// apart: a packed panel (bs = 128) or 32 columns of a row-major matrix.")
+	w("// C is row-major with ldc floats to a row. Z0–Z23 hold the 12×32 sums,")
+	w("// row r in Z(2r) and Z(2r+1); k ≥ 1.")
+	w("TEXT ·kernel(SB), NOSPLIT, $0-65")
 	w("\tMOVQ k+0(FP), CX")
 	w("\tMOVQ a+8(FP), SI")
 	w("\tMOVQ rs+16(FP), R9")
 	w("\tMOVQ ks+24(FP), BX")
 	w("\tMOVQ b+32(FP), DI")
-	w("\tMOVQ c+40(FP), DX")
-	w("\tMOVQ ldc+48(FP), R8")
+	w("\tMOVQ bs+40(FP), R13")
+	w("\tMOVQ c+48(FP), DX")
+	w("\tMOVQ ldc+56(FP), R8")
 	w("\tSHLQ $2, R8")
 	w("\tLEAQ (R9)(R9*2), R10 // 3·rs")
 	w("\tLEAQ (SI)(R9*4), R11 // row 4")
@@ -62,11 +64,11 @@ func main() {
 	w("\tADDQ BX, SI")
 	w("\tADDQ BX, R11")
 	w("\tADDQ BX, R12")
-	w("\tADDQ $128, DI")
+	w("\tADDQ R13, DI")
 	w("\tDECQ CX")
 	w("\tJNZ loop")
 	w("")
-	w("\tMOVBLZX add+56(FP), AX")
+	w("\tMOVBLZX add+64(FP), AX")
 	w("\tTESTQ AX, AX")
 	w("\tJZ store")
 	for r := range 12 {
@@ -91,7 +93,62 @@ func main() {
 	}
 	w("\tVZEROUPPER")
 	w("\tRET")
+	transpose(w)
 	if err := os.WriteFile("kernel_amd64.s", []byte(s.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// transpose writes transpose16, which packs a transposed B 16×16 at a time.
+// Four rounds of 16 shuffles move element (r, c) of Z0–Z15 to (c, r): pairs
+// of floats, pairs of pairs, then 128-bit lanes, twice.
+func transpose(w func(string, ...any)) {
+	w("")
+	w("// func transpose16(dst *float32, ds int, src *float32, ss int)")
+	w("//")
+	w("// transpose16 writes the transpose of the 16×16 block at src, whose rows")
+	w("// are ss bytes apart, to dst, with rows ds bytes apart.")
+	w("TEXT ·transpose16(SB), NOSPLIT, $0-32")
+	w("\tMOVQ dst+0(FP), DI")
+	w("\tMOVQ ds+8(FP), R9")
+	w("\tMOVQ src+16(FP), SI")
+	w("\tMOVQ ss+24(FP), R8")
+	for r := range 16 {
+		w("\tVMOVUPS (SI), Z%d", r)
+		if r < 15 {
+			w("\tADDQ R8, SI")
+		}
+	}
+	// Z16–Z31 = pairs of floats from rows 2i and 2i+1.
+	for i := 0; i < 16; i += 2 {
+		w("\tVUNPCKLPS Z%d, Z%d, Z%d", i+1, i, 16+i)
+		w("\tVUNPCKHPS Z%d, Z%d, Z%d", i+1, i, 17+i)
+	}
+	// Z0–Z15 = pairs of pairs.
+	for i := 0; i < 16; i += 4 {
+		w("\tVUNPCKLPD Z%d, Z%d, Z%d", 18+i, 16+i, i)
+		w("\tVUNPCKHPD Z%d, Z%d, Z%d", 18+i, 16+i, i+1)
+		w("\tVUNPCKLPD Z%d, Z%d, Z%d", 19+i, 17+i, i+2)
+		w("\tVUNPCKHPD Z%d, Z%d, Z%d", 19+i, 17+i, i+3)
+	}
+	// Z16–Z31: 128-bit lanes of registers 4 apart.
+	for _, base := range []int{0, 8} {
+		for i := range 4 {
+			w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", base+i+4, base+i, 16+base+i)
+			w("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", base+i+4, base+i, 16+base+i+4)
+		}
+	}
+	// Z0–Z15: lanes of registers 8 apart; Zc is column c.
+	for i := range 8 {
+		w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", 24+i, 16+i, i)
+		w("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", 24+i, 16+i, i+8)
+	}
+	for c := range 16 {
+		w("\tVMOVUPS Z%d, (DI)", c)
+		if c < 15 {
+			w("\tADDQ R9, DI")
+		}
+	}
+	w("\tVZEROUPPER")
+	w("\tRET")
 }

@@ -4,22 +4,24 @@
 
 #include "textflag.h"
 
-// func kernel(k int, a *float32, rs, ks int, b, c *float32, ldc int, add bool)
+// func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
 //
 // The 12×32 micro-kernel: C = A·B (add = false) or C += A·B (add = true).
 // Element (r, p) of the 12×k block A is at a + r·rs + p·ks bytes, so the
 // kernel reads a packed panel (rs = 4, ks = 48) and a row-major or
-// column-major matrix in place alike. B is a packed panel of 32 columns, k
-// rows of 32 floats; C is row-major with ldc floats to a row. Z0–Z23 hold
-// the 12×32 sums, row r in Z(2r) and Z(2r+1); k ≥ 1.
-TEXT ·kernel(SB), NOSPLIT, $0-57
+// column-major matrix in place alike. B is k rows of 32 floats, bs bytes
+// apart: a packed panel (bs = 128) or 32 columns of a row-major matrix.
+// C is row-major with ldc floats to a row. Z0–Z23 hold the 12×32 sums,
+// row r in Z(2r) and Z(2r+1); k ≥ 1.
+TEXT ·kernel(SB), NOSPLIT, $0-65
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R9
 	MOVQ ks+24(FP), BX
 	MOVQ b+32(FP), DI
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
+	MOVQ bs+40(FP), R13
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
 	SHLQ $2, R8
 	LEAQ (R9)(R9*2), R10 // 3·rs
 	LEAQ (SI)(R9*4), R11 // row 4
@@ -91,11 +93,11 @@ loop:
 	ADDQ BX, SI
 	ADDQ BX, R11
 	ADDQ BX, R12
-	ADDQ $128, DI
+	ADDQ R13, DI
 	DECQ CX
 	JNZ loop
 
-	MOVBLZX add+56(FP), AX
+	MOVBLZX add+64(FP), AX
 	TESTQ AX, AX
 	JZ store
 	VADDPS (DX), Z0, Z0
@@ -196,5 +198,143 @@ store:
 	ADDQ R8, DX
 	VMOVUPS Z22, (DX)
 	VMOVUPS Z23, 64(DX)
+	VZEROUPPER
+	RET
+
+// func transpose16(dst *float32, ds int, src *float32, ss int)
+//
+// transpose16 writes the transpose of the 16×16 block at src, whose rows
+// are ss bytes apart, to dst, with rows ds bytes apart.
+TEXT ·transpose16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ ds+8(FP), R9
+	MOVQ src+16(FP), SI
+	MOVQ ss+24(FP), R8
+	VMOVUPS (SI), Z0
+	ADDQ R8, SI
+	VMOVUPS (SI), Z1
+	ADDQ R8, SI
+	VMOVUPS (SI), Z2
+	ADDQ R8, SI
+	VMOVUPS (SI), Z3
+	ADDQ R8, SI
+	VMOVUPS (SI), Z4
+	ADDQ R8, SI
+	VMOVUPS (SI), Z5
+	ADDQ R8, SI
+	VMOVUPS (SI), Z6
+	ADDQ R8, SI
+	VMOVUPS (SI), Z7
+	ADDQ R8, SI
+	VMOVUPS (SI), Z8
+	ADDQ R8, SI
+	VMOVUPS (SI), Z9
+	ADDQ R8, SI
+	VMOVUPS (SI), Z10
+	ADDQ R8, SI
+	VMOVUPS (SI), Z11
+	ADDQ R8, SI
+	VMOVUPS (SI), Z12
+	ADDQ R8, SI
+	VMOVUPS (SI), Z13
+	ADDQ R8, SI
+	VMOVUPS (SI), Z14
+	ADDQ R8, SI
+	VMOVUPS (SI), Z15
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18
+	VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20
+	VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22
+	VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24
+	VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26
+	VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28
+	VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30
+	VUNPCKHPS Z15, Z14, Z31
+	VUNPCKLPD Z18, Z16, Z0
+	VUNPCKHPD Z18, Z16, Z1
+	VUNPCKLPD Z19, Z17, Z2
+	VUNPCKHPD Z19, Z17, Z3
+	VUNPCKLPD Z22, Z20, Z4
+	VUNPCKHPD Z22, Z20, Z5
+	VUNPCKLPD Z23, Z21, Z6
+	VUNPCKHPD Z23, Z21, Z7
+	VUNPCKLPD Z26, Z24, Z8
+	VUNPCKHPD Z26, Z24, Z9
+	VUNPCKLPD Z27, Z25, Z10
+	VUNPCKHPD Z27, Z25, Z11
+	VUNPCKLPD Z30, Z28, Z12
+	VUNPCKHPD Z30, Z28, Z13
+	VUNPCKLPD Z31, Z29, Z14
+	VUNPCKHPD Z31, Z29, Z15
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z20
+	VSHUFF32X4 $0x88, Z5, Z1, Z17
+	VSHUFF32X4 $0xdd, Z5, Z1, Z21
+	VSHUFF32X4 $0x88, Z6, Z2, Z18
+	VSHUFF32X4 $0xdd, Z6, Z2, Z22
+	VSHUFF32X4 $0x88, Z7, Z3, Z19
+	VSHUFF32X4 $0xdd, Z7, Z3, Z23
+	VSHUFF32X4 $0x88, Z12, Z8, Z24
+	VSHUFF32X4 $0xdd, Z12, Z8, Z28
+	VSHUFF32X4 $0x88, Z13, Z9, Z25
+	VSHUFF32X4 $0xdd, Z13, Z9, Z29
+	VSHUFF32X4 $0x88, Z14, Z10, Z26
+	VSHUFF32X4 $0xdd, Z14, Z10, Z30
+	VSHUFF32X4 $0x88, Z15, Z11, Z27
+	VSHUFF32X4 $0xdd, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z24, Z16, Z0
+	VSHUFF32X4 $0xdd, Z24, Z16, Z8
+	VSHUFF32X4 $0x88, Z25, Z17, Z1
+	VSHUFF32X4 $0xdd, Z25, Z17, Z9
+	VSHUFF32X4 $0x88, Z26, Z18, Z2
+	VSHUFF32X4 $0xdd, Z26, Z18, Z10
+	VSHUFF32X4 $0x88, Z27, Z19, Z3
+	VSHUFF32X4 $0xdd, Z27, Z19, Z11
+	VSHUFF32X4 $0x88, Z28, Z20, Z4
+	VSHUFF32X4 $0xdd, Z28, Z20, Z12
+	VSHUFF32X4 $0x88, Z29, Z21, Z5
+	VSHUFF32X4 $0xdd, Z29, Z21, Z13
+	VSHUFF32X4 $0x88, Z30, Z22, Z6
+	VSHUFF32X4 $0xdd, Z30, Z22, Z14
+	VSHUFF32X4 $0x88, Z31, Z23, Z7
+	VSHUFF32X4 $0xdd, Z31, Z23, Z15
+	VMOVUPS Z0, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z1, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z2, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z3, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z4, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z5, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z6, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z7, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z8, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z9, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z10, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z11, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z12, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z13, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z14, (DI)
+	ADDQ R9, DI
+	VMOVUPS Z15, (DI)
 	VZEROUPPER
 	RET

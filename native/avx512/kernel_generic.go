@@ -5,11 +5,10 @@ import "unsafe"
 // kernelGo is the micro-kernel in Go, with kernel's arguments and results:
 // the reference that the tests hold the assembly to, and what they run the
 // blocking and packing on where the assembly cannot run.
-func kernelGo(k int, a *float32, rs, ks int, b, c *float32, ldc int, add bool) {
+func kernelGo(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool) {
 	var sum [mr * nr]float32
-	bs := unsafe.Slice(b, k*nr)
 	for p := range k {
-		brow := bs[p*nr : p*nr+nr]
+		brow := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), p*bs)), nr)
 		for r := range mr {
 			av := *(*float32)(unsafe.Add(unsafe.Pointer(a), r*rs+p*ks))
 			acc := sum[r*nr : r*nr+nr]
@@ -27,6 +26,16 @@ func kernelGo(k int, a *float32, rs, ks int, b, c *float32, ldc int, add bool) {
 			} else {
 				row[j] = sum[r*nr+j]
 			}
+		}
+	}
+}
+
+// transpose16Go is transpose16 in Go.
+func transpose16Go(dst *float32, ds int, src *float32, ss int) {
+	for r := range 16 {
+		row := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(src), r*ss)), 16)
+		for c, v := range row {
+			*(*float32)(unsafe.Add(unsafe.Pointer(dst), c*ds+4*r)) = v
 		}
 	}
 }
