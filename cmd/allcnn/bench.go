@@ -35,6 +35,7 @@ type benchResult struct {
 	Repetitions int     `json:"repetitions"`
 	Rounds      int     `json:"rounds"`
 	Winograd    bool    `json:"winograd"`
+	AVX512      bool    `json:"avx512"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -47,6 +48,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	peer := fs.String("peer", "", "also run this peer_torch.py (with /usr/bin/python3) and print the ratios")
 	rounds := fs.Int("rounds", 1, "measure everything (and run the peer) this many times, alternating, and report each figure's median over the rounds")
 	winograd := fs.Bool("winograd", true, "use Winograd F(m×m, 3×3) where it pays (false: im2col + GEMM for every convolution)")
+	avx512 := fs.Bool("avx512", true, "multiply on the AVX-512 Sgemm where the CPU has AVX-512 (false: OpenBLAS or gonum alone; the same as ALLCNN_AVX512=0)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file (for go tool pprof)")
 	if err := parse(fs, args); err != nil {
@@ -56,6 +58,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -batch, -runs, -rounds and -threads must be ≥ 1", errUsage)
 	}
 	defer kernel.SetWinograd(kernel.SetWinograd(*winograd))
+	if !*avx512 {
+		os.Setenv("ALLCNN_AVX512", "0")
+	}
 	info := native.Setup(*threads)
 	s, err := kernel.ZooSpec(*model, 0, *width)
 	if err != nil {
@@ -69,7 +74,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	p, _ := s.ParamCount()
-	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd}
+	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd, AVX512: info.AVX512}
 	fmt.Fprintf(stderr, "bench: %s, %d parameters, %s\n", s.Name, p, info)
 
 	in, k := s.Input, net.Classes()
