@@ -33,9 +33,9 @@ const (
 	nc = 1024
 )
 
-// MinColumns is the narrowest product (columns of C) that fills the
-// micro-kernel's tile; narrower ones waste part of every tile.
-const MinColumns = nr
+// MinColumns is the narrowest product (columns of C) that fills a
+// micro-kernel's tile (12×16); narrower ones waste part of every tile.
+const MinColumns = 16
 
 // Implementation is gonum's pure-Go BLAS with Sgemm replaced by the AVX-512
 // one where the processor has it (Available).
@@ -100,15 +100,18 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	multiply(kernel, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	multiply(kernels{kernel, kernel16}, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// microKernel is the signature of kernel and kernelGo.
+// microKernel is the signature of the micro-kernels.
 type microKernel func(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
 
-// multiply is Sgemm on valid arguments, with m, n, k ≥ 1 and alpha ≠ 0, and
-// kern for the micro-kernel.
-func multiply(kern microKernel, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// kernels are the 12×32 and 12×16 micro-kernels a product runs on.
+type kernels struct{ wide, narrow microKernel }
+
+// multiply is Sgemm on valid arguments, with m, n, k ≥ 1 and alpha ≠ 0, on
+// the micro-kernels kern.
+func multiply(kern kernels, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if beta != 0 && beta != 1 {
 		for i := range m {
 			row := c[i*ldc : i*ldc+n]
@@ -127,9 +130,10 @@ func multiply(kern microKernel, tA, tB blas.Transpose, m, n, k int, alpha float3
 			kb := min(kc, k-pc)
 			if p.transB {
 				packB(buf.b, b, ldb, true, pc, jc, kb, nb)
-			} else if cols := nb % nr; cols != 0 {
-				// Only a last panel of fewer than nr columns is packed (and
-				// zero-filled); the kernel reads full panels in place.
+			} else if cols := rest(nb); cols != 0 {
+				// Only a last panel of fewer than 16 columns (or fewer than
+				// nr, without the 16 a narrow panel takes) is packed and
+				// zero-filled; the kernels read full panels in place.
 				packB(buf.b, b, ldb, false, pc, jc+nb-cols, kb, cols)
 			}
 			add := beta != 0 || pc > 0
@@ -150,7 +154,7 @@ func multiply(kern microKernel, tA, tB blas.Transpose, m, n, k int, alpha float3
 
 // product is one Sgemm call's operands.
 type product struct {
-	kern   microKernel
+	kern   kernels
 	a      []float32
 	lda    int
 	transA bool
@@ -171,16 +175,22 @@ type product struct {
 // by the packed kb×nb block of B into C at (ic, jc), tile by tile.
 func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 	buf := p.buf
-	for jr := 0; jr < nb; jr += nr {
-		cols := min(nr, nb-jr)
+	for jr := 0; jr < nb; {
+		// The panel of B: nr columns packed (a transposed B), nr or 16
+		// columns in place, or the last rest(nb) columns packed.
+		cols, kern, narrow := min(nr, nb-jr), p.kern.wide, false
 		bp, bs := &buf.b[jr*kb], 4*nr
 		switch {
 		case p.transB:
-		case cols < nr:
+		case nb-jr == rest(nb):
 			bp = &buf.b[0]
+		case cols < nr:
+			cols, kern, narrow = 16, p.kern.narrow, true
+			fallthrough
 		default:
 			bp, bs = &p.b[pc*p.ldb+jc+jr], 4*p.ldb
 		}
+		full := cols == nr || narrow // every column of the tile is in C
 		for ir := 0; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
 			var ap *float32
@@ -197,13 +207,13 @@ func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 				ap, rs, ks = &p.a[(ic+ir)*p.lda+pc], 4*p.lda, 4
 			}
 			ct := (ic+ir)*p.ldc + jc + jr
-			if rows == mr && cols == nr {
-				p.kern(kb, ap, rs, ks, bp, bs, &p.c[ct], p.ldc, add)
+			if rows == mr && full {
+				kern(kb, ap, rs, ks, bp, bs, &p.c[ct], p.ldc, add)
 				continue
 			}
 			// A partial tile: multiply into the scratch tile, then copy the
 			// part that exists.
-			p.kern(kb, ap, rs, ks, bp, bs, &buf.tile[0], nr, false)
+			kern(kb, ap, rs, ks, bp, bs, &buf.tile[0], nr, false)
 			for i := range rows {
 				dst := p.c[ct+i*p.ldc : ct+i*p.ldc+cols]
 				src := buf.tile[i*nr : i*nr+cols]
@@ -216,7 +226,18 @@ func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 				}
 			}
 		}
+		jr += cols
 	}
+}
+
+// rest is how many of nb columns of a B read in place go packed: those past
+// the panels of nr columns and the one of 16 that fits after them.
+func rest(nb int) int {
+	r := nb % nr
+	if r >= 16 {
+		r -= 16
+	}
+	return r
 }
 
 // packB copies op(B)[pc:pc+kb, jc:jc+nb] into panels of nr columns, each

@@ -20,6 +20,11 @@ var available = cpu.X86.HasAVX512F
 //go:noescape
 func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
 
+// kernel16 is kernel for 16 columns of B and C (12×16 tiles).
+//
+//go:noescape
+func kernel16(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
+
 func addrOf(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }
 
 // transpose16 writes the transpose of the 16×16 block at src, whose rows are

@@ -6,10 +6,14 @@ import "unsafe"
 
 const available = false
 
-// kernel is kernelGo: the driver is tested on every platform, but
+// kernel and kernel16 are the Go kernels: the driver is tested on every platform, but
 // Implementation only calls it where available is true.
 func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool) {
 	kernelGo(k, a, rs, ks, b, bs, c, ldc, add)
+}
+
+func kernel16(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool) {
+	kernelGo16(k, a, rs, ks, b, bs, c, ldc, add)
 }
 
 func addrOf(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }

@@ -50,7 +50,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 
 // checkCase runs one product and compares it with the float64 reference,
 // including the entries of c outside the m×n result, which must not change.
-func checkCase(t *testing.T, kern microKernel, rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, alpha, beta float32) {
+func checkCase(t *testing.T, kern *kernels, rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, alpha, beta float32) {
 	t.Helper()
 	rowsA, colsA := m, k
 	if tA != blas.NoTrans {
@@ -72,7 +72,7 @@ func checkCase(t *testing.T, kern microKernel, rng *rand.Rand, tA, tB blas.Trans
 	if kern == nil {
 		Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
 	} else {
-		multiply(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
+		multiply(*kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
 	}
 	tol := 2e-6 * float64(k+1)
 	for i := range got {
@@ -100,15 +100,16 @@ func TestSgemm(t *testing.T) {
 // TestSgemmGoKernel runs the blocking and packing on the Go micro-kernel, so
 // that they are tested on every platform.
 func TestSgemmGoKernel(t *testing.T) {
-	testSgemm(t, kernelGo)
+	testSgemm(t, &kernels{kernelGo, kernelGo16})
 }
 
-func testSgemm(t *testing.T, kern microKernel) {
+func testSgemm(t *testing.T, kern *kernels) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	sizes := []struct{ m, n, k int }{
 		{1, 1, 1}, {1, 33, 2}, {13, 1, 5}, {12, 32, 1}, {12, 32, 7}, {11, 31, 3},
 		{13, 33, 9}, {24, 64, 256}, {25, 65, 257}, {96, 512, 96}, {97, 100, 513},
-		{192, 256, 864}, {5, 2100, 20}, {200, 40, 600},
+		{192, 256, 864}, {5, 2100, 20}, {200, 40, 600}, {24, 16, 8}, {25, 20, 30},
+		{12, 48, 3}, {13, 50, 17}, {30, 63, 9}, {36, 8, 40}, {7, 1030, 5},
 	}
 	trans := []blas.Transpose{blas.NoTrans, blas.Trans}
 	scales := []struct{ alpha, beta float32 }{{1, 0}, {1, 1}, {-0.5, 0.25}, {2, 0}}
@@ -153,6 +154,15 @@ func TestKernel(t *testing.T) {
 	if !Available() {
 		t.Skip("no AVX-512")
 	}
+	for _, kk := range []struct {
+		name     string
+		asm, ref microKernel
+	}{{"12×32", kernel, kernelGo}, {"12×16", kernel16, kernelGo16}} {
+		testKernel(t, kk.name, kk.asm, kk.ref)
+	}
+}
+
+func testKernel(t *testing.T, name string, asm, ref microKernel) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, k := range []int{1, 2, 7, 64, 300} {
 		for _, layout := range []string{"packed", "rows", "columns"} {
@@ -173,11 +183,11 @@ func TestKernel(t *testing.T) {
 				}
 				c0 := randSlice(rng, (mr-1)*(ld+nr)+nr)
 				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
-				kernel(k, &a[0], rs, ks, &b[0], bs, &got[0], ld+nr, add)
-				kernelGo(k, &a[0], rs, ks, &b[0], bs, &want[0], ld+nr, add)
+				asm(k, &a[0], rs, ks, &b[0], bs, &got[0], ld+nr, add)
+				ref(k, &a[0], rs, ks, &b[0], bs, &want[0], ld+nr, add)
 				for i := range got {
 					if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*float64(k+1) {
-						t.Fatalf("k=%d %s add=%v: c[%d] = %v, Go kernel %v", k, layout, add, i, got[i], want[i])
+						t.Fatalf("%s k=%d %s add=%v: c[%d] = %v, Go kernel %v", name, k, layout, add, i, got[i], want[i])
 					}
 				}
 			}

@@ -22,16 +22,29 @@ func main() {
 	w("")
 	w(`#include "textflag.h"`)
 	w("")
-	w("// func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)")
+	microKernel(w, "kernel", 2)
+	microKernel(w, "kernel16", 1)
+	transpose(w)
+	if err := os.WriteFile("kernel_amd64.s", []byte(s.String()), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// microKernel writes the 12×(16·vecs) micro-kernel name: one or two
+// vectors of 16 floats to a row of C.
+func microKernel(w func(string, ...any), name string, vecs int) {
+	cols := 16 * vecs
+	acc := 12 * vecs // accumulators: row r, vector v in Z(vecs·r + v)
+	w("")
+	w("// func %s(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)", name)
 	w("//")
-	w("// The 12×32 micro-kernel: C = A·B (add = false) or C += A·B (add = true).")
+	w("// The 12×%d micro-kernel: C = A·B (add = false) or C += A·B (add = true).", cols)
 	w("// Element (r, p) of the 12×k block A is at a + r·rs + p·ks bytes, so the")
 	w("// kernel reads a packed panel (rs = 4, ks = 48) and a row-major or")
-	w("// column-major matrix in place alike. B is k rows of 32 floats, bs bytes")
-	w("// apart: a packed panel (bs = 128) or 32 columns of a row-major matrix.")
-	w("// C is row-major with ldc floats to a row. Z0–Z23 hold the 12×32 sums,")
-	w("// row r in Z(2r) and Z(2r+1); k ≥ 1.")
-	w("TEXT ·kernel(SB), NOSPLIT, $0-65")
+	w("// column-major matrix in place alike. B is k rows of %d floats, bs bytes", cols)
+	w("// apart: a packed panel or %d columns of a row-major matrix. C is", cols)
+	w("// row-major with ldc floats to a row. Z0–Z%d hold the sums; k ≥ 1.", acc-1)
+	w("TEXT ·%s(SB), NOSPLIT, $0-65", name)
 	w("\tMOVQ k+0(FP), CX")
 	w("\tMOVQ a+8(FP), SI")
 	w("\tMOVQ rs+16(FP), R9")
@@ -44,13 +57,14 @@ func main() {
 	w("\tLEAQ (R9)(R9*2), R10 // 3·rs")
 	w("\tLEAQ (SI)(R9*4), R11 // row 4")
 	w("\tLEAQ (R11)(R9*4), R12 // row 8")
-	for i := range 24 {
+	for i := range acc {
 		w("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	w("")
-	w("loop:")
-	w("\tVMOVUPS (DI), Z24")
-	w("\tVMOVUPS 64(DI), Z25")
+	w("%s_loop:", name)
+	for v := range vecs {
+		w("\tVMOVUPS %d(DI), Z%d", 64*v, 24+v)
+	}
 	// Row r of the panel: bases SI, R11, R12 for rows 0, 4, 8, plus 0, 1,
 	// 2 or 3 times rs.
 	bases := []string{"SI", "R11", "R12"}
@@ -58,24 +72,25 @@ func main() {
 	for r := range 12 {
 		br := 26 + r%6
 		w("\tVBROADCASTSS (%s)%s, Z%d", bases[r/4], offsets[r%4], br)
-		w("\tVFMADD231PS Z24, Z%d, Z%d", br, 2*r)
-		w("\tVFMADD231PS Z25, Z%d, Z%d", br, 2*r+1)
+		for v := range vecs {
+			w("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, br, vecs*r+v)
+		}
 	}
 	w("\tADDQ BX, SI")
 	w("\tADDQ BX, R11")
 	w("\tADDQ BX, R12")
 	w("\tADDQ R13, DI")
 	w("\tDECQ CX")
-	w("\tJNZ loop")
+	w("\tJNZ %s_loop", name)
 	w("")
 	w("\tMOVBLZX add+64(FP), AX")
 	w("\tTESTQ AX, AX")
-	w("\tJZ store")
+	w("\tJZ %s_store", name)
 	for r := range 12 {
-		w("\tVADDPS (DX), Z%d, Z%d", 2*r, 2*r)
-		w("\tVADDPS 64(DX), Z%d, Z%d", 2*r+1, 2*r+1)
-		w("\tVMOVUPS Z%d, (DX)", 2*r)
-		w("\tVMOVUPS Z%d, 64(DX)", 2*r+1)
+		for v := range vecs {
+			w("\tVADDPS %d(DX), Z%d, Z%d", 64*v, vecs*r+v, vecs*r+v)
+			w("\tVMOVUPS Z%d, %d(DX)", vecs*r+v, 64*v)
+		}
 		if r < 11 {
 			w("\tADDQ R8, DX")
 		}
@@ -83,20 +98,17 @@ func main() {
 	w("\tVZEROUPPER")
 	w("\tRET")
 	w("")
-	w("store:")
+	w("%s_store:", name)
 	for r := range 12 {
-		w("\tVMOVUPS Z%d, (DX)", 2*r)
-		w("\tVMOVUPS Z%d, 64(DX)", 2*r+1)
+		for v := range vecs {
+			w("\tVMOVUPS Z%d, %d(DX)", vecs*r+v, 64*v)
+		}
 		if r < 11 {
 			w("\tADDQ R8, DX")
 		}
 	}
 	w("\tVZEROUPPER")
 	w("\tRET")
-	transpose(w)
-	if err := os.WriteFile("kernel_amd64.s", []byte(s.String()), 0o644); err != nil {
-		log.Fatal(err)
-	}
 }
 
 // transpose writes transpose16, which packs a transposed B 16×16 at a time.

@@ -4,15 +4,15 @@
 
 #include "textflag.h"
 
+
 // func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
 //
 // The 12×32 micro-kernel: C = A·B (add = false) or C += A·B (add = true).
 // Element (r, p) of the 12×k block A is at a + r·rs + p·ks bytes, so the
 // kernel reads a packed panel (rs = 4, ks = 48) and a row-major or
 // column-major matrix in place alike. B is k rows of 32 floats, bs bytes
-// apart: a packed panel (bs = 128) or 32 columns of a row-major matrix.
-// C is row-major with ldc floats to a row. Z0–Z23 hold the 12×32 sums,
-// row r in Z(2r) and Z(2r+1); k ≥ 1.
+// apart: a packed panel or 32 columns of a row-major matrix. C is
+// row-major with ldc floats to a row. Z0–Z23 hold the sums; k ≥ 1.
 TEXT ·kernel(SB), NOSPLIT, $0-65
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -51,8 +51,8 @@ TEXT ·kernel(SB), NOSPLIT, $0-65
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
 
-loop:
-	VMOVUPS (DI), Z24
+kernel_loop:
+	VMOVUPS 0(DI), Z24
 	VMOVUPS 64(DI), Z25
 	VBROADCASTSS (SI), Z26
 	VFMADD231PS Z24, Z26, Z0
@@ -95,109 +95,244 @@ loop:
 	ADDQ BX, R12
 	ADDQ R13, DI
 	DECQ CX
-	JNZ loop
+	JNZ kernel_loop
 
 	MOVBLZX add+64(FP), AX
 	TESTQ AX, AX
-	JZ store
-	VADDPS (DX), Z0, Z0
+	JZ kernel_store
+	VADDPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DX)
 	VADDPS 64(DX), Z1, Z1
-	VMOVUPS Z0, (DX)
 	VMOVUPS Z1, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z2, Z2
+	VADDPS 0(DX), Z2, Z2
+	VMOVUPS Z2, 0(DX)
 	VADDPS 64(DX), Z3, Z3
-	VMOVUPS Z2, (DX)
 	VMOVUPS Z3, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z4, Z4
+	VADDPS 0(DX), Z4, Z4
+	VMOVUPS Z4, 0(DX)
 	VADDPS 64(DX), Z5, Z5
-	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z6, Z6
+	VADDPS 0(DX), Z6, Z6
+	VMOVUPS Z6, 0(DX)
 	VADDPS 64(DX), Z7, Z7
-	VMOVUPS Z6, (DX)
 	VMOVUPS Z7, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z8, Z8
+	VADDPS 0(DX), Z8, Z8
+	VMOVUPS Z8, 0(DX)
 	VADDPS 64(DX), Z9, Z9
-	VMOVUPS Z8, (DX)
 	VMOVUPS Z9, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z10, Z10
+	VADDPS 0(DX), Z10, Z10
+	VMOVUPS Z10, 0(DX)
 	VADDPS 64(DX), Z11, Z11
-	VMOVUPS Z10, (DX)
 	VMOVUPS Z11, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z12, Z12
+	VADDPS 0(DX), Z12, Z12
+	VMOVUPS Z12, 0(DX)
 	VADDPS 64(DX), Z13, Z13
-	VMOVUPS Z12, (DX)
 	VMOVUPS Z13, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z14, Z14
+	VADDPS 0(DX), Z14, Z14
+	VMOVUPS Z14, 0(DX)
 	VADDPS 64(DX), Z15, Z15
-	VMOVUPS Z14, (DX)
 	VMOVUPS Z15, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z16, Z16
+	VADDPS 0(DX), Z16, Z16
+	VMOVUPS Z16, 0(DX)
 	VADDPS 64(DX), Z17, Z17
-	VMOVUPS Z16, (DX)
 	VMOVUPS Z17, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z18, Z18
+	VADDPS 0(DX), Z18, Z18
+	VMOVUPS Z18, 0(DX)
 	VADDPS 64(DX), Z19, Z19
-	VMOVUPS Z18, (DX)
 	VMOVUPS Z19, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z20, Z20
+	VADDPS 0(DX), Z20, Z20
+	VMOVUPS Z20, 0(DX)
 	VADDPS 64(DX), Z21, Z21
-	VMOVUPS Z20, (DX)
 	VMOVUPS Z21, 64(DX)
 	ADDQ R8, DX
-	VADDPS (DX), Z22, Z22
+	VADDPS 0(DX), Z22, Z22
+	VMOVUPS Z22, 0(DX)
 	VADDPS 64(DX), Z23, Z23
-	VMOVUPS Z22, (DX)
 	VMOVUPS Z23, 64(DX)
 	VZEROUPPER
 	RET
 
-store:
-	VMOVUPS Z0, (DX)
+kernel_store:
+	VMOVUPS Z0, 0(DX)
 	VMOVUPS Z1, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, 0(DX)
 	VMOVUPS Z3, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z4, (DX)
+	VMOVUPS Z4, 0(DX)
 	VMOVUPS Z5, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z6, (DX)
+	VMOVUPS Z6, 0(DX)
 	VMOVUPS Z7, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z8, (DX)
+	VMOVUPS Z8, 0(DX)
 	VMOVUPS Z9, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z10, (DX)
+	VMOVUPS Z10, 0(DX)
 	VMOVUPS Z11, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z12, (DX)
+	VMOVUPS Z12, 0(DX)
 	VMOVUPS Z13, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z14, (DX)
+	VMOVUPS Z14, 0(DX)
 	VMOVUPS Z15, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z16, (DX)
+	VMOVUPS Z16, 0(DX)
 	VMOVUPS Z17, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z18, (DX)
+	VMOVUPS Z18, 0(DX)
 	VMOVUPS Z19, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z20, (DX)
+	VMOVUPS Z20, 0(DX)
 	VMOVUPS Z21, 64(DX)
 	ADDQ R8, DX
-	VMOVUPS Z22, (DX)
+	VMOVUPS Z22, 0(DX)
 	VMOVUPS Z23, 64(DX)
+	VZEROUPPER
+	RET
+
+// func kernel16(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
+//
+// The 12×16 micro-kernel: C = A·B (add = false) or C += A·B (add = true).
+// Element (r, p) of the 12×k block A is at a + r·rs + p·ks bytes, so the
+// kernel reads a packed panel (rs = 4, ks = 48) and a row-major or
+// column-major matrix in place alike. B is k rows of 16 floats, bs bytes
+// apart: a packed panel or 16 columns of a row-major matrix. C is
+// row-major with ldc floats to a row. Z0–Z11 hold the sums; k ≥ 1.
+TEXT ·kernel16(SB), NOSPLIT, $0-65
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rs+16(FP), R9
+	MOVQ ks+24(FP), BX
+	MOVQ b+32(FP), DI
+	MOVQ bs+40(FP), R13
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
+	SHLQ $2, R8
+	LEAQ (R9)(R9*2), R10 // 3·rs
+	LEAQ (SI)(R9*4), R11 // row 4
+	LEAQ (R11)(R9*4), R12 // row 8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+kernel16_loop:
+	VMOVUPS 0(DI), Z24
+	VBROADCASTSS (SI), Z26
+	VFMADD231PS Z24, Z26, Z0
+	VBROADCASTSS (SI)(R9*1), Z27
+	VFMADD231PS Z24, Z27, Z1
+	VBROADCASTSS (SI)(R9*2), Z28
+	VFMADD231PS Z24, Z28, Z2
+	VBROADCASTSS (SI)(R10*1), Z29
+	VFMADD231PS Z24, Z29, Z3
+	VBROADCASTSS (R11), Z30
+	VFMADD231PS Z24, Z30, Z4
+	VBROADCASTSS (R11)(R9*1), Z31
+	VFMADD231PS Z24, Z31, Z5
+	VBROADCASTSS (R11)(R9*2), Z26
+	VFMADD231PS Z24, Z26, Z6
+	VBROADCASTSS (R11)(R10*1), Z27
+	VFMADD231PS Z24, Z27, Z7
+	VBROADCASTSS (R12), Z28
+	VFMADD231PS Z24, Z28, Z8
+	VBROADCASTSS (R12)(R9*1), Z29
+	VFMADD231PS Z24, Z29, Z9
+	VBROADCASTSS (R12)(R9*2), Z30
+	VFMADD231PS Z24, Z30, Z10
+	VBROADCASTSS (R12)(R10*1), Z31
+	VFMADD231PS Z24, Z31, Z11
+	ADDQ BX, SI
+	ADDQ BX, R11
+	ADDQ BX, R12
+	ADDQ R13, DI
+	DECQ CX
+	JNZ kernel16_loop
+
+	MOVBLZX add+64(FP), AX
+	TESTQ AX, AX
+	JZ kernel16_store
+	VADDPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z1, Z1
+	VMOVUPS Z1, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z2, Z2
+	VMOVUPS Z2, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z3, Z3
+	VMOVUPS Z3, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z4, Z4
+	VMOVUPS Z4, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z5, Z5
+	VMOVUPS Z5, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z6, Z6
+	VMOVUPS Z6, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z7, Z7
+	VMOVUPS Z7, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z8, Z8
+	VMOVUPS Z8, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z9, Z9
+	VMOVUPS Z9, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z10, Z10
+	VMOVUPS Z10, 0(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z11, Z11
+	VMOVUPS Z11, 0(DX)
+	VZEROUPPER
+	RET
+
+kernel16_store:
+	VMOVUPS Z0, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z1, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z2, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z3, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z4, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z5, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z6, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z7, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z8, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z9, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z10, 0(DX)
+	ADDQ R8, DX
+	VMOVUPS Z11, 0(DX)
 	VZEROUPPER
 	RET
 
