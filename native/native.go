@@ -1,7 +1,8 @@
 // Package native installs the fastest float32 matrix multiply this build has
 // behind gonum's blas32 seam, so that code calling
-// blas32.Implementation().Sgemm (package kernel) runs on OpenBLAS in a native
-// build and on gonum's pure Go everywhere else.
+// blas32.Implementation().Sgemm (package kernel) runs on OpenBLAS or the
+// AVX-512 Sgemm of package avx512 in a native build, and on gonum's pure Go
+// everywhere else.
 //
 // Which implementation a build gets:
 //
@@ -11,8 +12,12 @@
 //     runtime library (libopenblas0) where the program runs. For an OpenBLAS
 //     outside the default paths, set CGO_CFLAGS (for cblas.h) and CGO_LDFLAGS.
 //   - CGO_ENABLED=0, or -tags noopenblas: gonum's pure-Go implementation.
+//   - Either way, on an x86-64 processor with AVX-512: package avx512's
+//     Sgemm for every product at least avx512.MinColumns wide (for every
+//     product without OpenBLAS), unless ALLCNN_AVX512=0. It is about twice
+//     as fast as OpenBLAS's AVX2 kernels on the convolutions' products.
 //
-// Only Sgemm goes to OpenBLAS: every other routine of blas.Float32 is gonum's,
+// Only Sgemm is replaced: every other routine of blas.Float32 is gonum's,
 // because Sgemm is the only one the convolutions spend their time in.
 // Importing the package alone changes nothing. Programs that run package
 // kernel call Setup once, early in main: it installs the BLAS with one thread
