@@ -40,6 +40,12 @@ func window(d, n, o int) (lo, hi int) {
 // each, plane (p, q) at planes[(p·s+q)·ph·pw:]), zero beyond the image.
 func deinterleave(x []float32, h, w, s, ph, pw int, planes []float32) {
 	pl := ph * pw
+	if phaseAsm && s == 2 && h > 0 && h%2 == 0 && w%16 == 0 {
+		// Every plane row has its source row: ph = h/2, pw = w/2.
+		_, _ = x[h*w-1], planes[4*pl-1]
+		deinterleave2(&planes[0], pl, pw, &x[0], w, h)
+		return
+	}
 	for p := range s {
 		for r := range ph {
 			iy := r*s + p

@@ -12,7 +12,7 @@ func TestPhaseLowering(t *testing.T) {
 	for _, s := range []int{2, 3} {
 		for _, k := range []int{1, 2, 3, 5} {
 			for pad := 0; pad < k; pad++ {
-				for _, hw := range [][2]int{{7, 9}, {8, 8}, {5, 6}, {16, 16}} {
+				for _, hw := range [][2]int{{7, 9}, {8, 8}, {5, 6}, {16, 16}, {6, 32}, {7, 16}} {
 					h, w := hw[0], hw[1]
 					oh, ow := ConvOut(h, k, s, pad), ConvOut(w, k, s, pad)
 					if oh < 1 || ow < 1 {
@@ -37,6 +37,49 @@ func TestPhaseLowering(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestPhaseAsm holds the assembly phase split and row copy to the Go loops:
+// the same floats, bit for bit, and nothing written outside.
+func TestPhaseAsm(t *testing.T) {
+	if !phaseAsm {
+		t.Skip("no assembly on this platform")
+	}
+	rng := newRNG(13)
+	for _, hw := range [][2]int{{2, 16}, {16, 16}, {32, 32}, {4, 48}} {
+		h, w := hw[0], hw[1]
+		ph, pw := phaseDims(h, w, 2)
+		x := randTensor(rng, 1, h*w).Data
+		want := make([]float32, 4*ph*pw+5)
+		got := make([]float32, len(want))
+		for i := range got {
+			got[i], want[i] = 99, 99
+		}
+		phaseAsm = false
+		deinterleave(x, h, w, 2, ph, pw, want)
+		phaseAsm = true
+		deinterleave(x, h, w, 2, ph, pw, got)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%dx%d: phase planes [%d] = %v, Go loop %v", h, w, i, got[i], want[i])
+			}
+		}
+	}
+	for _, c := range []struct{ rows, n, ss, ds int }{{1, 8, 8, 8}, {3, 16, 16, 21}, {5, 32, 40, 36}} {
+		src := randTensor(rng, 1, c.rows*c.ss).Data
+		dst := make([]float32, c.rows*c.ds+3)
+		copyRows(&dst[0], c.ds, &src[0], c.ss, c.rows, c.n)
+		for i, v := range dst {
+			r, j := i/c.ds, i%c.ds
+			want := float32(0)
+			if r < c.rows && j < c.n {
+				want = src[r*c.ss+j]
+			}
+			if v != want {
+				t.Fatalf("copyRows %+v: dst[%d] = %v, want %v", c, i, v, want)
 			}
 		}
 	}

@@ -97,6 +97,11 @@ func (w *winograd) fusedInput(x *Tensor, n0, nb int, g *winogradGeom, v []float3
 			for j := range nb {
 				src := x.Example(n0 + j)[c*g.h*g.w : (c+1)*g.h*g.w]
 				dst := buf[j*plane+g.pad*stride+g.pad:]
+				if phaseAsm && g.w%8 == 0 && g.h > 0 {
+					_ = dst[(g.h-1)*stride+g.w-1]
+					copyRows(&dst[0], stride, &src[0], g.w, g.h, g.w)
+					continue
+				}
 				for iy := range g.h {
 					copy(dst[iy*stride:iy*stride+g.w], src[iy*g.w:(iy+1)*g.w])
 				}

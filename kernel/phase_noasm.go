@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package kernel
+
+var phaseAsm = false
+
+func deinterleave2(planes *float32, pl, pw int, src *float32, w, h int) {
+	panic("kernel: no assembly")
+}
+
+func copyRows(dst *float32, ds int, src *float32, ss int, rows, n int) {
+	panic("kernel: no assembly")
+}
