@@ -25,6 +25,7 @@ import (
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
+	"github.com/allcnn/allcnn/native"
 	"github.com/allcnn/allcnn/wasm/api"
 )
 
@@ -107,6 +108,9 @@ var variants = []variant{{"compiler", true}, {"compiler", false}, {"interpreter"
 const kernels = "simd/simd128.wasm"
 
 func TestMain(m *testing.M) {
+	// The native side multiplies as the native programs do: on OpenBLAS and
+	// the AVX-512 Sgemm where the build and the processor have them.
+	fmt.Fprintf(os.Stderr, "native BLAS: %v\n", native.Setup(0))
 	dir, err := os.MkdirTemp("", "allcnn-wasm-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
