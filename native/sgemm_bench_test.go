@@ -45,31 +45,14 @@ func BenchmarkSgemmShapes(b *testing.B) {
 	b.Logf("installed: %v", info)
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range shapes {
-		a := randFloats(rng, s.m*s.k)
-		bm := randFloats(rng, s.k*s.n)
-		c := make([]float32, s.m*s.n)
-		lda, ldb := s.k, s.n
-		if s.tA != blas.NoTrans {
-			lda = s.m
-		}
-		if s.tB != blas.NoTrans {
-			ldb = s.k
-		}
+		in := newSgemmCase(rng, s.tA, s.tB, s.m, s.n, s.k, 0, false)
 		for _, be := range backends {
 			b.Run(fmt.Sprintf("%s/%s", s.name, be.name), func(b *testing.B) {
 				for b.Loop() {
-					be.impl.Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+					be.impl.Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, in.a, in.lda, in.b, in.ldb, 0, in.c, in.ldc)
 				}
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
-}
-
-func randFloats(rng *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = 2*rng.Float32() - 1
-	}
-	return s
 }

@@ -48,6 +48,19 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
+// randMatrix returns a rows×cols matrix, rows ld floats apart, of values in
+// [-1, 1), with NaN between the rows: a product that reads there fails.
+func randMatrix(rng *rand.Rand, rows, cols, ld int) []float32 {
+	s := make([]float32, max(0, (rows-1)*ld+cols))
+	for i := range s {
+		s[i] = float32(math.NaN())
+		if i%ld < cols {
+			s[i] = 2*rng.Float32() - 1
+		}
+	}
+	return s
+}
+
 // checkCase runs one product and compares it with the float64 reference,
 // including the entries of c outside the m×n result, which must not change.
 func checkCase(t *testing.T, kern *kernels, rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, alpha, beta float32) {
@@ -61,8 +74,8 @@ func checkCase(t *testing.T, kern *kernels, rng *rand.Rand, tA, tB blas.Transpos
 		rowsB, colsB = n, k
 	}
 	lda, ldb, ldc := max(1, colsA+pad), max(1, colsB+pad), max(1, n+pad)
-	a := randSlice(rng, max(0, (rowsA-1)*lda+colsA))
-	b := randSlice(rng, max(0, (rowsB-1)*ldb+colsB))
+	a := randMatrix(rng, rowsA, colsA, lda)
+	b := randMatrix(rng, rowsB, colsB, ldb)
 	c := randSlice(rng, max(0, (m-1)*ldc+n))
 	if beta == 0 && m > 0 && n > 0 {
 		c[0] = float32(math.NaN()) // beta = 0 must not read C
