@@ -8,9 +8,14 @@
 // because older OpenBLAS releases compute wrong results on some newer
 // processors). It needs no cgo, so a pure-Go build gets it too.
 //
-// The product is the classic blocked algorithm: blocks of B and A are packed
-// into panels that fit the caches, and a 12×32 register-tile micro-kernel in
-// assembly multiplies one panel of A by one panel of B. Each call runs on the
+// The product is the classic blocked algorithm, with less packing: register-
+// tile micro-kernels in assembly (12×32, and 12×16 for narrow products)
+// multiply a panel of 12 rows of A by a panel of 32 (or 16) columns of B,
+// over blocks of kc steps that keep the panel of B in the level-1 cache. The
+// kernels read A in place, whatever its transpose (they take a byte stride
+// for each direction), and B in place unless it is transposed; a transposed
+// B is packed through a 16×16 vector transpose. Only the panels at the edges
+// (and A, when alpha ≠ 1) are copied, zero-filled. Each call runs on the
 // calling goroutine alone; package kernel runs several at once.
 package avx512
 
@@ -23,8 +28,7 @@ import (
 
 // Micro-kernel tile and cache blocks. A 12×32 tile keeps 24 of the 32 vector
 // registers as sums; a kc×32 panel of B (32 KiB) stays in the level-1 cache
-// while the panels of an mc×kc block of A (96 KiB) stream from level 2,
-// or A is read in place.
+// while the mc×kc block of A (96 KiB) streams from level 2.
 const (
 	mr = 12
 	nr = 32
@@ -163,8 +167,8 @@ type product struct {
 	direct bool
 	b      []float32
 	ldb    int
-	// transB: B is packed; else the kernel reads it in place, and only a
-	// last panel of fewer than nr columns is packed, at the start of buf.b.
+	// transB: B is packed; else the kernels read it in place, and only the
+	// last rest(nb) columns are packed, at the start of buf.b.
 	transB bool
 	c      []float32
 	ldc    int
