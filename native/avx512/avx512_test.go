@@ -236,3 +236,26 @@ func TestTranspose16(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmRandomShapes runs products of random sizes, strides, transposes
+// and scales, so that every mix of full, narrow and edge panels comes up,
+// on the assembly kernels where they run and on the Go ones everywhere.
+func TestSgemmRandomShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	trans := []blas.Transpose{blas.NoTrans, blas.Trans}
+	scales := []float32{0, 1, -0.75, 2}
+	n := 300
+	if testing.Short() {
+		n = 50
+	}
+	for range n {
+		m, nn, k := 1+rng.IntN(80), 1+rng.IntN(110), 1+rng.IntN(300)
+		tA, tB := trans[rng.IntN(2)], trans[rng.IntN(2)]
+		pad := rng.IntN(4)
+		alpha, beta := scales[1+rng.IntN(3)], scales[rng.IntN(4)]
+		if Available() {
+			checkCase(t, nil, rng, tA, tB, m, nn, k, pad, alpha, beta)
+		}
+		checkCase(t, &kernels{kernelGo, kernelGo16}, rng, tA, tB, m, nn, k, pad, alpha, beta)
+	}
+}
