@@ -78,9 +78,10 @@ func (i Info) String() string {
 // Use installs the fastest implementation this build has with blas32.Use and
 // returns what it installed. On a processor with AVX-512 that is package
 // avx512's Sgemm (for the products wide enough for it when OpenBLAS is
-// there), unless the environment variable ALLCNN_AVX512 is 0. If threads > 0 it also sets OpenBLAS's thread
-// count (openblas_set_num_threads); threads <= 0 keeps the current count. The
-// pure-Go backend ignores threads: its parallelism follows GOMAXPROCS.
+// there), unless the environment variable ALLCNN_AVX512 is 0. If threads > 0
+// it also sets OpenBLAS's thread count (openblas_set_num_threads); threads
+// <= 0 keeps the current count. The pure-Go backend ignores threads: its
+// parallelism follows GOMAXPROCS.
 //
 // Call Use before any goroutine multiplies matrices, typically early in main:
 // neither blas32.Use nor OpenBLAS's thread count is safe to change while a
@@ -101,9 +102,11 @@ func Use(threads int) Info {
 	return Info{Backend: backend, Threads: Threads(), Config: config, AVX512: avx}
 }
 
-// routed sends products to package avx512's Sgemm: all of them, or those
-// at least avx512.MinColumns wide, where the embedded implementation
-// (OpenBLAS) is faster on narrower ones.
+// routed sends products to package avx512's Sgemm: all of them, or, when
+// the embedded implementation is OpenBLAS, those at least avx512.MinColumns
+// wide. On narrower ones most of each tile is padding: OpenBLAS's AVX2
+// kernels were 1.4–2× faster on 1 to 4 columns, within 15% at 9 and 12, and
+// 1.5–1.8× slower at 15 (192×n×192 and 96×n×864, single-threaded).
 type routed struct {
 	blas.Float32
 	all bool
