@@ -175,6 +175,7 @@ func TestKernel(t *testing.T) {
 	}
 }
 
+// testKernel compares one assembly micro-kernel with its Go copy.
 func testKernel(t *testing.T, name string, asm, ref microKernel) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, k := range []int{1, 2, 7, 64, 300} {
