@@ -449,7 +449,7 @@ func (r *reader) object(keys []string, required int, value func(key string) erro
 // msgpack tags, then the ZCA tensors. Required keys come first.
 var (
 	specKeys       = []string{"name", "input", "layers"}
-	layerKeys      = []string{"type", "name", "out", "kernel", "stride", "pad", "ceil", "slope", "p"}
+	layerKeys      = []string{"type", "name", "out", "kernel", "stride", "pad", "ceil", "slope", "p", "eps", "momentum"}
 	preprocessKeys = []string{"kind", "mean", "std", "gcn_scale", "zca_mean", "zca"}
 )
 
@@ -507,6 +507,10 @@ func (r *reader) layer(l *kernel.LayerSpec) error {
 			l.Slope, err = r.float32()
 		case "p":
 			l.P, err = r.float32()
+		case "eps":
+			l.Eps, err = r.float32()
+		case "momentum":
+			l.Momentum, err = r.float32()
 		}
 		return err
 	})

@@ -162,7 +162,7 @@ func (e *encoder) spec(f *File) {
 	e.arrayLen(len(s.Layers))
 	for _, l := range s.Layers {
 		n := 1
-		for _, set := range []bool{l.Name != "", l.Out != 0, l.Kernel != 0, l.Stride != 0, l.Pad != 0, l.Ceil, set32(l.Slope), set32(l.P)} {
+		for _, set := range []bool{l.Name != "", l.Out != 0, l.Kernel != 0, l.Stride != 0, l.Pad != 0, l.Ceil, set32(l.Slope), set32(l.P), set32(l.Eps), set32(l.Momentum)} {
 			if set {
 				n++
 			}
@@ -194,6 +194,14 @@ func (e *encoder) spec(f *File) {
 		if set32(l.P) {
 			e.str("p")
 			e.float32(l.P)
+		}
+		if set32(l.Eps) {
+			e.str("eps")
+			e.float32(l.Eps)
+		}
+		if set32(l.Momentum) {
+			e.str("momentum")
+			e.float32(l.Momentum)
 		}
 	}
 }

@@ -14,7 +14,7 @@ func (f *File) Net() (*kernel.Net, error) {
 	if err != nil {
 		return nil, fmt.Errorf("format: %w", err)
 	}
-	for _, p := range n.Params() {
+	for _, p := range n.Tensors() {
 		t, ok := f.Tensor(p.Name)
 		if !ok {
 			return nil, fmt.Errorf("format: tensor %q: %w", p.Name, ErrMissing)
@@ -33,7 +33,7 @@ func FromNet(n *kernel.Net, classes []string, p preprocess.Params, dtype DType, 
 	if p.Kind == preprocess.GCNZCA {
 		f.ZCADType = dtype
 	}
-	for _, q := range n.Params() {
+	for _, q := range n.Tensors() {
 		f.Tensors = append(f.Tensors, Tensor{Name: q.Name, Shape: append([]int(nil), q.Shape...), DType: dtype, Data: append([]float32(nil), q.Data...)})
 	}
 	return f

@@ -1,6 +1,7 @@
 package kernel
 
-// ParamCount is the number of learnable scalars (weights and biases).
+// ParamCount is the number of learnable scalars (weights and biases; a
+// batchnorm's running statistics are not counted).
 func (s *Spec) ParamCount() (int, error) {
 	ps, err := s.ParamShapes()
 	if err != nil {
@@ -8,6 +9,9 @@ func (s *Spec) ParamCount() (int, error) {
 	}
 	total := 0
 	for _, p := range ps {
+		if p.Buffer {
+			continue
+		}
 		n := 1
 		for _, d := range p.Shape {
 			n *= d

@@ -150,6 +150,13 @@ func TestGradientsPerLayer(t *testing.T) {
 		{name: "maxpool3s2-ceil", spec: Spec{Input: [3]int{1, 8, 8}, Layers: []LayerSpec{{Type: TypeMaxPool, Kernel: 3, Stride: 2, Ceil: true}}}, batch: 2},
 		{name: "maxpool2s2", spec: Spec{Input: [3]int{2, 6, 6}, Layers: []LayerSpec{{Type: TypeMaxPool, Kernel: 2, Stride: 2}}}, batch: 1},
 		{name: "gap", spec: Spec{Input: [3]int{3, 3, 4}, Layers: []LayerSpec{{Type: TypeGAP}}}, batch: 2},
+		// Batch normalisation differentiated through the batch statistics
+		// (training) and as the affine map of its running ones (evaluation).
+		{name: "batchnorm-train", spec: Spec{Input: [3]int{3, 4, 5}, Layers: []LayerSpec{{Type: TypeBatchNorm, Name: "bn"}}}, batch: 3, train: true, step: 1e-3, tol: 3e-3},
+		{name: "batchnorm-train-1x1", spec: Spec{Input: [3]int{4, 1, 1}, Layers: []LayerSpec{{Type: TypeBatchNorm, Name: "bn"}}}, batch: 5, train: true, step: 1e-3, tol: 3e-3},
+		{name: "batchnorm-eval", spec: Spec{Input: [3]int{3, 4, 5}, Layers: []LayerSpec{{Type: TypeBatchNorm, Name: "bn"}}}, batch: 2},
+		{name: "conv-batchnorm-relu-train", spec: Spec{Input: [3]int{2, 5, 5}, Layers: []LayerSpec{
+			{Type: TypeConv, Name: "c", Out: 3, Kernel: 3, Pad: 1}, {Type: TypeBatchNorm, Name: "bn"}, {Type: TypeReLU}}}, batch: 2, train: true, step: 1e-3, tol: 3e-3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkGradients(t, c) })
@@ -254,5 +261,49 @@ func TestConvScheduling(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSmoothedCrossEntropy checks the smoothed loss's gradient by
+// differences and its value against the definition, and that eps 0 is the
+// plain loss.
+func TestSmoothedCrossEntropy(t *testing.T) {
+	rng := newRNG(6)
+	logits := randTensor(rng, 2, 3, 5).Data
+	labels := []int{4, 0, 2}
+	const eps = 0.1
+	d := make([]float32, len(logits))
+	loss, _ := SmoothedCrossEntropy(logits, 5, labels, eps, d)
+	// Definition: (1 − eps)·CE + eps·mean over classes of −log p.
+	var want float64
+	probs := make([]float32, len(logits))
+	Softmax(logits, 5, probs)
+	for r, lab := range labels {
+		var all float64
+		for j := range 5 {
+			all -= math.Log(float64(probs[r*5+j]))
+		}
+		want += (1-eps)*-math.Log(float64(probs[r*5+lab])) + eps*all/5
+	}
+	want /= 3
+	if math.Abs(loss-want) > 1e-6 {
+		t.Fatalf("loss %v, want %v", loss, want)
+	}
+	const h = 1e-2
+	for i := range logits {
+		old := logits[i]
+		logits[i] = old + h
+		lp, _ := SmoothedCrossEntropy(logits, 5, labels, eps, nil)
+		logits[i] = old - h
+		lm, _ := SmoothedCrossEntropy(logits, 5, labels, eps, nil)
+		logits[i] = old
+		if num := (lp - lm) / (2 * h); math.Abs(num-float64(d[i])) > 1e-3 {
+			t.Errorf("logit %d: analytic %v, numeric %v", i, d[i], num)
+		}
+	}
+	a, _ := SmoothedCrossEntropy(logits, 5, labels, 0, nil)
+	b, _ := SoftmaxCrossEntropy(logits, 5, labels, nil)
+	if a != b {
+		t.Errorf("eps 0: %v, plain %v", a, b)
 	}
 }

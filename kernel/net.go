@@ -49,6 +49,8 @@ func Build(s Spec) (*Net, error) {
 			layer = NewMaxPool(l.Name, l.Kernel, l.Stride, l.Pad, l.Ceil)
 		case TypeGAP:
 			layer = NewGAP(l.Name)
+		case TypeBatchNorm:
+			layer = NewBatchNorm(l.Name, in, l.Eps, l.Momentum)
 		}
 		n.Layers = append(n.Layers, layer)
 		in = shapes[i][0]
@@ -74,9 +76,23 @@ func (n *Net) Params() []*Param {
 	return ps
 }
 
-// Param finds a learnable tensor by name ("conv1.weight").
+// Tensors lists every tensor a weight file stores, in layer order: the
+// learnable ones and the buffers (a batchnorm's running statistics), in the
+// order of Spec.ParamShapes.
+func (n *Net) Tensors() []*Param {
+	var ps []*Param
+	for _, l := range n.Layers {
+		ps = append(ps, l.Params()...)
+		if b, ok := l.(interface{ Buffers() []*Param }); ok {
+			ps = append(ps, b.Buffers()...)
+		}
+	}
+	return ps
+}
+
+// Param finds a tensor by name ("conv1.weight", "bn1.running_var").
 func (n *Net) Param(name string) *Param {
-	for _, p := range n.Params() {
+	for _, p := range n.Tensors() {
 		if p.Name == name {
 			return p
 		}
@@ -115,14 +131,22 @@ func (n *Net) ForwardTo(x *Tensor, last int, train bool) (*Tensor, error) {
 		// runs too rectifies its own output while it is in cache, and the
 		// rectifier passes it on without a copy (its backward pass reads
 		// the signs from it as before).
-		if c, ok := l.(*Conv2D); ok {
+		// Batch normalisation does the same.
+		var rectify *bool
+		switch c := l.(type) {
+		case *Conv2D:
+			rectify = &c.rectify
+		case *BatchNorm:
+			rectify = &c.rectify
+		}
+		if rectify != nil {
 			var r *ReLU
 			if i < len(n.Layers)-1 {
 				r, _ = n.Layers[i+1].(*ReLU)
 			}
-			c.rectify = r != nil && r.Slope == 0 && i < last
+			*rectify = r != nil && r.Slope == 0 && i < last
 			if r != nil {
-				r.fused = c.rectify
+				r.fused = *rectify
 			}
 		}
 		x = l.Forward(x, train)

@@ -16,6 +16,9 @@ const (
 	TypeDropout   = "dropout"    // zero with probability P while training
 	TypeMaxPool   = "maxpool"    // max over Kernel×Kernel windows, records switches
 	TypeGAP       = "gap"        // global average pooling to 1×1
+	// TypeBatchNorm is batch normalisation per channel (BatchNorm): a
+	// training aid that FoldBatchNorm merges into the convolution before it.
+	TypeBatchNorm = "batchnorm"
 )
 
 // Spec describes a network as data: the input shape and the layers in order.
@@ -41,6 +44,11 @@ type LayerSpec struct {
 	Ceil  bool    `json:"ceil,omitempty" msgpack:"ceil,omitempty"`
 	Slope float32 `json:"slope,omitempty" msgpack:"slope,omitempty"` // leaky_relu: slope for x < 0
 	P     float32 `json:"p,omitempty" msgpack:"p,omitempty"`         // dropout: drop probability
+	// Eps and Momentum are a batchnorm's ε (added to the variance) and the
+	// weight of each batch in its running statistics; 0 means the defaults,
+	// DefaultBNEps and DefaultBNMomentum.
+	Eps      float32 `json:"eps,omitempty" msgpack:"eps,omitempty"`
+	Momentum float32 `json:"momentum,omitempty" msgpack:"momentum,omitempty"`
 }
 
 // ErrSpec is wrapped by every error that reports an invalid Spec.
@@ -140,6 +148,13 @@ func (s *Spec) Shapes() ([][3]int, error) {
 			}
 		case TypeGAP:
 			h, w = 1, 1
+		case TypeBatchNorm:
+			if l.Name == "" {
+				return nil, fmt.Errorf("%w: %s: a batchnorm layer needs a name", ErrSpec, where)
+			}
+			if !(l.Eps >= 0 && l.Eps < 1) || !(l.Momentum >= 0 && l.Momentum <= 1) {
+				return nil, fmt.Errorf("%w: %s: eps %v outside [0, 1) or momentum %v outside [0, 1]", ErrSpec, where, l.Eps, l.Momentum)
+			}
 		default:
 			return nil, fmt.Errorf("%w: %s: unknown layer type", ErrSpec, where)
 		}
@@ -171,14 +186,20 @@ func ParseSpec(r io.Reader) (*Spec, error) {
 	return &s, nil
 }
 
-// ParamInfo names one learnable tensor of a net.
+// ParamInfo names one tensor of a net.
 type ParamInfo struct {
 	Name  string
 	Shape []int
+	// Buffer marks state that is saved but not learned: a batchnorm's
+	// running statistics.
+	Buffer bool
 }
 
-// ParamShapes lists the learnable tensors a spec implies, in layer order:
-// for each conv layer NAME, "NAME.weight" [out, in, k, k] and "NAME.bias" [out].
+// ParamShapes lists the tensors a spec implies, in layer order, as a weight
+// file holds them: for each conv layer NAME, "NAME.weight" [out, in, k, k]
+// and "NAME.bias" [out]; for each batchnorm NAME over c channels,
+// "NAME.weight" and "NAME.bias" (γ, β) and the buffers "NAME.running_mean"
+// and "NAME.running_var", each [c].
 func (s *Spec) ParamShapes() ([]ParamInfo, error) {
 	shapes, err := s.Shapes()
 	if err != nil {
@@ -187,10 +208,17 @@ func (s *Spec) ParamShapes() ([]ParamInfo, error) {
 	var ps []ParamInfo
 	in := s.Input[0]
 	for i, l := range s.Layers {
-		if l.Type == TypeConv {
+		switch {
+		case l.Type == TypeConv:
 			ps = append(ps,
-				ParamInfo{l.Name + ".weight", []int{l.Out, in, l.Kernel, l.Kernel}},
-				ParamInfo{l.Name + ".bias", []int{l.Out}})
+				ParamInfo{Name: l.Name + ".weight", Shape: []int{l.Out, in, l.Kernel, l.Kernel}},
+				ParamInfo{Name: l.Name + ".bias", Shape: []int{l.Out}})
+		case l.Type == TypeBatchNorm:
+			ps = append(ps,
+				ParamInfo{Name: l.Name + ".weight", Shape: []int{in}},
+				ParamInfo{Name: l.Name + ".bias", Shape: []int{in}},
+				ParamInfo{Name: l.Name + ".running_mean", Shape: []int{in}, Buffer: true},
+				ParamInfo{Name: l.Name + ".running_var", Shape: []int{in}, Buffer: true})
 		}
 		in = shapes[i][0]
 	}

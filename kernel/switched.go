@@ -47,7 +47,7 @@ func (n *Net) WithSwitches() (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range m.Params() {
+	for _, p := range m.Tensors() {
 		copy(p.Data, n.Param(p.Name).Data)
 	}
 	return m, nil
