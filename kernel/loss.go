@@ -50,6 +50,40 @@ func SoftmaxCrossEntropy(logits []float32, k int, labels []int, dlogits []float3
 	return loss / float64(n), correct
 }
 
+// SmoothedCrossEntropy is SoftmaxCrossEntropy against smoothed labels
+// (Szegedy et al. 2016): the target of row r puts 1 − eps + eps/k on its
+// label and eps/k on every other class. With eps = 0 it is
+// SoftmaxCrossEntropy. dlogits, if not nil, receives (softmax − target)/n.
+func SmoothedCrossEntropy(logits []float32, k int, labels []int, eps float64, dlogits []float32) (loss float64, correct int) {
+	if eps == 0 {
+		return SoftmaxCrossEntropy(logits, k, labels, dlogits)
+	}
+	n := len(labels)
+	probs := dlogits
+	if probs == nil {
+		probs = make([]float32, len(logits))
+	}
+	Softmax(logits, k, probs)
+	off := eps / float64(k)
+	for r, lab := range labels {
+		row := probs[r*k : (r+1)*k]
+		for j, p := range row {
+			t := off
+			if j == lab {
+				t += 1 - eps
+			}
+			loss -= t * math.Log(max(float64(p), 1e-30))
+			if dlogits != nil {
+				row[j] = float32((float64(p) - t) / float64(n))
+			}
+		}
+		if Argmax(logits[r*k:(r+1)*k]) == lab {
+			correct++
+		}
+	}
+	return loss / float64(n), correct
+}
+
 // Argmax is the index of the largest value (the first, on ties).
 func Argmax(v []float32) int {
 	best := 0

@@ -106,7 +106,7 @@ func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{Cfg: c.Config, Dir: dir, Net: net, Classes: f.Classes, History: c.History, log: log}
-	r.opt = SGD{Momentum: float32(c.Config.Momentum), WeightDecay: float32(c.Config.WeightDecay)}
+	r.opt = SGD{Momentum: float32(c.Config.Momentum), WeightDecay: float32(c.Config.WeightDecay), Nesterov: c.Config.Nesterov}
 	params := net.Params()
 	if len(c.Velocity) != len(params) {
 		return nil, fmt.Errorf("%w: %s: %d momentum buffers for %d parameters", ErrCheckpoint, path, len(c.Velocity), len(params))

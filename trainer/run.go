@@ -64,6 +64,20 @@ type Config struct {
 	Preprocess  string      `msgpack:"preprocess" json:"preprocess"`     // none, channel, zca, auto
 	DType       string      `msgpack:"dtype" json:"dtype"`               // storage of the final weights: f32 or f16
 
+	// Norm "batch" trains with batch normalisation after every convolution
+	// but the class layer (kernel.WithBatchNorm); the model written at the
+	// end has it folded into the convolutions (kernel.FoldBatchNorm), so it
+	// is the plain architecture. "" or "none": no normalisation.
+	Norm string `msgpack:"norm,omitempty" json:"norm,omitempty"`
+	// LRSchedule is the schedule's kind: "step" (Milestones, Gamma; the
+	// default) or "onecycle" (Warmup epochs up to LR, then down to 0).
+	LRSchedule string  `msgpack:"lr_schedule,omitempty" json:"lr_schedule,omitempty"`
+	Warmup     float64 `msgpack:"warmup,omitempty" json:"warmup,omitempty"`
+	Nesterov   bool    `msgpack:"nesterov,omitempty" json:"nesterov,omitempty"`
+	// LabelSmoothing is the ε of smoothed targets in the training loss
+	// (validation loss is plain cross-entropy).
+	LabelSmoothing float64 `msgpack:"label_smoothing,omitempty" json:"label_smoothing,omitempty"`
+
 	// Resize, when positive, scales each image of folder data so that its
 	// shorter side is Resize pixels and keeps the central square
 	// (FolderOptions.Resize): with a smaller input, the crop mode above.
@@ -102,6 +116,14 @@ func (c *Config) check() error {
 		return fmt.Errorf("trainer: dtype %q (want f32 or f16)", c.DType)
 	case len(c.Dropout) != 0 && len(c.Dropout) != 2:
 		return fmt.Errorf("trainer: dropout %v: want two probabilities, input and hidden", c.Dropout)
+	case c.Norm != "" && c.Norm != NormNone && c.Norm != NormBatch:
+		return fmt.Errorf("trainer: norm %q (want none or batch)", c.Norm)
+	case c.LRSchedule != "" && c.LRSchedule != StepSchedule && c.LRSchedule != OneCycleSchedule:
+		return fmt.Errorf("trainer: lr schedule %q (want step or onecycle)", c.LRSchedule)
+	case c.LRSchedule == OneCycleSchedule && !(c.Warmup >= 0 && c.Warmup < float64(c.Epochs)):
+		return fmt.Errorf("trainer: warm-up of %g epochs in a run of %d", c.Warmup, c.Epochs)
+	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
+		return fmt.Errorf("trainer: label smoothing %v outside [0, 1)", c.LabelSmoothing)
 	}
 	if len(c.Spec.Layers) > 0 {
 		_, err := c.Spec.Shapes()
@@ -135,8 +157,35 @@ func (c *Config) resolveSpec(classes int) error {
 		}
 		c.Dropout = nil // applied; the spec now says it
 	}
+	if c.Norm == NormBatch && !hasBatchNorm(c.Spec) {
+		s, err := kernel.WithBatchNorm(c.Spec)
+		if err != nil {
+			return err
+		}
+		c.Spec = s
+	}
 	_, err := c.Spec.Shapes()
 	return err
+}
+
+// Norm settings.
+const (
+	NormNone  = "none"
+	NormBatch = "batch"
+)
+
+func hasBatchNorm(s kernel.Spec) bool {
+	for _, l := range s.Layers {
+		if l.Type == kernel.TypeBatchNorm {
+			return true
+		}
+	}
+	return false
+}
+
+// schedule is the run's learning-rate schedule.
+func (c *Config) schedule() Schedule {
+	return Schedule{Kind: c.LRSchedule, Base: c.LR, Milestones: c.Milestones, Gamma: c.Gamma, Warmup: c.Warmup, Epochs: c.Epochs}
 }
 
 // inputMode is how the data's images reach the network's input; see Config.
@@ -261,7 +310,7 @@ func Start(cfg Config, dir string, log io.Writer) (*Run, error) {
 	}
 	net.Seed(cfg.Seed)
 	r.Net = net
-	r.opt = SGD{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay)}
+	r.opt = SGD{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay), Nesterov: cfg.Nesterov}
 	r.shuffle = rand.NewPCG(cfg.Seed, 1)
 	r.augment = rand.NewPCG(cfg.Seed, 2)
 	return r, nil
@@ -412,7 +461,8 @@ func (r *Run) Train(ctx context.Context, p Progress) error {
 
 func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) {
 	epoch := r.Epoch() + 1
-	lr := Schedule{Base: r.Cfg.LR, Milestones: r.Cfg.Milestones, Gamma: r.Cfg.Gamma}.At(epoch)
+	sched := r.Cfg.schedule()
+	lr := sched.Rate(float64(epoch - 1))
 	t0 := time.Now()
 	n, in := r.train.Len(), r.Cfg.Spec.Input
 	dim := r.train.C * r.train.H * r.train.W // of a stored image
@@ -462,7 +512,8 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 		if dl == nil || dl.N() != b {
 			dl = kernel.NewTensor(y.Shape...)
 		}
-		loss, c := kernel.SoftmaxCrossEntropy(y.Data, classes, labels, dl.Data)
+		lr = sched.Rate(float64(epoch-1) + float64(start)/float64(n))
+		loss, c := kernel.SmoothedCrossEntropy(y.Data, classes, labels, r.Cfg.LabelSmoothing, dl.Data)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return EpochMetrics{}, fmt.Errorf("%w: loss %v at epoch %d, step %d (lr %g); the last good checkpoint is epoch %d in %s — try a smaller -lr",
 				ErrDiverged, loss, epoch, start/r.Cfg.Batch+1, lr, r.Epoch(), r.Dir)
@@ -479,7 +530,7 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 			p.Step(epoch, seen, n, lossSum/float64(seen), float64(correct)/float64(seen))
 		}
 	}
-	m := EpochMetrics{Epoch: epoch, TrainLoss: lossSum / float64(seen), TrainAcc: float64(correct) / float64(seen), LR: lr}
+	m := EpochMetrics{Epoch: epoch, TrainLoss: lossSum / float64(seen), TrainAcc: float64(correct) / float64(seen), LR: lr} // the last step's rate
 	m.ImgPerSec = float64(seen) / time.Since(t0).Seconds()
 	if r.val != nil {
 		m.ValLoss, m.ValAcc = r.Evaluate(r.xVal, r.val.Labels)
@@ -564,7 +615,7 @@ func (r *Run) WriteModel(path string) error {
 		"trained":       time.Now().UTC().Format(time.RFC3339),
 		"data":          r.Cfg.Data,
 		"epochs":        fmt.Sprint(r.Epoch()),
-		"recipe":        fmt.Sprintf("SGD lr %g, momentum %g, weight decay %g, batch %d, schedule ×%g after %v, init %s, seed %d, augment %v", r.Cfg.LR, r.Cfg.Momentum, r.Cfg.WeightDecay, r.Cfg.Batch, r.Cfg.Gamma, r.Cfg.Milestones, r.Cfg.Init, r.Cfg.Seed, r.Cfg.Augment),
+		"recipe":        r.Cfg.Recipe(),
 		"preprocess":    r.Prep.Kind,
 		"val_per_class": fmt.Sprint(r.Cfg.ValPerClass),
 	}
@@ -581,5 +632,34 @@ func (r *Run) WriteModel(path string) error {
 		meta["val_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].ValAcc)
 		meta["train_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].TrainAcc)
 	}
-	return format.WriteFile(path, format.FromNet(r.Net, r.Classes, r.Prep, format.DType(r.Cfg.DType), meta))
+	net := r.Net
+	if hasBatchNorm(net.Spec) {
+		folded, err := kernel.FoldBatchNorm(net)
+		if err != nil {
+			return fmt.Errorf("trainer: %w", err)
+		}
+		net = folded
+		meta["norm"] = "trained with batch normalisation, folded into the convolutions"
+	}
+	return format.WriteFile(path, format.FromNet(net, r.Classes, r.Prep, format.DType(r.Cfg.DType), meta))
+}
+
+// Recipe describes the optimisation settings in a line.
+func (c *Config) Recipe() string {
+	sched := fmt.Sprintf("×%g after %v", c.Gamma, c.Milestones)
+	if c.LRSchedule == OneCycleSchedule {
+		sched = fmt.Sprintf("one-cycle, %g epochs of warm-up", c.Warmup)
+	}
+	s := fmt.Sprintf("SGD lr %g, momentum %g", c.LR, c.Momentum)
+	if c.Nesterov {
+		s += " (Nesterov)"
+	}
+	s += fmt.Sprintf(", weight decay %g, batch %d, epochs %d, schedule %s, init %s, seed %d, augment %v", c.WeightDecay, c.Batch, c.Epochs, sched, c.Init, c.Seed, c.Augment)
+	if c.Norm == NormBatch {
+		s += ", batch norm (folded)"
+	}
+	if c.LabelSmoothing > 0 {
+		s += fmt.Sprintf(", label smoothing %g", c.LabelSmoothing)
+	}
+	return s
 }

@@ -11,9 +11,13 @@ import "github.com/allcnn/allcnn/kernel"
 // Unlike PyTorch's form (v ← μ·v + g; w ← w − lr·v), a learning-rate drop
 // takes effect gradually, through the velocity. Weight decay applies to all
 // layers, biases included (PAPER.md §5: "on all layers").
+//
+// With Nesterov the step looks ahead along the new velocity (Sutskever et
+// al. 2013, in the same form): w ← w − (μ·v + lr·(∇L + λ·w)).
 type SGD struct {
 	Momentum    float32
 	WeightDecay float32
+	Nesterov    bool
 	// Velocity holds one buffer per parameter, in the net's order.
 	Velocity [][]float32
 }
@@ -29,6 +33,14 @@ func (o *SGD) Step(params []*kernel.Param, lr float32) {
 	mu, wd := o.Momentum, o.WeightDecay
 	for i, p := range params {
 		v := o.Velocity[i]
+		if o.Nesterov {
+			for j, g := range p.Grad {
+				d := lr * (g + wd*p.Data[j])
+				v[j] = mu*v[j] + d
+				p.Data[j] -= mu*v[j] + d
+			}
+			continue
+		}
 		for j, g := range p.Grad {
 			v[j] = mu*v[j] + lr*(g+wd*p.Data[j])
 			p.Data[j] -= v[j]
@@ -36,15 +48,45 @@ func (o *SGD) Step(params []*kernel.Param, lr float32) {
 	}
 }
 
-// Schedule is a step learning rate: Base, multiplied by Gamma after each
-// epoch listed in Milestones (PAPER.md §5: ×0.1 after epochs 200, 250, 300).
+// Schedule is the learning rate over a run. The step schedule (Kind "" or
+// "step") is Base, multiplied by Gamma after each epoch listed in Milestones
+// (PAPER.md §5: ×0.1 after epochs 200, 250, 300), constant within an epoch.
+// The one-cycle schedule ("onecycle") changes at every step: it rises
+// linearly from 0 to Base over the first Warmup epochs, then falls linearly
+// to 0 at the end of epoch Epochs (Smith and Topin 2017, in its linear
+// form).
 type Schedule struct {
+	Kind       string
 	Base       float64
 	Milestones []int
 	Gamma      float64
+	Warmup     float64 // onecycle: epochs of warm-up
+	Epochs     int     // onecycle: epochs in all
 }
 
-// At is the rate for epoch e, counted from 1.
+// Schedule kinds.
+const (
+	StepSchedule     = "step"
+	OneCycleSchedule = "onecycle"
+)
+
+// Rate is the rate at time t, in epochs from the start of the run (the
+// step that begins after a third of epoch 2 has t = 1.33).
+func (s Schedule) Rate(t float64) float64 {
+	if s.Kind != OneCycleSchedule {
+		return s.At(int(t) + 1)
+	}
+	end := float64(s.Epochs)
+	switch {
+	case t < s.Warmup:
+		return s.Base * t / s.Warmup
+	case t >= end:
+		return 0
+	}
+	return s.Base * (end - t) / (end - s.Warmup)
+}
+
+// At is the step schedule's rate for epoch e, counted from 1.
 func (s Schedule) At(e int) float64 {
 	lr := s.Base
 	for _, m := range s.Milestones {
