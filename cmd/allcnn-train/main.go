@@ -6,6 +6,7 @@
 //
 //	allcnn-train [flags]           train (see -help)
 //	allcnn-train sweep [flags]     the paper's learning-rate search
+//	allcnn-train paper [flags]     the paper's Table 3, trained and tabulated
 //	allcnn-train export -o FILE DIR   the model of a run's last checkpoint
 //
 // A run folder (-out) receives checkpoint.msgpack after every epoch (written
@@ -51,6 +52,7 @@ type options struct {
 	lrs      string // sweep only
 	schedule string
 	dropout  string
+	recipe   string
 }
 
 // finish parses the flags that are lists.
@@ -111,6 +113,12 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.BoolVar(&o.cfg.Augment, "augment", false, "augment the training images: flips and random translations of up to 5 px; with crops, flips; on a canvas, flips, scale, rotation, translation and colour (see Input sizes)")
 	fs.StringVar(&o.cfg.Preprocess, "preprocess", d.Preprocess, "zca (GCN + ZCA), channel, none, or auto (ZCA when there are ≥ 10 images per input dimension)")
 	fs.StringVar(&o.cfg.DType, "dtype", d.DType, "storage type of model.msgpack: f32 or f16")
+	fs.StringVar(&o.cfg.Norm, "norm", "none", "normalisation while training: none, or batch (after every convolution but the class layer, folded into the convolutions in model.msgpack)")
+	fs.StringVar(&o.cfg.LRSchedule, "lr-schedule", "step", "learning-rate schedule: step (×-gamma after each -schedule epoch), or onecycle (linear warm-up over -warmup epochs to -lr, then linear decay to 0)")
+	fs.Float64Var(&o.cfg.Warmup, "warmup", 0, "onecycle: epochs of warm-up")
+	fs.BoolVar(&o.cfg.Nesterov, "nesterov", false, "Nesterov momentum")
+	fs.Float64Var(&o.cfg.LabelSmoothing, "label-smoothing", 0, "ε of smoothed targets in the training loss")
+	fs.StringVar(&o.recipe, "recipe", "paper", "settings to start from: paper (the paper's, PAPER.md §5) or fast (see Recipes); flags given override them")
 	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-TIME)")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel (0: all cores); the BLAS runs one per product")
 	fs.BoolVar(&o.json, "json", false, "print each epoch's metrics as a JSON line on stdout")
@@ -132,6 +140,7 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 
 const usageText = `Usage: allcnn-train [flags]
        allcnn-train sweep [flags]
+       allcnn-train paper [-short] [flags]   (see allcnn-train paper -help)
        allcnn-train export -o FILE RUNDIR
 
 Trains an All Convolutional Net with the paper's recipe (PAPER.md §5). With no
@@ -164,6 +173,22 @@ sizes choose the mode:
 In the last two, preprocessing is per channel, fitted on the whole images:
 -preprocess auto means channel, and zca is refused.
 
+Recipes (-recipe): the flags start from a recipe's values, and flags given
+on the command line override them.
+  paper    the paper's (PAPER.md §5): All-CNN-C at full width, dropout
+           0.2/0.5, SGD lr 0.05 with momentum 0.9 and weight decay 0.001,
+           ×0.1 after epochs 200, 250, 300, 350 epochs, batch 64, GCN +
+           ZCA; the default.
+  fast     the paper's net in about two hours on two cores: All-CNN-C at
+           width 0.5 trained with batch normalisation (-norm batch; folded
+           into the convolutions of model.msgpack, which is the plain
+           net), no dropout, 50 epochs of batch 128, a one-cycle schedule
+           to lr 0.2 (-lr-schedule onecycle -warmup 5), Nesterov momentum
+           0.9, weight decay 0.0005, label smoothing 0.1, flips and
+           translations, per-channel normalisation, float16 weights.
+A one-cycle schedule spans the run's -epochs: -resume with more epochs
+stretches what is left of it.
+
 Flags:
 `
 
@@ -174,6 +199,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) > 0 && args[0] == "sweep":
 		err = runSweep(ctx, args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "paper":
+		err = runPaper(ctx, args[1:], stdout, stderr)
 	case len(args) > 0 && args[0] == "export":
 		err = runExport(args[1:], stdout, stderr)
 	default:
@@ -204,7 +231,37 @@ func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	if err := applyRecipe(fs, o.recipe); err != nil {
+		return err
+	}
 	return o.finish()
+}
+
+// recipes are named sets of flag values; flags given on the command line
+// win over them.
+var recipes = map[string][][2]string{
+	"paper": nil, // the flags' defaults
+	"fast":  fastRecipe,
+}
+
+// applyRecipe sets every flag of the recipe that the command line left
+// unset.
+func applyRecipe(fs *flag.FlagSet, name string) error {
+	r, ok := recipes[name]
+	if !ok {
+		return fmt.Errorf("%w: -recipe %q (want paper or fast)", errUsage, name)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, kv := range r {
+		if set[kv[0]] || fs.Lookup(kv[0]) == nil {
+			continue
+		}
+		if err := fs.Set(kv[0], kv[1]); err != nil {
+			return fmt.Errorf("recipe %s: -%s %s: %v", name, kv[0], kv[1], err)
+		}
+	}
+	return nil
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -35,6 +35,7 @@ type benchResult struct {
 	Repetitions int     `json:"repetitions"`
 	Rounds      int     `json:"rounds"`
 	Winograd    bool    `json:"winograd"`
+	Norm        string  `json:"norm"` // "batch": the training figure with batch norm after each convolution
 	AVX512      bool    `json:"avx512"`
 }
 
@@ -49,6 +50,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	rounds := fs.Int("rounds", 1, "measure everything (and run the peer) this many times, alternating, and report each figure's median over the rounds")
 	winograd := fs.Bool("winograd", true, "use Winograd F(m×m, 3×3) where it pays (false: im2col + GEMM for every convolution)")
 	avx512 := fs.Bool("avx512", true, "multiply on the AVX-512 Sgemm where the CPU has AVX-512 (false: OpenBLAS or gonum alone; the same as ALLCNN_AVX512=0)")
+	norm := fs.String("norm", "none", "batch: measure training with batch normalisation after every convolution but the class layer, as 'allcnn-train -norm batch' trains (the inference figures run the folded, plain net)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file (for go tool pprof)")
 	if err := parse(fs, args); err != nil {
@@ -66,15 +68,31 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	net, err := kernel.Build(*s)
+	if *norm != "none" && *norm != "batch" {
+		return fmt.Errorf("%w: -norm %q (want none or batch)", errUsage, *norm)
+	}
+	if *norm == "batch" {
+		bn, err := kernel.WithBatchNorm(*s)
+		if err != nil {
+			return err
+		}
+		s = &bn
+	}
+	tnet, err := kernel.Build(*s)
 	if err != nil {
 		return err
 	}
-	if err := net.Init("he", 1); err != nil {
+	if err := tnet.Init("he", 1); err != nil {
 		return err
 	}
+	net := tnet // the net of the inference figures: folded when tnet has batch norm
+	if *norm == "batch" {
+		if net, err = kernel.FoldBatchNorm(tnet); err != nil {
+			return err
+		}
+	}
 	p, _ := s.ParamCount()
-	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd, AVX512: info.AVX512}
+	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd, AVX512: info.AVX512, Norm: *norm}
 	fmt.Fprintf(stderr, "bench: %s, %d parameters, %s\n", s.Name, p, info)
 
 	in, k := s.Input, net.Classes()
@@ -92,13 +110,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		labels[i] = rng.IntN(k)
 	}
 	opt := trainer.SGD{Momentum: 0.9, WeightDecay: 1e-3}
-	params := net.Params()
+	params := tnet.Params()
 	dl := kernel.NewTensor(*batch, k, 1, 1)
 	step := func() {
-		y, _ := net.Forward(x, true)
+		y, _ := tnet.Forward(x, true)
 		kernel.SoftmaxCrossEntropy(y.Data, k, labels, dl.Data)
-		net.ZeroGrad()
-		net.Backward(dl, kernel.Pass{Params: true})
+		tnet.ZeroGrad()
+		tnet.Backward(dl, kernel.Pass{Params: true})
 		opt.Step(params, 0.01)
 	}
 	if *cpuProfile != "" {

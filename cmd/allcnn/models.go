@@ -28,12 +28,34 @@ type modelRow struct {
 }
 
 func runModels(args []string, stdout, stderr io.Writer) error {
-	fs := flags("models", "models [-json] [-classes N] [-width W]", stderr)
+	fs := flags("models", "models [-json] [-classes N] [-width W] [-spec NAME [-norm batch]]", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON array instead of a table")
 	classes := fs.Int("classes", 0, "number of classes (0: the paper's, 1000 for imagenet-all-cnn, 10 otherwise)")
 	width := fs.Float64("width", 1, "width multiplier of hidden layers")
+	spec := fs.String("spec", "", "print this architecture's layers as JSON (the -arch format of allcnn-train, and what tools/torch_twin.py builds)")
+	norm := fs.String("norm", "none", "with -spec: batch adds batch normalisation after every convolution but the class layer, as 'allcnn-train -norm batch' trains")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *spec != "" {
+		s, err := kernel.ZooSpec(*spec, *classes, *width)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		switch *norm {
+		case "none":
+		case "batch":
+			bn, err := kernel.WithBatchNorm(*s)
+			if err != nil {
+				return err
+			}
+			s = &bn
+		default:
+			return fmt.Errorf("%w: -norm %q (want none or batch)", errUsage, *norm)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
 	}
 	var rows []modelRow
 	for _, name := range kernel.ZooNames() {
