@@ -14,10 +14,12 @@ type evalReport struct {
 	Top1   float64 `json:"top1_error"`
 	TopK   float64 `json:"top5_error"`
 	K      int     `json:"top5_k"` // 5, or the model's classes if fewer
+	// HeldOut is -val: only the last HeldOut images of each class counted.
+	HeldOut int `json:"held_out_per_class,omitempty"`
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := flags("eval", `eval -model FILE -data SPEC [-split test] [-batch 100] [-limit N] [-json]
+	fs := flags("eval", `eval -model FILE -data SPEC [-split test] [-val N] [-batch 100] [-limit N] [-json]
 
 Measures the top-1 and top-5 error of a model on a labelled data set:
   cifar10:DIR, cifar100:DIR   the CIFAR binary release; -split test reads its
@@ -34,11 +36,12 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 	split := fs.String("split", "test", "test or train (cifar data; a folder is read whole)")
 	batch := fs.Int("batch", 100, "images per forward pass")
 	limit := fs.Int("limit", 0, "evaluate only N images spread evenly over the data set (0: all)")
+	val := fs.Int("val", 0, "evaluate only the last N images of each class: the images 'allcnn-train -val N' held out of the same data (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *spec == "" || *batch < 1 || *limit < 0 || fs.NArg() > 0 {
+	if *spec == "" || *batch < 1 || *limit < 0 || *val < 0 || fs.NArg() > 0 {
 		fs.Usage()
 		return fmt.Errorf("%w: eval needs -model FILE, -data SPEC, -batch ≥ 1 and no arguments", errUsage)
 	}
@@ -49,6 +52,9 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 	d, err := loadData(*spec, *split)
 	if err != nil {
 		return err
+	}
+	if *val > 0 {
+		_, d = d.Split(*val)
 	}
 	// The model's index of each data class, by name.
 	classes := m.file.Classes
@@ -73,6 +79,10 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 	where := fmt.Sprintf("%s, split %s", *spec, *split)
 	if strings.HasPrefix(*spec, "folder:") {
 		r.Split, where = "", *spec
+	}
+	if *val > 0 {
+		r.HeldOut = *val
+		where += fmt.Sprintf(", the last %d of each class", *val)
 	}
 	var wrong1, wrongK int
 	prog := newProgress(stderr, "eval", len(idx))

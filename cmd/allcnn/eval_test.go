@@ -55,6 +55,26 @@ func TestEval(t *testing.T) {
 		t.Errorf("eval top-1 error %v, predict's %v", r.Top1, want)
 	}
 
+	// -val 1 counts the last image of each class only, as the trainer
+	// holds them out: 2.png of each, the last two predictions.
+	out, e, code = runCmd(t, "eval", "-model", model, "-data", "folder:"+data, "-json", "-val", "1")
+	if code != 0 {
+		t.Fatalf("-val 1: exit %d: %s", code, e)
+	}
+	var rv evalReport
+	if err := json.Unmarshal([]byte(out), &rv); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	wrongLast := 0
+	for _, pr := range preds {
+		if strings.HasSuffix(pr.Image, "2.png") && !strings.Contains(pr.Image, string(filepath.Separator)+pr.Top[0].Class+string(filepath.Separator)) {
+			wrongLast++
+		}
+	}
+	if rv.Images != 2 || rv.HeldOut != 1 || rv.Top1 != float64(wrongLast)/2 {
+		t.Errorf("-val 1: report %+v, want 2 images with top-1 error %v", rv, float64(wrongLast)/2)
+	}
+
 	// Images of the input size; a subset of the classes is fine.
 	other := filepath.Join(dir, "other")
 	writeImage(t, filepath.Join(other, "class1", "a.jpg"), 8, 8, 7)
