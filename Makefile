@@ -2,11 +2,13 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help setup demo train build test test-go test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
+.PHONY: help setup demo train train-fast paper build test test-go test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
 
 help:
 	@echo "make demo    build and serve the browser demo with the bundled model (http://127.0.0.1:8080)"
 	@echo "make train   train All-CNN-C with the paper's recipe (TRAINFLAGS='-width 0.5 ...')"
+	@echo "make train-fast  train All-CNN-C with the fast recipe (about two hours on two cores; the bundled model's)"
+	@echo "make paper   the paper's Table 3 in its short form (allcnn-train paper -short; PAPERFLAGS= for the full 350 epochs)"
 	@echo "make setup   install the Debian packages the build and tests need (root)"
 	@echo "make build   build the commands into bin/"
 	@echo "make test    the whole test suite (what CI runs)"
@@ -34,6 +36,16 @@ demo: setup web build
 TRAINFLAGS ?=
 train: setup build
 	bin/allcnn-train $(TRAINFLAGS)
+
+# The fast recipe (batch norm folded away, one-cycle, Nesterov, label
+# smoothing): the bundled model's.
+train-fast: setup build
+	bin/allcnn-train -recipe fast $(TRAINFLAGS)
+
+# The paper's Table 3, trained and tabulated (runs/paper/table.md).
+PAPERFLAGS ?= -short
+paper: setup build
+	bin/allcnn-train paper $(PAPERFLAGS)
 
 build: setup
 	$(GO) build -o bin/ ./cmd/...

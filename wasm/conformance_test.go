@@ -498,9 +498,58 @@ func TestConformance(t *testing.T) {
 					t.Logf("%s (width %v) under %v: %v", name, w, v, time.Since(start).Round(time.Millisecond))
 				})
 			}
+			// A net with batch normalisation (as a training checkpoint
+			// holds it), in evaluation mode.
+			if w := width("all-cnn-c", v.engine); w > 0 {
+				t.Run("all-cnn-c-batchnorm", func(t *testing.T) {
+					conformFile(t, g, "all-cnn-c", batchNormFile(t, w, 99), 99, nil)
+				})
+			}
 			t.Logf("%v: largest difference %.2e of max(1, max |native|)", v, g.worst)
 		})
 	}
+}
+
+// batchNormFile is modelFile for All-CNN-C with batch normalisation after
+// its convolutions, with random scales, shifts and running statistics.
+func batchNormFile(t *testing.T, w float64, seed uint64) []byte {
+	t.Helper()
+	s, err := kernel.ZooSpec("all-cnn-c", 0, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := kernel.WithBatchNorm(*s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := kernel.Build(bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Init("he", seed); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for _, l := range n.Layers {
+		if bn, ok := l.(*kernel.BatchNorm); ok {
+			for i := range bn.Weight.Data {
+				bn.Weight.Data[i] = float32(0.5 + rng.Float64())
+				bn.Bias.Data[i] = float32(0.1 * rng.NormFloat64())
+				bn.Mean.Data[i] = float32(0.2 * rng.NormFloat64())
+				bn.Var.Data[i] = float32(0.5 + rng.Float64())
+			}
+		}
+	}
+	classes := make([]string, n.Classes())
+	for i := range classes {
+		classes[i] = fmt.Sprintf("class %d", i)
+	}
+	pre := preprocess.Params{Kind: preprocess.Channel, Mean: []float32{0.49, 0.48, 0.45}, Std: []float32{0.25, 0.24, 0.26}}
+	b, err := format.Marshal(format.FromNet(n, classes, pre, format.F32, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // conform runs one architecture natively and in the guest and compares.
