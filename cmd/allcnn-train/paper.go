@@ -137,6 +137,11 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.out == "" {
 		o.out = filepath.Join("runs", "paper")
 	}
+	form := fmt.Sprintf("width %g, %s", o.cfg.Width, o.cfg.Recipe())
+	if o.cfg.PerClass > 0 {
+		form += fmt.Sprintf(", the first %d images of each class", o.cfg.PerClass)
+	}
+	form += fmt.Sprintf(", the last %d of each held out", o.cfg.ValPerClass)
 	fmt.Fprintf(stderr, "BLAS: %s\n", native.Setup(o.threads))
 	fmt.Fprintf(stderr, "paper: %d models, %d epochs each (schedule ×%g after %v), width %g, in %s\n", len(todo), o.cfg.Epochs, o.cfg.Gamma, o.cfg.Milestones, o.cfg.Width, o.out)
 	for i := range todo {
@@ -181,7 +186,7 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if k := len(r.History); k > 0 {
 			row.ValError = 100 * (1 - r.History[k-1].ValAcc)
 		}
-		if err := writePaperTable(o.out, todo[:i+1]); err != nil {
+		if err := writePaperTable(o.out, todo[:i+1], form); err != nil {
 			return err
 		}
 	}
@@ -192,7 +197,7 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // writePaperTable writes table.md and table.json in dir.
-func writePaperTable(dir string, rows []paperRow) error {
+func writePaperTable(dir string, rows []paperRow, form string) error {
 	js, err := json.MarshalIndent(rows, "", "  ")
 	if err != nil {
 		return err
@@ -202,6 +207,7 @@ func writePaperTable(dir string, rows []paperRow) error {
 	}
 	var md strings.Builder
 	md.WriteString("Held-out error of each model trained by `allcnn-train paper`, beside the paper's test error (Table 3; Table 4 for CIFAR-100).\n\n")
+	md.WriteString("Trained with: " + form + ".\n\n")
 	if err := printPaperTable(&md, rows); err != nil {
 		return err
 	}

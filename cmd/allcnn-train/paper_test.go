@@ -45,7 +45,7 @@ func TestPaperShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| model-a | CIFAR-10 |", "12.47%", "| all-cnn-c | CIFAR-10 |", "9.08%"} {
+	for _, want := range []string{"| model-a | CIFAR-10 |", "12.47%", "| all-cnn-c | CIFAR-10 |", "9.08%", "width 0.125, SGD lr 0.05", "epochs 1"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("table.md lacks %q:\n%s", want, md)
 		}
