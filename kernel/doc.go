@@ -2,6 +2,8 @@
 // All Convolutional Net (Springenberg et al., ICLR 2015) with forward and
 // backward passes, the paper's backward rules for visualization (gradient,
 // deconvnet, guided backpropagation), and the paper's architectures as data.
+// Batch normalisation (BatchNorm) is a training aid outside the paper:
+// FoldBatchNorm merges it into the convolutions, leaving the paper's net.
 //
 // Tensors are NCHW. The package is pure Go with no cgo and no syscall/js, so
 // it builds natively and for GOOS=js and GOOS=wasip1. Matrix products go
