@@ -270,6 +270,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, &o, args); err != nil {
 		return err
 	}
+	if o.resume != "" && o.recipe != "paper" {
+		return fmt.Errorf("%w: -resume continues a run with its own settings; -recipe does not apply", errUsage)
+	}
 	info := native.Setup(o.threads)
 	fmt.Fprintf(stderr, "BLAS: %s\n", info)
 	var r *trainer.Run

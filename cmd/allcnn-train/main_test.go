@@ -193,6 +193,11 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"-resume", t.TempDir()}, 1, "checkpoint"},
 		{[]string{"export"}, 2, "export"},
 		{[]string{"sweep", "-lrs", "x"}, 2, "lrs"},
+		{[]string{"-help"}, 0, "-recipe"},
+		{[]string{"-recipe", "slow"}, 2, "-recipe \"slow\""},
+		{[]string{"-recipe", "fast", "-resume", t.TempDir()}, 2, "-recipe does not apply"},
+		{[]string{"-norm", "layer", "-data", "folder:/nonexistent", "-out", t.TempDir()}, 1, "norm \"layer\""},
+		{[]string{"-lr-schedule", "cosine", "-data", "folder:/nonexistent", "-out", t.TempDir()}, 1, "lr schedule \"cosine\""},
 	} {
 		cmd := exec.Command(bin, c.args...)
 		out, _ := cmd.CombinedOutput()
