@@ -295,7 +295,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	p, _ := r.Cfg.Spec.ParamCount()
-	fmt.Fprintf(stderr, "model: %s, %d parameters, %d classes; run folder %s\n", r.Cfg.Spec.Name, p, r.Net.Classes(), r.Dir)
+	folded := ""
+	if f, err := kernel.FoldBatchNorm(r.Net); err == nil && len(f.Spec.Layers) < len(r.Net.Spec.Layers) {
+		fp, _ := f.Spec.ParamCount()
+		folded = fmt.Sprintf(" (%d once batch norm is folded into the convolutions)", fp)
+	}
+	fmt.Fprintf(stderr, "model: %s, %d parameters%s, %d classes; run folder %s\n", r.Cfg.Spec.Name, p, folded, r.Net.Classes(), r.Dir)
 	pr := trainer.NewPrinter(stderr, r.Cfg.Epochs)
 	if o.json {
 		pr.JSON = stdout
