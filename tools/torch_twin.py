@@ -31,7 +31,7 @@ It prints one JSON line per epoch, as allcnn-train's metrics.jsonl:
 epoch, train_loss, train_acc, val_loss, val_acc, lr, img_s, seconds.
 
 usage: /usr/bin/python3 tools/torch_twin.py -spec SPEC.json -data FILE.tar.gz
-       [-per-class N] [-val 500] [-epochs 10] [-batch 128] [-lr 0.2]
+       [-dropout IN,HIDDEN] [-per-class N] [-val 500] [-epochs 10] [-batch 128] [-lr 0.2]
        [-lr-schedule onecycle] [-warmup 1] [-nesterov] [-momentum 0.9]
        [-weight-decay 5e-4] [-label-smoothing 0.1] [-seed 1] [-threads 2]
 """
@@ -204,6 +204,7 @@ def main():
     ap.add_argument("-nesterov", action="store_true")
     ap.add_argument("-weight-decay", type=float, default=5e-4)
     ap.add_argument("-label-smoothing", type=float, default=0.1)
+    ap.add_argument("-dropout", default="", help="input,hidden: the dropout probabilities, as allcnn-train -dropout sets them")
     ap.add_argument("-no-augment", action="store_true")
     ap.add_argument("-seed", type=int, default=1)
     ap.add_argument("-threads", type=int, default=2)
@@ -214,6 +215,13 @@ def main():
 
     with open(a.spec) as f:
         spec = json.load(f)
+    if a.dropout:
+        # As allcnn-train -dropout: the first layer's is the input's, every
+        # other dropout layer's the hidden one.
+        p_in, p_hidden = (float(v) for v in a.dropout.split(","))
+        for i, l in enumerate(spec["layers"]):
+            if l["type"] == "dropout":
+                l["p"] = p_in if i == 0 else p_hidden
     t0 = time.time()
     images, labels, classes = load_folder(a.data.removeprefix("folder:"), a.per_class)
     tr, va = split(labels, a.val)
