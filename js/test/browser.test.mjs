@@ -154,7 +154,7 @@ test('classify agrees with native allcnn predict, in a worker and in the page th
   assert.ok(diff(samePixels) < 1e-5, `max |Δp| ${diff(samePixels)} on the same pixels`);
   // Go's and Chromium's JPEG decoders differ by a few levels per pixel, and
   // how much that moves the probabilities depends on the model (1.3e-2 for
-  // the bundled one of 75.8% accuracy, 2.9e-3 for its 63% predecessor); a
+  // the 75.8% model, 2.9e-3 for the 63% one, 8.9e-4 for the 88.5% one); a
   // swapped channel order or an upside-down image moves them by far more
   // (0.18 and 0.16 with native predict on this image).
   assert.ok(diff(jpeg) < 3e-2, `max |Δp| ${diff(jpeg)} on the JPEG`);
