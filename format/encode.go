@@ -187,21 +187,14 @@ func (e *encoder) spec(f *File) {
 			e.str("ceil")
 			e.bool(true)
 		}
-		if set32(l.Slope) {
-			e.str("slope")
-			e.float32(l.Slope)
-		}
-		if set32(l.P) {
-			e.str("p")
-			e.float32(l.P)
-		}
-		if set32(l.Eps) {
-			e.str("eps")
-			e.float32(l.Eps)
-		}
-		if set32(l.Momentum) {
-			e.str("momentum")
-			e.float32(l.Momentum)
+		for _, kv := range []struct {
+			key string
+			v   float32
+		}{{"slope", l.Slope}, {"p", l.P}, {"eps", l.Eps}, {"momentum", l.Momentum}} {
+			if set32(kv.v) {
+				e.str(kv.key)
+				e.float32(kv.v)
+			}
 		}
 	}
 }

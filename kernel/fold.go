@@ -14,13 +14,13 @@ func WithBatchNorm(s Spec) (Spec, error) {
 	if _, err := s.Shapes(); err != nil {
 		return Spec{}, err
 	}
+	if s.HasBatchNorm() {
+		return Spec{}, fmt.Errorf("%w: %s already has batch normalisation", ErrSpec, s.Name)
+	}
 	last := -1
 	for i, l := range s.Layers {
-		switch l.Type {
-		case TypeConv:
+		if l.Type == TypeConv {
 			last = i
-		case TypeBatchNorm:
-			return Spec{}, fmt.Errorf("%w: %s already has batch normalisation (layer %d, %q)", ErrSpec, s.Name, i, l.Name)
 		}
 	}
 	out := Spec{Name: s.Name, Input: s.Input}
@@ -36,6 +36,28 @@ func WithBatchNorm(s Spec) (Spec, error) {
 	return out, nil
 }
 
+// HasBatchNorm is whether any layer of s is a batchnorm.
+func (s *Spec) HasBatchNorm() bool {
+	for _, l := range s.Layers {
+		if l.Type == TypeBatchNorm {
+			return true
+		}
+	}
+	return false
+}
+
+// WithoutBatchNorm returns s without its batchnorm layers: the architecture
+// that FoldBatchNorm gives back.
+func (s *Spec) WithoutBatchNorm() Spec {
+	out := Spec{Name: s.Name, Input: s.Input}
+	for _, l := range s.Layers {
+		if l.Type != TypeBatchNorm {
+			out.Layers = append(out.Layers, l)
+		}
+	}
+	return out
+}
+
 // FoldBatchNorm returns a net without batch normalisation that computes
 // what n computes in evaluation mode: each batchnorm, which must follow a
 // convolution directly, is merged into it,
@@ -46,17 +68,12 @@ func WithBatchNorm(s Spec) (Spec, error) {
 // tensor is copied; n is not changed. A net without batchnorm comes back
 // as a copy.
 func FoldBatchNorm(n *Net) (*Net, error) {
-	spec := Spec{Name: n.Spec.Name, Input: n.Spec.Input}
 	for i, l := range n.Spec.Layers {
-		if l.Type != TypeBatchNorm {
-			spec.Layers = append(spec.Layers, l)
-			continue
-		}
-		if i == 0 || n.Spec.Layers[i-1].Type != TypeConv {
+		if l.Type == TypeBatchNorm && (i == 0 || n.Spec.Layers[i-1].Type != TypeConv) {
 			return nil, fmt.Errorf("kernel: batchnorm %q does not follow a convolution, so it cannot be folded", l.Name)
 		}
 	}
-	m, err := Build(spec)
+	m, err := Build(n.Spec.WithoutBatchNorm())
 	if err != nil {
 		return nil, err
 	}

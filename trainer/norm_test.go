@@ -33,7 +33,7 @@ func TestBatchNormRun(t *testing.T) {
 	if err := r.Train(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if !hasBatchNorm(r.Net.Spec) {
+	if !r.Net.Spec.HasBatchNorm() {
 		t.Fatal("the run's net has no batchnorm layer")
 	}
 	// Stopped after its first epoch and resumed (a one-cycle schedule
@@ -73,7 +73,7 @@ func TestBatchNormRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hasBatchNorm(f.Arch) {
+	if f.Arch.HasBatchNorm() {
 		t.Fatal("model file keeps batchnorm layers")
 	}
 	plain := tinyNet(3)

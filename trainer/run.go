@@ -157,7 +157,7 @@ func (c *Config) resolveSpec(classes int) error {
 		}
 		c.Dropout = nil // applied; the spec now says it
 	}
-	if c.Norm == NormBatch && !hasBatchNorm(c.Spec) {
+	if c.Norm == NormBatch && !c.Spec.HasBatchNorm() {
 		s, err := kernel.WithBatchNorm(c.Spec)
 		if err != nil {
 			return err
@@ -173,15 +173,6 @@ const (
 	NormNone  = "none"
 	NormBatch = "batch"
 )
-
-func hasBatchNorm(s kernel.Spec) bool {
-	for _, l := range s.Layers {
-		if l.Type == kernel.TypeBatchNorm {
-			return true
-		}
-	}
-	return false
-}
 
 // schedule is the run's learning-rate schedule.
 func (c *Config) schedule() Schedule {
@@ -462,7 +453,7 @@ func (r *Run) Train(ctx context.Context, p Progress) error {
 func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) {
 	epoch := r.Epoch() + 1
 	sched := r.Cfg.schedule()
-	lr := sched.Rate(float64(epoch - 1))
+	var lr float64 // the rate of the current step
 	t0 := time.Now()
 	n, in := r.train.Len(), r.Cfg.Spec.Input
 	dim := r.train.C * r.train.H * r.train.W // of a stored image
@@ -633,7 +624,7 @@ func (r *Run) WriteModel(path string) error {
 		meta["train_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].TrainAcc)
 	}
 	net := r.Net
-	if hasBatchNorm(net.Spec) {
+	if net.Spec.HasBatchNorm() {
 		folded, err := kernel.FoldBatchNorm(net)
 		if err != nil {
 			return fmt.Errorf("trainer: %w", err)

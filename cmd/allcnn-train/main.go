@@ -221,7 +221,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
+// parseArgs parses the flags and refuses arguments, as a usage error.
+func parseArgs(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -230,6 +231,13 @@ func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if err := applyRecipe(fs, o.recipe); err != nil {
 		return err
@@ -296,8 +304,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	p, _ := r.Cfg.Spec.ParamCount()
 	folded := ""
-	if f, err := kernel.FoldBatchNorm(r.Net); err == nil && len(f.Spec.Layers) < len(r.Net.Spec.Layers) {
-		fp, _ := f.Spec.ParamCount()
+	if r.Cfg.Spec.HasBatchNorm() {
+		plain := r.Cfg.Spec.WithoutBatchNorm()
+		fp, _ := plain.ParamCount()
 		folded = fmt.Sprintf(" (%d once batch norm is folded into the convolutions)", fp)
 	}
 	fmt.Fprintf(stderr, "model: %s, %d parameters%s, %d classes; run folder %s\n", r.Cfg.Spec.Name, p, folded, r.Net.Classes(), r.Dir)

@@ -77,14 +77,8 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stderr, paperUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if o.resume != "" {
 		return fmt.Errorf("%w: paper resumes by itself: run it again with the same -out", errUsage)
