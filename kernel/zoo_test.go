@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -74,6 +75,43 @@ func TestZooStructure(t *testing.T) {
 	u, err := n.Unit("conv6")
 	requireNoError(t, err)
 	requireEqual(t, TypeReLU, s.Layers[u].Type, "conv6 unit is its rectified output")
+}
+
+// TestZooDefaultLR: every zoo model has a positive default rate, one the
+// paper searched (PAPER.md §5); unknown names have none.
+func TestZooDefaultLR(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want float64
+	}{
+		{"all-cnn-c", 0.05}, {"model-a", 0.05}, {"strided-cnn-b", 0.05}, {"ALL-CNN-C", 0.05},
+		{"large-all-cnn", 0.01}, {"imagenet-all-cnn", 0.01}, {"all-cnn-d", 0},
+	} {
+		requireEqual(t, c.want, DefaultLR(c.name), c.name)
+	}
+	for _, name := range ZooNames() {
+		lr := DefaultLR(name)
+		if lr != 0.25 && lr != 0.1 && lr != 0.05 && lr != 0.01 {
+			t.Errorf("%s: default lr %v is not one the paper searched", name, lr)
+		}
+	}
+}
+
+// TestLargeAllCNNDropoutRamp: PAPER.md §3, no input dropout, then 0.1 after
+// the stride-1 convs of the 640 block rising by 0.1 per block, 0.5 on the
+// last two layers.
+func TestLargeAllCNNDropoutRamp(t *testing.T) {
+	s, err := ZooSpec("large-all-cnn", 10, 0.125)
+	requireNoError(t, err)
+	var ramp []string
+	for i, l := range s.Layers {
+		if l.Type == TypeDropout {
+			requireEqual(t, true, i > 0, "dropout is not on the input")
+			ramp = append(ramp, fmt.Sprintf("%s:%g", s.Layers[i-2].Name, l.P))
+		}
+	}
+	want := "conv4:0.1,conv5:0.1,conv7:0.2,conv8:0.2,conv10:0.3,conv11:0.3,conv13:0.4,conv14:0.4,conv16:0.5,conv17:0.5"
+	requireEqual(t, want, strings.Join(ramp, ","), "ramp")
 }
 
 func TestZooErrors(t *testing.T) {

@@ -41,40 +41,51 @@ var ErrCheckpoint = errors.New("trainer: bad checkpoint")
 
 // save writes the checkpoint, metrics.jsonl and curves.png, each
 // atomically: a process killed at any moment leaves the previous complete
-// version or the new one.
+// version or the new one. Any failure is an error naming the file.
 func (r *Run) save() error {
+	path := filepath.Join(r.Dir, CheckpointFile)
 	model, err := format.Marshal(format.FromNet(r.Net, r.Classes, r.Prep, format.F32, nil))
 	if err != nil {
-		return err
+		return fmt.Errorf("trainer: checkpoint %s: %w", path, err)
 	}
 	c := checkpoint{Version: checkpointVersion, Config: r.Cfg, Model: model, History: r.History, Dropout: map[string][]byte{}}
 	for _, v := range r.opt.Velocity {
 		c.Velocity = append(c.Velocity, f32bytes(v))
 	}
-	c.Shuffle, _ = r.shuffle.MarshalBinary()
-	c.Augment, _ = r.augment.MarshalBinary()
+	if c.Shuffle, err = r.shuffle.MarshalBinary(); err != nil {
+		return fmt.Errorf("trainer: checkpoint %s: shuffling state: %w", path, err)
+	}
+	if c.Augment, err = r.augment.MarshalBinary(); err != nil {
+		return fmt.Errorf("trainer: checkpoint %s: augmentation state: %w", path, err)
+	}
 	for i, l := range r.Net.Layers {
 		if d, ok := l.(*kernel.Dropout); ok {
-			c.Dropout[fmt.Sprint(i)], _ = d.RNG.MarshalBinary()
+			if c.Dropout[fmt.Sprint(i)], err = d.RNG.MarshalBinary(); err != nil {
+				return fmt.Errorf("trainer: checkpoint %s: dropout state of layer %d: %w", path, i, err)
+			}
 		}
 	}
 	b, err := msgpack.Marshal(&c)
 	if err != nil {
-		return err
+		return fmt.Errorf("trainer: checkpoint %s: %w", path, err)
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(r.Dir, CheckpointFile), b); err != nil {
+	if err := atomicfile.WriteBytes(path, b); err != nil {
 		return fmt.Errorf("trainer: checkpoint: %w", err)
 	}
+	path = filepath.Join(r.Dir, MetricsFile)
 	var lines bytes.Buffer
 	enc := json.NewEncoder(&lines)
 	for _, m := range r.History {
-		enc.Encode(m)
+		if err := enc.Encode(m); err != nil {
+			return fmt.Errorf("trainer: metrics %s: epoch %d: %w", path, m.Epoch, err)
+		}
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(r.Dir, MetricsFile), lines.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(path, lines.Bytes()); err != nil {
 		return fmt.Errorf("trainer: metrics: %w", err)
 	}
-	if err := WriteCurves(filepath.Join(r.Dir, CurvesFile), r.History); err != nil {
-		fmt.Fprintf(r.log, "warning: curves: %v\n", err)
+	path = filepath.Join(r.Dir, CurvesFile)
+	if err := WriteCurves(path, r.History); err != nil {
+		return fmt.Errorf("trainer: curves: %w", err)
 	}
 	return nil
 }
@@ -116,6 +127,9 @@ func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
 		if !ok || len(v) != len(p.Data) {
 			return nil, fmt.Errorf("%w: %s: momentum buffer of %s has %d bytes", ErrCheckpoint, path, p.Name, len(c.Velocity[i]))
 		}
+		if bad, x := firstNonFinite([]*kernel.Param{{Name: p.Name, Data: v}}); bad != "" {
+			return nil, fmt.Errorf("%w: %s: momentum buffer of %s holds %v", ErrCheckpoint, path, bad, x)
+		}
 		r.opt.Velocity = append(r.opt.Velocity, v)
 	}
 	r.shuffle, r.augment = &rand.PCG{}, &rand.PCG{}
@@ -150,9 +164,9 @@ func readCheckpoint(dir string) (*checkpoint, *format.File, error) {
 	if c.Version != checkpointVersion {
 		return nil, nil, fmt.Errorf("%w: %s: version %d, want %d", ErrCheckpoint, path, c.Version, checkpointVersion)
 	}
-	f, err := format.Unmarshal(c.Model)
+	f, err := format.Unmarshal(c.Model) // refuses a NaN or infinite weight, naming its tensor
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrCheckpoint, path, err)
 	}
 	return &c, f, nil
 }

@@ -15,17 +15,12 @@ import (
 )
 
 // WriteCurves draws loss and accuracy per epoch, training and validation,
-// side by side, as a PNG.
+// side by side, as a PNG. Epochs without validation images (NoVal) have no
+// validation points; a run without any has no validation lines. An error
+// names path.
 func WriteCurves(path string, h []EpochMetrics) error {
 	if len(h) == 0 {
 		return nil
-	}
-	series := func(f func(EpochMetrics) float64) plotter.XYs {
-		xy := make(plotter.XYs, len(h))
-		for i, m := range h {
-			xy[i].X, xy[i].Y = float64(m.Epoch), f(m)
-		}
-		return xy
 	}
 	loss := plot.New()
 	loss.Title.Text = "loss"
@@ -34,13 +29,11 @@ func WriteCurves(path string, h []EpochMetrics) error {
 	acc.Title.Text = "accuracy"
 	acc.X.Label.Text = "epoch"
 	acc.Y.Min, acc.Y.Max = 0, 1
-	if err := plotutil.AddLinePoints(loss, "train", series(func(m EpochMetrics) float64 { return m.TrainLoss }),
-		"validation", series(func(m EpochMetrics) float64 { return m.ValLoss })); err != nil {
-		return err
+	if err := plotutil.AddLinePoints(loss, curveLines(h, func(m EpochMetrics) float64 { return m.TrainLoss }, func(m EpochMetrics) float64 { return m.ValLoss })...); err != nil {
+		return fmt.Errorf("%s: loss plot: %w", path, err)
 	}
-	if err := plotutil.AddLinePoints(acc, "train", series(func(m EpochMetrics) float64 { return m.TrainAcc }),
-		"validation", series(func(m EpochMetrics) float64 { return m.ValAcc })); err != nil {
-		return err
+	if err := plotutil.AddLinePoints(acc, curveLines(h, func(m EpochMetrics) float64 { return m.TrainAcc }, func(m EpochMetrics) float64 { return m.ValAcc })...); err != nil {
+		return fmt.Errorf("%s: accuracy plot: %w", path, err)
 	}
 	acc.Legend.Top = false
 	img := vgimg.New(10*vg.Inch, 4*vg.Inch)
@@ -52,7 +45,25 @@ func WriteCurves(path string, h []EpochMetrics) error {
 	acc.Draw(canvases[0][1])
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return fmt.Errorf("curves: %w", err)
+		return fmt.Errorf("%s: png: %w", path, err)
 	}
 	return atomicfile.WriteBytes(path, buf.Bytes())
+}
+
+// curveLines is the arguments of plotutil.AddLinePoints for one plot: the
+// name and points of the training series, then of the validation series
+// if any epoch of h has validation (NoVal false).
+func curveLines(h []EpochMetrics, train, val func(EpochMetrics) float64) []any {
+	tr := make(plotter.XYs, 0, len(h))
+	var va plotter.XYs
+	for _, m := range h {
+		tr = append(tr, plotter.XY{X: float64(m.Epoch), Y: train(m)})
+		if !m.NoVal {
+			va = append(va, plotter.XY{X: float64(m.Epoch), Y: val(m)})
+		}
+	}
+	if len(va) == 0 {
+		return []any{"train", tr}
+	}
+	return []any{"train", tr, "validation", va}
 }

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,12 +52,12 @@ type Config struct {
 	Model       string      `msgpack:"model" json:"model"`                   // zoo model, with Classes (0: the data's) and Width
 	Classes     int         `msgpack:"classes" json:"classes"`
 	Width       float64     `msgpack:"width" json:"width"`
-	Dropout     []float32   `msgpack:"dropout" json:"dropout,omitempty"` // if set: input, hidden dropout probabilities
+	Dropout     []float32   `msgpack:"dropout" json:"dropout,omitempty"` // if set: input, hidden dropout probabilities (see ScaleDropout)
 	Init        string      `msgpack:"init" json:"init"`                 // kernel.Net.Init scheme
 	Seed        uint64      `msgpack:"seed" json:"seed"`                 // seeds init, dropout, shuffling, augmentation
 	Epochs      int         `msgpack:"epochs" json:"epochs"`             // epochs in all
 	Batch       int         `msgpack:"batch" json:"batch"`               // images per step
-	LR          float64     `msgpack:"lr" json:"lr"`                     // base learning rate γ
+	LR          float64     `msgpack:"lr" json:"lr"`                     // base learning rate γ; 0: the model's (ModelLR)
 	Milestones  []int       `msgpack:"milestones" json:"milestones"`     // lr ×Gamma after these epochs
 	Gamma       float64     `msgpack:"gamma" json:"gamma"`               // 0.1 in the paper
 	Momentum    float64     `msgpack:"momentum" json:"momentum"`         // 0.9
@@ -85,16 +87,37 @@ type Config struct {
 }
 
 // DefaultConfig is the paper's recipe for All-CNN-C on CIFAR-10 (PAPER.md
-// §5), with lr 0.05, the γ public reproductions settled on.
+// §5), at the model's learning rate (ModelLR: 0.05 for All-CNN-C, the γ
+// public reproductions settled on).
 func DefaultConfig() Config {
 	return Config{
 		ValPerClass: 500, Model: "all-cnn-c", Width: 1, Init: "he", Seed: 1, Epochs: 350, Batch: 64,
-		LR: 0.05, Milestones: []int{200, 250, 300}, Gamma: 0.1, Momentum: 0.9, WeightDecay: 0.001,
+		Milestones: []int{200, 250, 300}, Gamma: 0.1, Momentum: 0.9, WeightDecay: 0.001,
 		Preprocess: "auto", DType: "f32",
 	}
 }
 
+// SpecLR is the base learning rate of a run whose architecture is given as
+// a Spec (an architecture file) rather than a zoo name, when Config.LR is
+// 0: the CIFAR models' 0.05.
+const SpecLR = 0.05
+
+// ModelLR is the base learning rate that Config.LR 0 stands for: the zoo
+// model's (kernel.DefaultLR; 0 for a name the zoo does not know), or SpecLR
+// for an architecture given as Spec.
+func (c *Config) ModelLR() float64 {
+	if len(c.Spec.Layers) > 0 {
+		return SpecLR
+	}
+	return kernel.DefaultLR(c.Model)
+}
+
 func (c *Config) check() error {
+	if len(c.Spec.Layers) == 0 {
+		if _, err := kernel.ZooSpec(c.Model, c.Classes, c.Width); err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.Epochs < 1:
 		return fmt.Errorf("trainer: %d epochs", c.Epochs)
@@ -116,6 +139,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("trainer: dtype %q (want f32 or f16)", c.DType)
 	case len(c.Dropout) != 0 && len(c.Dropout) != 2:
 		return fmt.Errorf("trainer: dropout %v: want two probabilities, input and hidden", c.Dropout)
+	case len(c.Dropout) == 2 && !(c.Dropout[0] >= 0 && c.Dropout[0] < 1 && c.Dropout[1] >= 0 && c.Dropout[1] < 1):
+		return fmt.Errorf("trainer: dropout %v: probabilities must be in [0, 1)", c.Dropout)
 	case c.Norm != "" && c.Norm != NormNone && c.Norm != NormBatch:
 		return fmt.Errorf("trainer: norm %q (want none or batch)", c.Norm)
 	case c.LRSchedule != "" && c.LRSchedule != StepSchedule && c.LRSchedule != OneCycleSchedule:
@@ -147,15 +172,11 @@ func (c *Config) resolveSpec(classes int) error {
 		c.Spec = *s
 	}
 	if len(c.Dropout) == 2 {
-		for i := range c.Spec.Layers {
-			if l := &c.Spec.Layers[i]; l.Type == kernel.TypeDropout {
-				l.P = c.Dropout[1]
-				if i == 0 {
-					l.P = c.Dropout[0]
-				}
-			}
+		s, err := ScaleDropout(c.Spec, c.Dropout[0], c.Dropout[1])
+		if err != nil {
+			return err
 		}
-		c.Dropout = nil // applied; the spec now says it
+		c.Spec, c.Dropout = s, nil // applied; the spec now says it
 	}
 	if c.Norm == NormBatch && !c.Spec.HasBatchNorm() {
 		s, err := kernel.WithBatchNorm(c.Spec)
@@ -166,6 +187,51 @@ func (c *Config) resolveSpec(classes int) error {
 	}
 	_, err := c.Spec.Shapes()
 	return err
+}
+
+// ScaleDropout returns s with its dropout set from an input and a hidden
+// probability. The input's dropout (a dropout first layer) becomes input.
+// The other dropout layers, the hidden ones, are scaled together so that
+// the largest becomes hidden: a model's ramp keeps its shape. The CIFAR
+// models' hidden dropout is 0.5 everywhere, so each layer becomes hidden;
+// the Large All-CNN's ramp 0.1, 0.1, 0.2, … 0.5, 0.5 (PAPER.md §3) with
+// hidden 0.3 becomes 0.06, 0.06, 0.12, … 0.3, 0.3. Hidden layers that are
+// all 0 all become hidden. A non-zero probability for dropout the
+// architecture does not have (the Large All-CNN has none on its input) is
+// an error, since it would change nothing.
+func ScaleDropout(s kernel.Spec, input, hidden float32) (kernel.Spec, error) {
+	s.Layers = slices.Clone(s.Layers)
+	var top float32 // the largest hidden probability
+	hasInput, hasHidden := false, false
+	for i, l := range s.Layers {
+		switch {
+		case l.Type != kernel.TypeDropout:
+		case i == 0:
+			hasInput = true
+		default:
+			hasHidden = true
+			top = max(top, l.P)
+		}
+	}
+	if !hasInput && input != 0 {
+		return s, fmt.Errorf("trainer: dropout %g,%g: %s has no dropout on its input; give 0 as the input probability", input, hidden, s.Name)
+	}
+	if !hasHidden && hidden != 0 {
+		return s, fmt.Errorf("trainer: dropout %g,%g: %s has no hidden dropout layer; give 0 as the hidden probability", input, hidden, s.Name)
+	}
+	for i := range s.Layers {
+		l := &s.Layers[i]
+		switch {
+		case l.Type != kernel.TypeDropout:
+		case i == 0:
+			l.P = input
+		case top == 0 || l.P == top:
+			l.P = hidden
+		default:
+			l.P = float32(float64(l.P) * float64(hidden) / float64(top))
+		}
+	}
+	return s, nil
 }
 
 // Norm settings.
@@ -237,6 +303,30 @@ type EpochMetrics struct {
 	LR        float64 `msgpack:"lr" json:"lr"`
 	ImgPerSec float64 `msgpack:"img_s" json:"img_s"`
 	Seconds   float64 `msgpack:"seconds" json:"seconds"`
+	// NoVal is set when the run holds no validation images (-val 0):
+	// ValLoss and ValAcc are then 0 and mean nothing, and neither the JSON
+	// line, the printed summary nor the curves show them.
+	NoVal bool `msgpack:"no_val,omitempty" json:"-"`
+}
+
+// MarshalJSON writes m as one JSON object, without val_loss and val_acc
+// when the run has no validation images. A NaN or infinite value is an
+// error, as in encoding/json.
+func (m EpochMetrics) MarshalJSON() ([]byte, error) {
+	line := struct {
+		Epoch     int      `json:"epoch"`
+		TrainLoss float64  `json:"train_loss"`
+		TrainAcc  float64  `json:"train_acc"`
+		ValLoss   *float64 `json:"val_loss,omitempty"`
+		ValAcc    *float64 `json:"val_acc,omitempty"`
+		LR        float64  `json:"lr"`
+		ImgPerSec float64  `json:"img_s"`
+		Seconds   float64  `json:"seconds"`
+	}{Epoch: m.Epoch, TrainLoss: m.TrainLoss, TrainAcc: m.TrainAcc, LR: m.LR, ImgPerSec: m.ImgPerSec, Seconds: m.Seconds}
+	if !m.NoVal {
+		line.ValLoss, line.ValAcc = &m.ValLoss, &m.ValAcc
+	}
+	return json.Marshal(line)
 }
 
 // ErrDiverged reports a NaN or infinite loss.
@@ -274,6 +364,9 @@ const (
 func Start(cfg Config, dir string, log io.Writer) (*Run, error) {
 	if log == nil {
 		log = io.Discard
+	}
+	if cfg.LR == 0 {
+		cfg.LR = cfg.ModelLR()
 	}
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -382,6 +475,15 @@ func (r *Run) loadData(prep *preprocess.Params) error {
 		}
 		fmt.Fprintf(r.log, "preprocess: %s fitted on the training split (%.1fs)\n", r.Prep.Kind, time.Since(t0).Seconds())
 	}
+	// The input contract the model file carries (preprocess.PlaceResize):
+	// validation's placement, which every consumer of the file repeats.
+	r.Prep.Place, r.Prep.Size = preprocess.PlaceResize, [2]int{}
+	switch r.mode {
+	case cropMode:
+		r.Prep.Place, r.Prep.Size = preprocess.PlaceCrop, [2]int{all.H, all.W}
+	case canvasMode:
+		r.Prep.Place, r.Prep.Size = preprocess.PlaceCanvas, [2]int{all.H, all.W}
+	}
 	if err := r.Prep.Validate(in[0], in[1], in[2]); err != nil {
 		return err
 	}
@@ -415,7 +517,9 @@ func prepare(p *preprocess.Params, d *Dataset) []float32 {
 	return out
 }
 
-// Progress receives what happens during training.
+// Progress receives what happens during training. One that can fail (a
+// Printer writing JSON lines) may also have a method Err() error, which
+// Train calls after each Epoch: an error stops the run.
 type Progress interface {
 	// Step is called after each step of an epoch.
 	Step(epoch, done, total int, loss, acc float64)
@@ -428,8 +532,11 @@ func (r *Run) Epoch() int { return len(r.History) }
 
 // Train runs epochs until Cfg.Epochs are done or ctx is cancelled, writing
 // a checkpoint, metrics.jsonl and curves.png after each one, and the final
-// model.msgpack at the end. A NaN or infinite loss stops it with
-// ErrDiverged, leaving the last good checkpoint in place.
+// model.msgpack at the end. A NaN or infinite loss, training or validation,
+// or weights that are no longer finite stop it with ErrDiverged before the
+// epoch is saved, so the checkpoint on disk stays the last good one. A
+// failed write stops it too, with the path and the reason, and so does a
+// Progress whose Err (if it has that method) reports one after an epoch.
 func (r *Run) Train(ctx context.Context, p Progress) error {
 	for r.Epoch() < r.Cfg.Epochs {
 		if err := ctx.Err(); err != nil {
@@ -445,10 +552,39 @@ func (r *Run) Train(ctx context.Context, p Progress) error {
 		}
 		if p != nil {
 			p.Epoch(m)
+			if e, ok := p.(interface{ Err() error }); ok && e.Err() != nil {
+				return fmt.Errorf("trainer: progress after epoch %d: %w", m.Epoch, e.Err())
+			}
 		}
 	}
 	return r.WriteModel(filepath.Join(r.Dir, ModelFile))
 }
+
+// diverged is the ErrDiverged error for what went wrong, with where the
+// last good checkpoint is.
+func (r *Run) diverged(what string, args ...any) error {
+	kept := fmt.Sprintf("the last good checkpoint is epoch %d in %s", r.Epoch(), r.Dir)
+	if r.Epoch() == 0 {
+		kept = "no epoch was saved"
+	}
+	return fmt.Errorf("%w: %s; %s — try a smaller -lr", ErrDiverged, fmt.Sprintf(what, args...), kept)
+}
+
+// firstNonFinite returns the name of the first tensor holding a NaN or an
+// infinity, and that value; "" if every value is finite.
+func firstNonFinite(tensors []*kernel.Param) (string, float32) {
+	for _, p := range tensors {
+		for _, v := range p.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return p.Name, v
+			}
+		}
+	}
+	return "", 0
+}
+
+// finite reports whether x is neither NaN nor infinite.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) {
 	epoch := r.Epoch() + 1
@@ -462,6 +598,7 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	aug := Augment{Flip: true, MaxShift: 5}
 	augRNG := rand.New(r.augment)
 	params := r.Net.Params()
+	steps := (n + r.Cfg.Batch - 1) / r.Cfg.Batch
 	var lossSum float64
 	var correct, seen int
 	// The batch, its labels and the loss signal are reused from step to
@@ -505,9 +642,9 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 		}
 		lr = sched.Rate(float64(epoch-1) + float64(start)/float64(n))
 		loss, c := kernel.SmoothedCrossEntropy(y.Data, classes, labels, r.Cfg.LabelSmoothing, dl.Data)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return EpochMetrics{}, fmt.Errorf("%w: loss %v at epoch %d, step %d (lr %g); the last good checkpoint is epoch %d in %s — try a smaller -lr",
-				ErrDiverged, loss, epoch, start/r.Cfg.Batch+1, lr, r.Epoch(), r.Dir)
+		if !finite(loss) {
+			return EpochMetrics{}, r.diverged("training loss %v at epoch %d, step %d of %d (lr %g)",
+				loss, epoch, start/r.Cfg.Batch+1, steps, lr)
 		}
 		r.Net.ZeroGrad()
 		if _, err := r.Net.Backward(dl, kernel.Pass{Params: true}); err != nil {
@@ -523,8 +660,23 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	}
 	m := EpochMetrics{Epoch: epoch, TrainLoss: lossSum / float64(seen), TrainAcc: float64(correct) / float64(seen), LR: lr} // the last step's rate
 	m.ImgPerSec = float64(seen) / time.Since(t0).Seconds()
+	// The last step's update can leave weights that are no longer finite,
+	// behind a finite loss: they must not be validated as a result or saved.
+	bad, v := firstNonFinite(r.Net.Tensors())
 	if r.val != nil {
 		m.ValLoss, m.ValAcc = r.Evaluate(r.xVal, r.val.Labels)
+		if !finite(m.ValLoss) {
+			why := ""
+			if bad != "" {
+				why = fmt.Sprintf("; %s holds %v", bad, v)
+			}
+			return EpochMetrics{}, r.diverged("validation loss %v after epoch %d, step %d of %d (lr %g)%s", m.ValLoss, epoch, steps, steps, lr, why)
+		}
+	} else {
+		m.NoVal = true
+	}
+	if bad != "" {
+		return EpochMetrics{}, r.diverged("%s holds %v after epoch %d, step %d of %d (lr %g)", bad, v, epoch, steps, steps, lr)
 	}
 	m.Seconds = time.Since(t0).Seconds()
 	return m, nil
@@ -559,8 +711,7 @@ func Evaluate(net *kernel.Net, x []float32, labels []int, batch int) (loss, acc 
 func EvaluateSized(net *kernel.Net, x []float32, labels []int, batch, h, w int) (loss, acc float64) {
 	in := net.Spec.Input
 	c, dim := in[0], in[0]*h*w
-	isCrop := h >= in[1] && w >= in[2]
-	if !isCrop && (h > in[1] || w > in[2]) {
+	if (h > in[1] || w > in[2]) && (h < in[1] || w < in[2]) {
 		panic(fmt.Sprintf("trainer: EvaluateSized: %d×%d images for a %d×%d input", h, w, in[1], in[2]))
 	}
 	var buf *kernel.Tensor
@@ -570,13 +721,8 @@ func EvaluateSized(net *kernel.Net, x []float32, labels []int, batch, h, w int) 
 		}
 		t := &kernel.Tensor{Shape: []int{end - start, in[0], in[1], in[2]}, Data: buf.Data[:(end-start)*in[0]*in[1]*in[2]]}
 		for j := range end - start {
-			src := x[(start+j)*dim : (start+j+1)*dim]
-			if isCrop {
-				y0, x0 := (h-in[1])/2, (w-in[2])/2
-				crop(src, t.Example(j), c, h, w, in[1], in[2], y0, x0)
-			} else {
-				CenterCanvas(src, t.Example(j), c, h, w, in[1], in[2])
-			}
+			// The placement every consumer of the model file uses.
+			preprocess.Place(x[(start+j)*dim:(start+j+1)*dim], t.Example(j), c, h, w, in[1], in[2])
 		}
 		return t
 	})
@@ -610,17 +756,13 @@ func (r *Run) WriteModel(path string) error {
 		"preprocess":    r.Prep.Kind,
 		"val_per_class": fmt.Sprint(r.Cfg.ValPerClass),
 	}
-	switch in := r.Cfg.Spec.Input; r.mode {
-	case cropMode:
-		meta["input"] = fmt.Sprintf("trained on random %d×%d crops of %d×%d images; evaluate on the centre crop", in[1], in[2], r.train.H, r.train.W)
-	case canvasMode:
-		meta["input"] = fmt.Sprintf("trained on %d×%d images on a %d×%d zero canvas (preprocessed values); evaluate with the image in the centre", r.train.H, r.train.W, in[1], in[2])
-	}
 	if r.Cfg.Resize > 0 {
 		meta["resize"] = fmt.Sprint(r.Cfg.Resize)
 	}
 	if k := len(r.History); k > 0 {
-		meta["val_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].ValAcc)
+		if !r.History[k-1].NoVal {
+			meta["val_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].ValAcc)
+		}
 		meta["train_accuracy"] = fmt.Sprintf("%.4f", r.History[k-1].TrainAcc)
 	}
 	net := r.Net

@@ -20,9 +20,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,13 +52,23 @@ type options struct {
 	threads  int
 	json     bool
 	lrs      string // sweep only
+	sweep    bool   // the flags of allcnn-train sweep
 	schedule string
 	dropout  string
 	recipe   string
 }
 
-// finish parses the flags that are lists.
-func (o *options) finish() error {
+// finish parses the flags that are lists, reads -arch, resolves the
+// learning rate when -lr was not given (the model's, trainer.Config.ModelLR)
+// and refuses flags that do not apply (checkApplies). given is the set of
+// flags given on the command line, before a recipe set others.
+func (o *options) finish(given map[string]bool) error {
+	if err := o.checkApplies(given); err != nil {
+		return err
+	}
+	if given["lr"] && !(o.cfg.LR > 0) {
+		return fmt.Errorf("%w: -lr %v: want a positive rate", errUsage, o.cfg.LR)
+	}
 	m, err := parseInts(o.schedule)
 	if err != nil {
 		return fmt.Errorf("%w: -schedule %q: %v", errUsage, o.schedule, err)
@@ -81,14 +93,72 @@ func (o *options) finish() error {
 		}
 		o.cfg.Spec = *s
 	}
+	if o.cfg.LR == 0 {
+		o.cfg.LR = o.cfg.ModelLR()
+	}
 	return nil
+}
+
+// resumeFlags are the flags that apply with -resume; the run's other
+// settings are those of its checkpoint.
+var resumeFlags = map[string]bool{"resume": true, "epochs": true, "threads": true, "json": true}
+
+// checkApplies refuses, as a usage error, a flag given on the command line
+// that would change nothing: a flag of a zoo model with -arch, -resize with
+// data other than a folder, a flag of one learning-rate schedule with the
+// other, a setting of the run with -resume. Flags set by a recipe are not
+// in given, and are not refused (the recipe's -width with -arch, or its
+// -warmup with -lr-schedule step, simply do not apply).
+func (o *options) checkApplies(given map[string]bool) error {
+	notHere := func(flag, why string) error {
+		return fmt.Errorf("%w: -%s does not apply %s", errUsage, flag, why)
+	}
+	if o.resume != "" {
+		for _, f := range slices.Sorted(maps.Keys(given)) {
+			if !resumeFlags[f] {
+				return notHere(f, "with -resume: the run continues with the settings of its checkpoint (only -epochs, -threads and -json apply)")
+			}
+		}
+		return nil
+	}
+	if o.sweep && given["lr"] {
+		return notHere("lr", "to sweep, which tries each rate of -lrs")
+	}
+	if o.arch != "" {
+		for _, f := range []string{"model", "width", "classes"} {
+			if given[f] {
+				return notHere(f, "with -arch: the architecture file fixes the layers, their widths and the classes")
+			}
+		}
+	}
+	if given["resize"] && !strings.HasPrefix(o.cfg.Data, "folder:") {
+		return notHere("resize", fmt.Sprintf("to %s: it resizes the images of folder: data", o.cfg.Data))
+	}
+	if o.cfg.LRSchedule == trainer.OneCycleSchedule {
+		for _, f := range []string{"schedule", "gamma"} {
+			if given[f] {
+				return notHere(f, "with -lr-schedule onecycle, which falls linearly to 0: it is a setting of the step schedule")
+			}
+		}
+	} else if given["warmup"] {
+		return notHere("warmup", fmt.Sprintf("with -lr-schedule %s: it is a setting of the onecycle schedule", o.cfg.LRSchedule))
+	}
+	return nil
+}
+
+// givenFlags is the set of flags given on the command line; call it before
+// a recipe sets others.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
 }
 
 func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	d := trainer.DefaultConfig()
-	o.cfg = d
+	o.cfg, o.sweep = d, sweep
 	fs.StringVar(&o.cfg.Data, "data", defaultData, "training data: cifar10:DIR, cifar100:DIR, folder:DIR or folder:FILE.tar.gz")
 	fs.IntVar(&o.cfg.ValPerClass, "val", d.ValPerClass, "images per class held out (the last ones) for validation; 0 for none")
 	fs.IntVar(&o.cfg.PerClass, "per-class", 0, "use only the first N images of each class, validation included (0: all), for quick runs")
@@ -101,12 +171,13 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	}
 	fs.IntVar(&o.cfg.Epochs, "epochs", d.Epochs, "epochs in all")
 	fs.IntVar(&o.cfg.Batch, "batch", d.Batch, "images per step")
-	fs.Float64Var(&o.cfg.LR, "lr", d.LR, "base learning rate γ (the paper searched 0.25, 0.1, 0.05, 0.01)")
+	fs.Float64Var(&o.cfg.LR, "lr", 0, fmt.Sprintf("base learning rate γ (default: the model's: %g for the CIFAR models and an -arch file, %g for large-all-cnn, %g for imagenet-all-cnn; the paper searched 0.25, 0.1, 0.05, 0.01)",
+		kernel.DefaultLR("all-cnn-c"), kernel.DefaultLR("large-all-cnn"), kernel.DefaultLR("imagenet-all-cnn")))
 	fs.StringVar(&o.schedule, "schedule", "200,250,300", "epochs after which the rate is multiplied by -gamma")
 	fs.Float64Var(&o.cfg.Gamma, "gamma", d.Gamma, "learning-rate factor at each -schedule epoch")
 	fs.Float64Var(&o.cfg.Momentum, "momentum", d.Momentum, "SGD momentum")
 	fs.Float64Var(&o.cfg.WeightDecay, "weight-decay", d.WeightDecay, "L2 weight decay on all layers")
-	fs.StringVar(&o.dropout, "dropout", "", "input,hidden dropout probabilities (default: the model's, 0.2,0.5 for CIFAR models)")
+	fs.StringVar(&o.dropout, "dropout", "", "input,hidden dropout probabilities (default: the model's, 0.2,0.5 for CIFAR models); hidden scales the model's hidden dropout so that its largest becomes hidden (large-all-cnn's ramp 0.1…0.5, with no input dropout: 0,0.3 gives 0.06…0.3)")
 	fs.StringVar(&o.cfg.Init, "init", d.Init, "weight initialization: "+strings.Join(kernel.InitSchemes, ", "))
 	fs.Uint64Var(&o.cfg.Seed, "seed", d.Seed, "random seed (init, dropout, shuffling, augmentation)")
 	fs.IntVar(&o.cfg.Resize, "resize", 0, "folder data: scale each image's shorter side to N and keep the central N×N square (e.g. 256 for the 224 ImageNet net: random crops; see Input sizes)")
@@ -150,11 +221,17 @@ out the last 500 images of each class for validation.
 The run folder (-out) receives, after every epoch, checkpoint.msgpack
 (written atomically: a killed run loses at most the epoch in progress, and
 -resume DIR continues it exactly), metrics.jsonl (one JSON line per epoch:
-train and validation loss and accuracy, lr, images/s, seconds) and
-curves.png; at the end, model.msgpack for 'allcnn eval', 'allcnn predict',
-'allcnn viz' and the browser module. A NaN or infinite loss stops the run and
-keeps the last good checkpoint. Ctrl-C stops after the current step; resume
-later.
+train and validation loss and accuracy, lr, images/s, seconds; with -val 0,
+no validation fields) and curves.png; at the end, model.msgpack for 'allcnn
+eval', 'allcnn predict', 'allcnn viz' and the browser module. A NaN or
+infinite loss, training or validation, stops the run and keeps the last good
+checkpoint; so does a failed write, naming the file. Ctrl-C stops after the
+current step; resume later.
+
+Each -model has its own default -lr (see -lr). A flag that does not apply
+(-width, -model or -classes with -arch, -resize with non-folder data,
+-warmup without -lr-schedule onecycle, -schedule or -gamma with it, settings
+with -resume) is a usage error.
 
 Input sizes: the data's images may differ from the model's input, and their
 sizes choose the mode:
@@ -239,10 +316,11 @@ func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
+	given := givenFlags(fs)
 	if err := applyRecipe(fs, o.recipe); err != nil {
 		return err
 	}
-	return o.finish()
+	return o.finish(given)
 }
 
 // recipes are named sets of flag values; flags given on the command line
@@ -259,8 +337,7 @@ func applyRecipe(fs *flag.FlagSet, name string) error {
 	if !ok {
 		return fmt.Errorf("%w: -recipe %q (want paper or fast)", errUsage, name)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := givenFlags(fs)
 	for _, kv := range r {
 		if set[kv[0]] || fs.Lookup(kv[0]) == nil {
 			continue
@@ -277,9 +354,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("allcnn-train", &o, stderr, false)
 	if err := parseFlags(fs, &o, args); err != nil {
 		return err
-	}
-	if o.resume != "" && o.recipe != "paper" {
-		return fmt.Errorf("%w: -resume continues a run with its own settings; -recipe does not apply", errUsage)
 	}
 	info := native.Setup(o.threads)
 	fmt.Fprintf(stderr, "BLAS: %s\n", info)

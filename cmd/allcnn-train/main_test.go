@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"image"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -198,11 +201,115 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"-recipe", "fast", "-resume", t.TempDir()}, 2, "-recipe does not apply"},
 		{[]string{"-norm", "layer", "-data", "folder:/nonexistent", "-out", t.TempDir()}, 1, "norm \"layer\""},
 		{[]string{"-lr-schedule", "cosine", "-data", "folder:/nonexistent", "-out", t.TempDir()}, 1, "lr schedule \"cosine\""},
+		{[]string{"-arch", "/nonexistent.json", "-width", "0.5"}, 2, "-width does not apply with -arch"},
+		{[]string{"-warmup", "2"}, 2, "-warmup does not apply"},
+		{[]string{"-help"}, 0, "0.01 for large-all-cnn"},
 	} {
 		cmd := exec.Command(bin, c.args...)
 		out, _ := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code != c.code || !strings.Contains(string(out), c.want) {
 			t.Errorf("%v: exit %d, want %d, output %q", c.args, code, c.code, out)
 		}
+	}
+}
+
+// TestFlagsThatDoNotApply: a flag given on the command line that would
+// change nothing is a usage error naming it; the same value set by a
+// recipe is not.
+func TestFlagsThatDoNotApply(t *testing.T) {
+	arch := filepath.Join(t.TempDir(), "wide.json")
+	if err := os.WriteFile(arch, []byte(killArch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	for _, c := range []struct {
+		args  []string
+		sweep bool
+		want  string // "" for no error
+	}{
+		{[]string{"-arch", arch, "-width", "0.5"}, false, "-width does not apply with -arch"},
+		{[]string{"-arch", arch, "-classes", "3"}, false, "-classes does not apply with -arch"},
+		{[]string{"-arch", arch, "-model", "all-cnn-a"}, false, "-model does not apply with -arch"},
+		{[]string{"-arch", arch}, false, ""},
+		{[]string{"-recipe", "fast", "-arch", arch}, false, ""}, // the recipe's -model and -width
+		{[]string{"-resize", "256", "-data", "cifar10:/x"}, false, "-resize does not apply to cifar10:/x"},
+		{[]string{"-resize", "256", "-data", "folder:/x"}, false, ""},
+		{[]string{"-warmup", "3"}, false, "-warmup does not apply with -lr-schedule step"},
+		{[]string{"-warmup", "3", "-lr-schedule", "onecycle"}, false, ""},
+		{[]string{"-recipe", "fast", "-warmup", "3"}, false, ""},
+		{[]string{"-recipe", "fast", "-lr-schedule", "step"}, false, ""}, // the recipe's -warmup
+		{[]string{"-recipe", "fast", "-schedule", "10"}, false, "-schedule does not apply with -lr-schedule onecycle"},
+		{[]string{"-lr-schedule", "onecycle", "-gamma", "0.5"}, false, "-gamma does not apply"},
+		{[]string{"-schedule", "10", "-gamma", "0.5"}, false, ""},
+		{[]string{"-resume", run, "-lr", "0.1"}, false, "-lr does not apply with -resume"},
+		{[]string{"-resume", run, "-recipe", "fast"}, false, "-recipe does not apply"},
+		{[]string{"-resume", run, "-epochs", "5", "-threads", "1", "-json"}, false, ""},
+		{[]string{"-lr", "0"}, false, "-lr 0: want a positive rate"},
+		{[]string{"-lr", "-1"}, false, "-lr -1"},
+		{[]string{"-lr", "0.1"}, true, "-lr does not apply to sweep"},
+		{[]string{"-lrs", "0.1"}, true, ""},
+	} {
+		var o options
+		name := "allcnn-train"
+		if c.sweep {
+			name += " sweep"
+		}
+		fs := newFlags(name, &o, io.Discard, c.sweep)
+		err := parseFlags(fs, &o, c.args)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s %v: %v", name, c.args, err)
+		case c.want != "" && (!errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s %v: want a usage error containing %q, got %v", name, c.args, c.want, err)
+		}
+	}
+	// paper: -model, and -val 0 (a table of held-out errors without any).
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-model", "all-cnn-c"}, "-model does not apply to paper"},
+		{[]string{"-val", "0"}, "-val must be > 0"},
+	} {
+		err := runPaper(context.Background(), c.args, io.Discard, io.Discard)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("paper %v: want a usage error containing %q, got %v", c.args, c.want, err)
+		}
+	}
+}
+
+// TestDefaultLR: without -lr each model trains at its own rate (the Large
+// All-CNN diverges at the CIFAR models' 0.05); -lr and recipes win.
+func TestDefaultLR(t *testing.T) {
+	arch := filepath.Join(t.TempDir(), "wide.json")
+	if err := os.WriteFile(arch, []byte(killArch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want float64
+	}{
+		{nil, 0.05},
+		{[]string{"-model", "large-all-cnn"}, 0.01},
+		{[]string{"-model", "imagenet-all-cnn"}, 0.01},
+		{[]string{"-model", "large-all-cnn", "-lr", "0.1"}, 0.1},
+		{[]string{"-arch", arch}, 0.05},
+		{[]string{"-recipe", "fast"}, 0.2},
+	} {
+		var o options
+		fs := newFlags("allcnn-train", &o, io.Discard, false)
+		if err := parseFlags(fs, &o, c.args); err != nil {
+			t.Errorf("%v: %v", c.args, err)
+			continue
+		}
+		if o.cfg.LR != c.want {
+			t.Errorf("%v: lr %v, want %v", c.args, o.cfg.LR, c.want)
+		}
+	}
+	var help bytes.Buffer
+	fs := newFlags("allcnn-train", &options{}, &help, false)
+	fs.PrintDefaults()
+	if !strings.Contains(help.String(), "0.01 for large-all-cnn") {
+		t.Errorf("-help does not give the models' rates:\n%s", help.String())
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -83,8 +82,10 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.resume != "" {
 		return fmt.Errorf("%w: paper resumes by itself: run it again with the same -out", errUsage)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := givenFlags(fs)
+	if set["model"] {
+		return fmt.Errorf("%w: -model does not apply to paper, which trains Table 3's models; choose them with -models", errUsage)
+	}
 	if *short {
 		for _, kv := range [][2]string{{"width", "0.25"}, {"epochs", "10"}, {"per-class", "1500"}} {
 			if !set[kv[0]] {
@@ -103,8 +104,11 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := applyRecipe(fs, o.recipe); err != nil {
 		return err
 	}
-	if err := o.finish(); err != nil {
+	if err := o.finish(set); err != nil {
 		return err
+	}
+	if o.cfg.ValPerClass == 0 {
+		return fmt.Errorf("%w: paper tabulates held-out errors; -val must be > 0", errUsage)
 	}
 	if len(o.cfg.Spec.Layers) > 0 {
 		return fmt.Errorf("%w: paper trains the zoo's models; -arch does not apply", errUsage)
