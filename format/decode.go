@@ -450,7 +450,7 @@ func (r *reader) object(keys []string, required int, value func(key string) erro
 var (
 	specKeys       = []string{"name", "input", "layers"}
 	layerKeys      = []string{"type", "name", "out", "kernel", "stride", "pad", "ceil", "slope", "p", "eps", "momentum"}
-	preprocessKeys = []string{"kind", "mean", "std", "gcn_scale", "zca_mean", "zca"}
+	preprocessKeys = []string{"kind", "mean", "std", "gcn_scale", "zca_mean", "zca", "place", "size"}
 )
 
 // spec reads a kernel.Spec: keys as its msgpack tags, those tagged omitempty
@@ -538,6 +538,16 @@ func (r *reader) preprocess(f *File) error {
 		case "zca":
 			if err = r.tensor(nil, &shape, &f.ZCADType, &p.ZCA); err == nil && (len(shape) != 2 || shape[0] != shape[1]) {
 				err = fmt.Errorf("%w: %v, want [D, D]", ErrShape, shape)
+			}
+		case "place":
+			p.Place, err = r.str(MaxString)
+		case "size":
+			var n int
+			if n, err = r.arrayLen(2); err == nil && n != 2 {
+				err = fmt.Errorf("%w: %d elements, want height and width", ErrShape, n)
+			}
+			for i := 0; err == nil && i < 2; i++ {
+				p.Size[i], err = r.int()
 			}
 		}
 		return err

@@ -23,7 +23,10 @@
 //	"classes":    array of str, one per output of the net
 //	"preprocess": map   "kind" str; where used: "mean", "std" arrays of float32,
 //	                    "gcn_scale" float32, "zca_mean" and "zca" tensors
-//	                    (shapes [D] and [D, D], without "name")
+//	                    (shapes [D] and [D, D], without "name"); the input
+//	                    contract (preprocess.PlaceResize): "place" str and,
+//	                    for "canvas" and "crop", "size" [h, w] ints. A file
+//	                    without "place" (older than the field) is "resize".
 //	"tensors":    array of tensor maps, the net's parameters
 //	"meta":       map of str to str
 //

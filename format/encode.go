@@ -202,7 +202,7 @@ func (e *encoder) spec(f *File) {
 // preprocess writes p, leaving out empty fields.
 func (e *encoder) preprocess(p *preprocess.Params, zca DType) {
 	n := 1
-	for _, set := range []bool{len(p.Mean) > 0, len(p.Std) > 0, set32(p.GCNScale), zca != "", zca != ""} {
+	for _, set := range []bool{len(p.Mean) > 0, len(p.Std) > 0, set32(p.GCNScale), zca != "", zca != "", p.Place != "", p.Size != [2]int{}} {
 		if set {
 			n++
 		}
@@ -228,6 +228,16 @@ func (e *encoder) preprocess(p *preprocess.Params, zca DType) {
 		e.tensor("", []int{d}, zca, p.ZCAMean)
 		e.str("zca")
 		e.tensor("", []int{d, d}, zca, p.ZCA)
+	}
+	if p.Place != "" {
+		e.str("place")
+		e.str(p.Place)
+	}
+	if p.Size != [2]int{} {
+		e.str("size")
+		e.arrayLen(2)
+		e.int(p.Size[0])
+		e.int(p.Size[1])
 	}
 }
 

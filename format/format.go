@@ -219,6 +219,9 @@ func (f *File) validatePreprocess() (elements int, err error) {
 	if err := checkString(p.Kind); err != nil {
 		return 0, fmt.Errorf("preprocess: kind: %w", err)
 	}
+	if err := checkString(p.Place); err != nil {
+		return 0, fmt.Errorf("preprocess: place: %w", err)
+	}
 	in := f.Arch.Input
 	if err := p.Validate(in[0], in[1], in[2]); err != nil {
 		return 0, err

@@ -26,6 +26,21 @@ func TestRoundTrip(t *testing.T) {
 			f.Meta = map[string]string{}
 			return f
 		}()},
+		{"placed on a canvas", func() *File {
+			f := testFile(t, F32)
+			f.Preprocess.Place, f.Preprocess.Size = preprocess.PlaceCanvas, [2]int{5, 6}
+			return f
+		}()},
+		{"cropped", func() *File {
+			f := testFile(t, F16)
+			f.Preprocess.Place, f.Preprocess.Size = preprocess.PlaceCrop, [2]int{300, 9}
+			return f
+		}()},
+		{"resized", func() *File {
+			f := testFile(t, F32)
+			f.Preprocess.Place = preprocess.PlaceResize
+			return f
+		}()},
 		{"mixed dtypes, extreme values", func() *File {
 			f := testFile(t, F32)
 			f.Tensors[1].DType = F16 // conv1.bias, [4]: largest, smallest subnormal, −0, smallest normal
@@ -213,5 +228,46 @@ func TestNegativeZeroFields(t *testing.T) {
 	f.Preprocess.GCNScale = negZero
 	if err := f.Validate(); !errors.Is(err, preprocess.ErrParams) {
 		t.Fatalf("GCN scale −0 for channel normalization: %v", err)
+	}
+}
+
+// The input contract is checked on load: an unknown placement, a size that
+// does not fit it, a malformed size. A file without it (older than the
+// field) loads, with Place "".
+func TestPlacement(t *testing.T) {
+	f := testFile(t, F32)
+	g, err := Unmarshal(mustMarshal(t, f))
+	if err != nil || g.Preprocess.Place != "" || g.Preprocess.Size != [2]int{} {
+		t.Fatalf("a file without a placement: %v, %q %v", err, g.Preprocess.Place, g.Preprocess.Size)
+	}
+	for _, c := range []struct {
+		place string
+		size  [2]int
+		want  string
+	}{
+		{"stretch", [2]int{}, `unknown placement "stretch"`},
+		{preprocess.PlaceCanvas, [2]int{9, 8}, "does not fit"},
+		{preprocess.PlaceCrop, [2]int{7, 8}, "smaller than"},
+		{preprocess.PlaceResize, [2]int{4, 4}, "resampled to the input"},
+	} {
+		f := testFile(t, F32)
+		f.Preprocess.Place, f.Preprocess.Size = c.place, c.size
+		if _, err := Marshal(f); !errors.Is(err, preprocess.ErrParams) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: Marshal: %v, want %q", c.place, c.size, err, c.want)
+		}
+	}
+
+	// A size of three numbers, written by hand: the payload of a valid
+	// canvas file with its "size" array grown.
+	f.Preprocess.Place, f.Preprocess.Size = preprocess.PlaceCanvas, [2]int{5, 6}
+	payload := encodePayload(f)
+	old := []byte("\xa4size\x92\x05\x06")
+	i := bytes.Index(payload, old)
+	if i < 0 {
+		t.Fatal("no size array in the payload")
+	}
+	bad := append(append(append([]byte{}, payload[:i]...), "\xa4size\x93\x05\x06\x07"...), payload[i+len(old):]...)
+	if _, err := Unmarshal(seal(bad)); !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "size") {
+		t.Errorf("three-number size: %v", err)
 	}
 }

@@ -121,7 +121,7 @@ func diffFile(a, b *File) string {
 		return fmt.Sprintf("classes: %q != %q", a.Classes, b.Classes)
 	}
 	pa, pb := a.Preprocess, b.Preprocess
-	if pa.Kind != pb.Kind || !sameBits([]float32{pa.GCNScale}, []float32{pb.GCNScale}) {
+	if pa.Kind != pb.Kind || pa.Place != pb.Place || pa.Size != pb.Size || !sameBits([]float32{pa.GCNScale}, []float32{pb.GCNScale}) {
 		return fmt.Sprintf("preprocess: %+v != %+v", pa, pb)
 	}
 	for _, v := range [][2][]float32{{pa.Mean, pb.Mean}, {pa.Std, pb.Std}, {pa.ZCAMean, pb.ZCAMean}, {pa.ZCA, pb.ZCA}} {

@@ -34,6 +34,18 @@ export interface Info {
   input: [number, number, number];
   classes: string[];
   preprocess: 'none' | 'channel' | 'gcn-zca';
+  /**
+   * The input contract: how an image becomes the input. resize: the
+   * image's centred crop to the input's aspect ratio, resampled to the
+   * input; canvas: resampled to source and centred on a zero canvas of the
+   * input's size (Large All-CNN); crop: resampled to source, then the
+   * input's central window (ImageNet-style nets).
+   */
+  place: 'resize' | 'canvas' | 'crop';
+  /** [height, width] an image is resampled to before it is placed. */
+  source: [number, number];
+  /** What to show once, e.g. a weight file older than the input contract. */
+  warnings: string[];
   /** The targets of saliency's layer option. */
   layers: LayerInfo[];
   /** The same for switches: true (the paper's switched net, Figs. 4–5). */
@@ -73,6 +85,12 @@ export interface SaliencyOptions {
   at?: [number, number];
   /** The switched net of the paper's Figs. 4–5. Default: false. */
   switches?: boolean;
+  /**
+   * How max-pools send the signal back: through the switches their forward
+   * pass recorded (default), or spread evenly over each window (the
+   * paper's reconstruction without switches).
+   */
+  pool?: 'switches' | 'spread';
   /** How colour channels collapse. Default: sum. */
   reduce?: 'sum' | 'max' | 'maxabs';
   /** Which part of the map to show. Default: all. */

@@ -38,6 +38,7 @@ export class AllCNN {
     this.#backend = backend;
     this.#info = backend.info;
     this.#simd = backend.simd;
+    for (const w of this.#info.warnings ?? []) console.warn(`allcnn: ${w}`);
   }
 
   /**
@@ -82,6 +83,7 @@ export class AllCNN {
 
   /**
    * info describes the model (a copy): name, input [c, h, w], classes,
+   * place and source (how an image becomes the input), warnings,
    * preprocess, layers and switchedLayers (the saliency targets), meta.
    */
   async info() {
@@ -105,7 +107,7 @@ export class AllCNN {
   /**
    * saliency explains one unit of the network for an image: options as
    * wasm/api.SaliencyRequest.Set reads them (method, layer, unit, at,
-   * switches, reduce, sign, clip, colormap, overlay). It returns the map
+   * switches, pool, reduce, sign, clip, colormap, overlay). It returns the map
    * drawn at the input size (rgba, width, height, and imageData where
    * ImageData exists), the map itself (raw, c·h·w values), and the unit and
    * position it explains.

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
 // Augment is the paper's CIFAR augmentation (PAPER.md §5): horizontal flips
@@ -71,9 +73,10 @@ func Transform(img, out []float32, c, h, w int, flip bool, dx, dy int) {
 	}
 }
 
-// CenterCrop writes the central k×k window of img (c×h×w) to out (c×k×k).
+// CenterCrop writes the central k×k window of img (c×h×w) to out (c×k×k),
+// as preprocess.Place does.
 func CenterCrop(img, out []float32, c, h, w, k int) {
-	crop(img, out, c, h, w, k, k, (h-k)/2, (w-k)/2)
+	preprocess.Place(img, out[:c*k*k], c, h, w, k, k)
 }
 
 // RandomCrop writes a k×k window of img (c×h×w), placed uniformly at random
@@ -109,16 +112,10 @@ func flipInPlace(img []float32, c, h, w int) {
 // (c×H×W, H ≥ h, W ≥ w), its top-left corner at ((H−h)/2, (W−w)/2),
 // rounded down: the Large All-CNN's evaluation input (PAPER.md §3). In
 // network-input space 0 is the mean (channel normalization) or black
-// (none). It equals Place with the identity Placement.
+// (none). It equals Place with the identity Placement, and is
+// preprocess.Place, the placement of the model file's input contract.
 func CenterCanvas(img, out []float32, c, h, w, H, W int) {
-	clear(out[:c*H*W])
-	y0, x0 := (H-h)/2, (W-w)/2
-	for ch := 0; ch < c; ch++ {
-		for y := 0; y < h; y++ {
-			d := (ch*H+y0+y)*W + x0
-			copy(out[d:d+w], img[(ch*h+y)*w:(ch*h+y+1)*w])
-		}
-	}
+	preprocess.Place(img, out[:c*H*W], c, h, w, H, W)
 }
 
 // Canvas is the Large All-CNN's training augmentation (PAPER.md §3: a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/kernel/preprocess"
 	"github.com/allcnn/allcnn/native"
 )
 
@@ -352,8 +353,9 @@ func TestCropMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(f.Meta["input"], "centre crop") {
-		t.Errorf("model meta input %q", f.Meta["input"])
+	// The file's input contract is the validation's placement.
+	if p := f.Preprocess; p.Place != preprocess.PlaceCrop || p.Size != [2]int{12, 12} {
+		t.Errorf("model file: placement %q, size %v; want crop of 12×12", p.Place, p.Size)
 	}
 	// Resize reaches the folder loader: 12×12 images kept at 10×10.
 	cfg.Resize, cfg.Epochs = 10, 1
@@ -379,6 +381,13 @@ func TestCanvasMode(t *testing.T) {
 	loss, acc := Evaluate(r.Net, x, r.val.Labels, 256)
 	if m := r.History[1]; loss != m.ValLoss || acc != m.ValAcc {
 		t.Errorf("centred canvas: loss %v acc %v; the run's %v, %v", loss, acc, m.ValLoss, m.ValAcc)
+	}
+	f, err := format.ReadFile(filepath.Join(r.Dir, ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.Preprocess; p.Place != preprocess.PlaceCanvas || p.Size != [2]int{6, 6} {
+		t.Errorf("model file: placement %q, size %v; want canvas of 6×6", p.Place, p.Size)
 	}
 	// Without augmentation the training canvas is centred too, and a
 	// resumed run is still exact.

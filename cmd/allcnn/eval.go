@@ -45,11 +45,11 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 		fs.Usage()
 		return fmt.Errorf("%w: eval needs -model FILE, -data SPEC, -batch ≥ 1 and no arguments", errUsage)
 	}
-	m, err := openModel(*path)
+	m, err := openModel(*path, stderr)
 	if err != nil {
 		return err
 	}
-	d, err := loadData(*spec, *split)
+	d, err := loadData(*spec, *split, m)
 	if err != nil {
 		return err
 	}
@@ -87,15 +87,16 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 	var wrong1, wrongK int
 	prog := newProgress(stderr, "eval", len(idx))
 	for lo := 0; lo < len(idx); lo += *batch {
-		b, err := batchAt(d, idx[lo:min(lo+*batch, len(idx))], m.input())
+		part := idx[lo:min(lo+*batch, len(idx))]
+		x, err := m.inputs(d, part)
 		if err != nil {
 			return err
 		}
-		p, err := m.probs(m.netInput(b))
+		p, err := m.probs(x)
 		if err != nil {
 			return err
 		}
-		for i, label := range b.Labels {
+		for i, label := range labelsAt(d, part) {
 			top := topK(p[i*k:(i+1)*k], r.K)
 			want := toModel[label]
 			if top[0] != want {
@@ -109,7 +110,7 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 				wrongK++
 			}
 		}
-		done := lo + b.Len()
+		done := lo + len(part)
 		prog.update(done, fmt.Sprintf(", top-1 error so far %.2f%%", 100*float64(wrong1)/float64(done)))
 	}
 	r.Top1 = float64(wrong1) / float64(len(idx))

@@ -32,7 +32,10 @@ type model struct {
 	net  *kernel.Net
 }
 
-func openModel(path string) (*model, error) {
+// openModel reads a weight file and builds its net. A file older than the
+// input contract (no preprocess.place) gets a warning on stderr naming the
+// field: its images are resized to the input, as before.
+func openModel(path string, stderr io.Writer) (*model, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: -model FILE is required", errUsage)
 	}
@@ -44,7 +47,24 @@ func openModel(path string) (*model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if f.Preprocess.Place == "" {
+		fmt.Fprintf(stderr, "allcnn: warning: %s has no preprocess.place (it predates the input contract); images are resized to the %d×%d input\n", path, f.Arch.Input[1], f.Arch.Input[2])
+	}
 	return &model{file: f, net: n}, nil
+}
+
+// describeInput says in a line how an image becomes the input of f's net.
+func describeInput(f *format.File) string {
+	p, in := &f.Preprocess, f.Arch.Input
+	switch p.Place {
+	case preprocess.PlaceCanvas:
+		return fmt.Sprintf("canvas: resampled to %d×%d, centred on a %d×%d zero canvas", p.Size[0], p.Size[1], in[1], in[2])
+	case preprocess.PlaceCrop:
+		return fmt.Sprintf("crop: resampled to %d×%d, its central %d×%d window", p.Size[0], p.Size[1], in[1], in[2])
+	case preprocess.PlaceResize:
+		return fmt.Sprintf("resize: resampled to %d×%d", in[1], in[2])
+	}
+	return fmt.Sprintf("resize: resampled to %d×%d (assumed: the file has no preprocess.place)", in[1], in[2])
 }
 
 // input is the model's input shape: channels, height, width.
@@ -62,27 +82,70 @@ func (m *model) probs(x *kernel.Tensor) ([]float32, error) {
 	return p, nil
 }
 
-// netInput preprocesses all images of b as the model was trained
-// (trainer.ApplyBatch with the file's parameters) into one batch.
-func (m *model) netInput(b *trainer.Dataset) *kernel.Tensor {
-	x := kernel.NewTensor(b.Len(), b.C, b.H, b.W)
-	trainer.ApplyBatch(&m.file.Preprocess, b, seq(b.Len()), x.Data)
-	return x
+// source is the size images are read at, before they become the net's
+// input: the input's channels and the model file's source size
+// (preprocess.Params.SourceSize; the input's own for most models).
+func (m *model) source() [3]int {
+	in := m.input()
+	h, w := m.file.Preprocess.SourceSize(in)
+	return [3]int{in[0], h, w}
+}
+
+// inputs brings images idx of d to the net's input, one batch, through the
+// model file's input contract (preprocess.Params.InputFromPixels): the
+// path the trainer's validation and the WebAssembly builds take too.
+func (m *model) inputs(d *trainer.Dataset, idx []int) (*kernel.Tensor, error) {
+	in := m.input()
+	x := kernel.NewTensor(len(idx), in[0], in[1], in[2])
+	for k, i := range idx {
+		if err := m.file.Preprocess.InputFromPixels(d.Image(i), d.C, d.H, d.W, in, x.Example(k)); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// pixels is images idx of d as the net's input shows them, before
+// normalisation (preprocess.Params.PixelsFromPixels), for drawing.
+func (m *model) pixels(d *trainer.Dataset, idx []int) (*kernel.Tensor, error) {
+	in := m.input()
+	x := kernel.NewTensor(len(idx), in[0], in[1], in[2])
+	for k, i := range idx {
+		if err := m.file.Preprocess.PixelsFromPixels(d.Image(i), d.C, d.H, d.W, in, x.Example(k)); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// labelsAt is the labels of images idx of d.
+func labelsAt(d *trainer.Dataset, idx []int) []int {
+	l := make([]int, len(idx))
+	for k, i := range idx {
+		l[k] = d.Labels[i]
+	}
+	return l
 }
 
 // maxImagePixels bounds a decoded image (8192×8192), so that a hostile
-// header cannot make us allocate gigabytes.
-const maxImagePixels = 1 << 26
+// header cannot make us allocate gigabytes; maxImageBytes bounds the file,
+// as the trainer's folder loader does.
+const (
+	maxImagePixels = 1 << 26
+	maxImageBytes  = 64 << 20
+)
 
 // readImage decodes a PNG or JPEG file and resamples it to in (channels,
 // height, width) with preprocess.FromRGBA: a centred crop to the input's
 // aspect ratio, then area averaging or bilinear interpolation. Alpha is
 // dropped, as the trainer's folder loader drops it. The result is pixel
-// values in [0, 255], channel-major. Errors name the file.
+// values in [0, 255], channel-major. Errors name the file; a file over
+// maxImageBytes or an image over maxImagePixels is refused before it is
+// decoded.
 func readImage(path string, in [3]int) ([]float32, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFileMax(path, maxImageBytes)
 	if err != nil {
-		return nil, err // *PathError: "open PATH: …"
+		return nil, err
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -110,8 +173,28 @@ func readImage(path string, in [3]int) ([]float32, error) {
 	return px, nil
 }
 
-// readImages reads image files into a data set at the model's input size
-// (labels all 0), failing on the first file that does not read.
+// readFileMax reads a file of at most max bytes. Errors name the file.
+func readFileMax(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError: "open PATH: …"
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > max {
+		return nil, fmt.Errorf("%s: %d bytes is too big for an image (at most %d)", path, fi.Size(), max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1)) // a pipe or device has no size
+	if err != nil {
+		return nil, err // *PathError: "read PATH: …"
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: more than %d bytes is too big for an image", path, max)
+	}
+	return data, nil
+}
+
+// readImages reads image files into a data set at size in (labels all 0;
+// m.source() for a model), failing on the first file that does not read.
 func readImages(paths []string, in [3]int) (*trainer.Dataset, error) {
 	d := &trainer.Dataset{Classes: []string{""}, C: in[0], H: in[1], W: in[2], Labels: make([]int, len(paths))}
 	for _, p := range paths {
@@ -124,50 +207,24 @@ func readImages(paths []string, in [3]int) (*trainer.Dataset, error) {
 	return d, nil
 }
 
-// batchAt copies images idx of d into a data set of their own at the model's
-// input size. Images of another size or channel count are resampled with
-// preprocess.FromRGBA, exactly as predict reads a file, so that eval and
-// predict agree on an image.
-func batchAt(d *trainer.Dataset, idx []int, in [3]int) (*trainer.Dataset, error) {
-	b := &trainer.Dataset{Classes: d.Classes, C: in[0], H: in[1], W: in[2], Labels: make([]int, len(idx))}
-	same := d.C == in[0] && d.H == in[1] && d.W == in[2]
-	var rgba []byte
-	if !same {
-		rgba = make([]byte, 4*d.H*d.W)
+// loadData reads a data set spec (trainer.Load) for model m: split "test"
+// is the test set of cifar10:DIR and cifar100:DIR (trainer.LoadTest),
+// "train" the training set; a folder has no splits and is read whole
+// either way. A model trained on crops of resized images (the placement
+// preprocess.PlaceCrop) reads a folder as its trainer did
+// (trainer.FolderOptions.Resize), so that photos of any size load.
+func loadData(spec, split string, m *model) (*trainer.Dataset, error) {
+	if split != "test" && split != "train" {
+		return nil, fmt.Errorf("%w: -split %q (want test or train)", errUsage, split)
 	}
-	for k, i := range idx {
-		b.Labels[k] = d.Labels[i]
-		if same {
-			b.Images = append(b.Images, d.Image(i)...)
-			continue
-		}
-		img, hw := d.Image(i), d.H*d.W
-		for p := range hw {
-			for ch := range 3 {
-				rgba[4*p+ch] = uint8(img[min(ch, d.C-1)*hw+p]) // loaders give whole levels
-			}
-			rgba[4*p+3] = 255
-		}
-		px, err := preprocess.FromRGBA(rgba, d.W, d.H, in[0], in[1], in[2])
-		if err != nil {
-			return nil, err
-		}
-		b.Images = append(b.Images, px...)
+	p := &m.file.Preprocess
+	if path, ok := strings.CutPrefix(spec, "folder:"); ok && path != "" && p.Place == preprocess.PlaceCrop && p.Size[0] == p.Size[1] {
+		return trainer.LoadFolder(path, trainer.FolderOptions{Resize: p.Size[0]})
 	}
-	return b, nil
-}
-
-// loadData reads a data set spec (trainer.Load): split "test" is the test
-// set of cifar10:DIR and cifar100:DIR (trainer.LoadTest), "train" the
-// training set; a folder has no splits and is read whole either way.
-func loadData(spec, split string) (*trainer.Dataset, error) {
-	switch split {
-	case "test":
+	if split == "test" {
 		return trainer.LoadTest(spec)
-	case "train":
-		return trainer.Load(spec)
 	}
-	return nil, fmt.Errorf("%w: -split %q (want test or train)", errUsage, split)
+	return trainer.Load(spec)
 }
 
 // sample returns the indices of limit images spread evenly over n (every

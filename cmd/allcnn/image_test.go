@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/allcnn/allcnn/format"
+	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/kernel/preprocess"
 	"github.com/allcnn/allcnn/trainer"
 )
 
@@ -195,9 +198,10 @@ func TestClassIndex(t *testing.T) {
 	}
 }
 
-// A data set image of another size is resampled exactly as predict reads
-// the same file, so that eval and predict agree.
-func TestBatchAtMatchesReadImage(t *testing.T) {
+// A data set image of another size is brought to the input exactly as
+// predict brings the same file, for every placement, so that eval and
+// predict agree.
+func TestInputsMatchReadImage(t *testing.T) {
 	dir := t.TempDir()
 	for i, f := range []string{"a/0.png", "a/1.jpg", "b/0.png"} {
 		writeImage(t, filepath.Join(dir, f), 11, 9, uint64(i))
@@ -206,22 +210,49 @@ func TestBatchAtMatchesReadImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range [][3]int{{3, 8, 8}, {3, 9, 11}, {1, 16, 4}} {
-		b, err := batchAt(d, []int{2, 0, 1}, in)
+	for _, c := range []struct {
+		in    [3]int
+		place string
+		size  [2]int
+	}{
+		{[3]int{3, 8, 8}, "", [2]int{}},
+		{[3]int{3, 9, 11}, preprocess.PlaceResize, [2]int{}},
+		{[3]int{1, 16, 4}, preprocess.PlaceResize, [2]int{}},
+		{[3]int{3, 12, 12}, preprocess.PlaceCanvas, [2]int{5, 6}},
+		{[3]int{3, 6, 6}, preprocess.PlaceCrop, [2]int{10, 10}},
+	} {
+		p := preprocess.Params{Kind: preprocess.Channel, Mean: make([]float32, c.in[0]), Std: make([]float32, c.in[0]), Place: c.place, Size: c.size}
+		for k := range p.Std {
+			p.Mean[k], p.Std[k] = 0.5, 0.25
+		}
+		if err := p.Validate(c.in[0], c.in[1], c.in[2]); err != nil {
+			t.Fatal(err)
+		}
+		m := &model{file: &format.File{Arch: kernel.Spec{Input: c.in}, Preprocess: p}}
+		idx := []int{2, 0, 1}
+		x, err := m.inputs(d, idx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k, f := range []string{"b/0.png", "a/0.png", "a/1.jpg"} {
-			px, err := readImage(filepath.Join(dir, f), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(b.Image(k), px) {
-				t.Errorf("%v: %s differs between the data set and the file", in, f)
-			}
+		if got := labelsAt(d, idx); !slices.Equal(got, []int{1, 0, 0}) {
+			t.Errorf("labels %v", got)
 		}
-		if !slices.Equal(b.Labels, []int{1, 0, 0}) {
-			t.Errorf("labels %v", b.Labels)
+		files := []string{"b/0.png", "a/0.png", "a/1.jpg"}
+		for k, f := range files {
+			files[k] = filepath.Join(dir, f)
+		}
+		r, err := readImages(files, m.source())
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := m.inputs(r, seq(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, f := range files {
+			if !slices.Equal(x.Example(k), y.Example(k)) {
+				t.Errorf("%v %q: %s differs between the data set and the file", c.in, c.place, f)
+			}
 		}
 	}
 }

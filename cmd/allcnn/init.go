@@ -84,7 +84,7 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 		"init":    fmt.Sprintf("%s, seed %d", *scheme, *seed),
 		"trained": "no",
 	}
-	f := format.FromNet(n, classNames(n.Classes()), preprocess.Params{Kind: preprocess.None}, format.DType(*dtype), meta)
+	f := format.FromNet(n, classNames(n.Classes()), preprocess.Params{Kind: preprocess.None, Place: preprocess.PlaceResize}, format.DType(*dtype), meta)
 	if err := format.WriteFile(*out, f); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ type inspectReport struct {
 	Model      modelRow          `json:"model"`
 	Classes    []string          `json:"classes"`
 	Preprocess string            `json:"preprocess"`
+	Input      string            `json:"input"`
 	Tensors    []inspectTensor   `json:"tensors"`
 	Meta       map[string]string `json:"meta"`
 }
@@ -50,7 +51,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r := inspectReport{File: path, Checksum: "ok", Model: row, Classes: f.Classes, Preprocess: describePreprocess(f), Meta: f.Meta}
+	r := inspectReport{File: path, Checksum: "ok", Model: row, Classes: f.Classes, Preprocess: describePreprocess(f), Input: describeInput(f), Meta: f.Meta}
 	for _, t := range f.Tensors {
 		it := inspectTensor{Name: t.Name, Shape: t.Shape, DType: string(t.DType)}
 		if len(t.Data) > 0 {
@@ -77,6 +78,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(w, "size:        %d parameters, %s MACs per image\n", row.Params, human(row.MACs))
 	fmt.Fprintf(w, "classes:     %d: %s\n", len(f.Classes), strings.Join(f.Classes, ", "))
 	fmt.Fprintf(w, "preprocess:  %s\n", r.Preprocess)
+	fmt.Fprintf(w, "image:       %s\n", r.Input)
 	if *layers {
 		shapes, _ := f.Arch.Shapes()
 		fmt.Fprintln(w, "layers:")

@@ -39,27 +39,28 @@ Flags may also follow the images.`, stderr)
 		fs.Usage()
 		return fmt.Errorf("%w: predict needs -model FILE, -top ≥ 1 and at least one IMAGE", errUsage)
 	}
-	m, err := openModel(*path)
+	m, err := openModel(*path, stderr)
 	if err != nil {
 		return err
 	}
 	// Read every image first, so that a bad file fails before any output.
-	d, err := readImages(images, m.input())
+	d, err := readImages(images, m.source())
 	if err != nil {
 		return err
 	}
 	k := m.net.Classes()
 	var preds []prediction
 	for lo := 0; lo < d.Len(); lo += predictBatch {
-		b, err := batchAt(d, seq(d.Len())[lo:min(lo+predictBatch, d.Len())], m.input())
+		idx := seq(d.Len())[lo:min(lo+predictBatch, d.Len())]
+		x, err := m.inputs(d, idx)
 		if err != nil {
 			return err
 		}
-		p, err := m.probs(m.netInput(b))
+		p, err := m.probs(x)
 		if err != nil {
 			return err
 		}
-		for i := range b.Len() {
+		for i := range idx {
 			row := p[i*k : (i+1)*k]
 			pr := prediction{Image: images[lo+i]}
 			for _, c := range topK(row, *top) {

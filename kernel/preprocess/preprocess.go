@@ -33,10 +33,21 @@ type Params struct {
 	// ZCA: x ← (x − ZCAMean)·ZCA, with ZCA a symmetric D×D matrix, D = C·H·W.
 	ZCAMean []float32 `msgpack:"-" json:"-"`
 	ZCA     []float32 `msgpack:"-" json:"-"`
+
+	// Place and Size are the input contract (see PlaceResize): how an image
+	// of any size becomes the net's input. Size is the height and width
+	// the image is resampled to before normalisation, for PlaceCanvas and
+	// PlaceCrop; zero for PlaceResize, whose size is the input's.
+	Place string `msgpack:"place,omitempty" json:"place,omitempty"`
+	Size  [2]int `msgpack:"size,omitempty" json:"size,omitempty"`
 }
 
-// Validate checks that the parameters fit images of c×h×w.
+// Validate checks that the parameters fit a net input of c×h×w: the
+// normalisation, and the placement of images on it.
 func (p *Params) Validate(c, h, w int) error {
+	if err := p.validatePlace(h, w); err != nil {
+		return err
+	}
 	d := c * h * w
 	switch p.Kind {
 	case None, "":

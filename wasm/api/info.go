@@ -15,6 +15,14 @@ type Info struct {
 	Input      [3]int   // channels, height, width of the network input
 	Classes    []string // one name per output
 	Preprocess string   // preprocess.None, Channel or GCNZCA
+	// Place and Source are the input contract (preprocess.PlaceResize):
+	// how an image becomes the input, and the height and width it is
+	// resampled to first (the input's own for "resize").
+	Place  string
+	Source [2]int
+	// Warnings are what a caller should show once: a file older than the
+	// input contract, read as "resize".
+	Warnings []string
 	// Layers are the named layers, the targets of a saliency request, with
 	// the shape of their units (for a convolution followed by a rectifier,
 	// the rectified map, which has the same shape).
@@ -39,11 +47,21 @@ func (m *Model) Info() Info {
 	if kind == "" {
 		kind = preprocess.None
 	}
+	place := f.Preprocess.Place
+	var warnings []string
+	if place == "" {
+		place = preprocess.PlaceResize
+		warnings = append(warnings, "the weight file has no preprocess.place (it predates the input contract): images are resized to the input")
+	}
+	sh, sw := f.Preprocess.SourceSize(f.Arch.Input)
 	info := Info{
 		Name:       f.Arch.Name,
 		Input:      f.Arch.Input,
 		Classes:    slices.Clone(f.Classes),
 		Preprocess: kind,
+		Place:      place,
+		Source:     [2]int{sh, sw},
+		Warnings:   warnings,
 		Layers:     layers(f.Arch),
 		Meta:       make(map[string]string, len(f.Meta)),
 	}
@@ -76,6 +94,7 @@ func layers(s kernel.Spec) []Layer {
 // reflection would grow the wasm builds):
 //
 //	{"name": str, "input": [c, h, w], "classes": [str…], "preprocess": str,
+//	 "place": str, "source": [h, w], "warnings": [str…],
 //	 "layers": [{"name", "type": str, "channels", "height", "width": int}…],
 //	 "switchedLayers": [same], "meta": {str: str} (keys sorted)}
 func (i *Info) JSON() []byte {
@@ -97,6 +116,20 @@ func (i *Info) JSON() []byte {
 	}
 	b = append(b, `],"preprocess":`...)
 	b = appendString(b, i.Preprocess)
+	b = append(b, `,"place":`...)
+	b = appendString(b, i.Place)
+	b = append(b, `,"source":[`...)
+	b = strconv.AppendInt(b, int64(i.Source[0]), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(i.Source[1]), 10)
+	b = append(b, `],"warnings":[`...)
+	for k, w := range i.Warnings {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, w)
+	}
+	b = append(b, ']')
 	b = append(b, `,"layers":`...)
 	b = appendLayers(b, i.Layers)
 	b = append(b, `,"switchedLayers":`...)
