@@ -9,7 +9,7 @@ func (n *Net) ReceptiveField(i, y, x int) (y0, y1, x0, x1 int) {
 	for j := i; j >= 0; j-- {
 		l := n.Spec.Layers[j]
 		switch l.Type {
-		case TypeConv, TypeMaxPool:
+		case TypeConv, TypeMaxPool, TypePNorm:
 			s, k, p := l.stride(), l.Kernel, l.Pad
 			y0, y1 = y0*s-p, (y1-1)*s-p+k
 			x0, x1 = x0*s-p, (x1-1)*s-p+k

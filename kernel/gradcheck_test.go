@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"testing"
@@ -15,7 +16,7 @@ import (
 
 // kinkState is what must not change between x−h and x+h for the
 // derivative to exist: the sign of every rectifier input and every pool's
-// winners.
+// winners, and the sign of every p-norm input.
 func kinkState(n *Net) string {
 	b := make([]byte, 0, 1024)
 	for _, l := range n.Layers {
@@ -30,6 +31,10 @@ func kinkState(n *Net) string {
 			}
 		case *MaxPool:
 			b = fmt.Appendf(b, "%v", l.switches)
+		case *PNorm: // |f| has a kink at 0 (p = 1)
+			for _, v := range l.x.Data {
+				b = append(b, "-0+"[cmp.Compare(v, 0)+1])
+			}
 		}
 	}
 	return string(b)
@@ -149,6 +154,12 @@ func TestGradientsPerLayer(t *testing.T) {
 		{name: "maxpool3s2p1", spec: Spec{Input: [3]int{2, 7, 8}, Layers: []LayerSpec{{Type: TypeMaxPool, Kernel: 3, Stride: 2, Pad: 1}}}, batch: 2},
 		{name: "maxpool3s2-ceil", spec: Spec{Input: [3]int{1, 8, 8}, Layers: []LayerSpec{{Type: TypeMaxPool, Kernel: 3, Stride: 2, Ceil: true}}}, batch: 2},
 		{name: "maxpool2s2", spec: Spec{Input: [3]int{2, 6, 6}, Layers: []LayerSpec{{Type: TypeMaxPool, Kernel: 2, Stride: 2}}}, batch: 1},
+		// p-norm subsampling (Eq. 1): sums of |f|, L2, fractional and
+		// large p, padded and rounded up.
+		{name: "pnorm1-3s2p1", spec: Spec{Input: [3]int{2, 7, 8}, Layers: []LayerSpec{{Type: TypePNorm, Kernel: 3, Stride: 2, Pad: 1, P: 1}}}, batch: 2},
+		{name: "pnorm2-2s2", spec: Spec{Input: [3]int{2, 6, 6}, Layers: []LayerSpec{{Type: TypePNorm, Kernel: 2, Stride: 2, P: 2}}}, batch: 2},
+		{name: "pnorm3.5-3s2-ceil", spec: Spec{Input: [3]int{1, 8, 8}, Layers: []LayerSpec{{Type: TypePNorm, Kernel: 3, Stride: 2, Ceil: true, P: 3.5}}}, batch: 2},
+		{name: "pnorm8-3s1p1", spec: Spec{Input: [3]int{2, 5, 5}, Layers: []LayerSpec{{Type: TypePNorm, Kernel: 3, Pad: 1, P: 8}}}, batch: 1},
 		{name: "gap", spec: Spec{Input: [3]int{3, 3, 4}, Layers: []LayerSpec{{Type: TypeGAP}}}, batch: 2},
 		// Batch normalisation differentiated through the batch statistics
 		// (training) and as the affine map of its running ones (evaluation).
@@ -174,6 +185,17 @@ func TestGradientsWholeNet(t *testing.T) {
 		{Type: TypeGAP, Name: "gap"},
 	}}
 	checkGradients(t, gradCase{name: "small", spec: small, batch: 2, train: true})
+	pnorm := Spec{Input: [3]int{3, 8, 8}, Layers: []LayerSpec{
+		{Type: TypeConv, Name: "conv1", Out: 4, Kernel: 3, Pad: 1}, {Type: TypeReLU},
+		{Type: TypePNorm, Name: "pool1", Kernel: 3, Stride: 2, Pad: 1, P: 2},
+		{Type: TypeConv, Name: "conv2", Out: 5, Kernel: 3, Pad: 1}, {Type: TypeLeakyReLU, Slope: 0.2},
+		{Type: TypePNorm, Name: "pool2", Kernel: 2, Stride: 2, P: 4.5},
+		{Type: TypeConv, Name: "conv3", Out: 3, Kernel: 1},
+		{Type: TypeGAP, Name: "gap"},
+	}}
+	// The p = 4.5 pool curves sharply: at the usual step its central
+	// differences are off by O(h²) (2% at 1e-2, a quarter of that at 5e-3).
+	checkGradients(t, gradCase{name: "pnorm", spec: pnorm, batch: 2, step: 1e-3, tol: 3e-3})
 	allc, err := ZooSpec("all-cnn-c", 4, 1.0/24) // 4 and 8 channels
 	requireNoError(t, err)
 	// Eight layers of float32 rounding: a smaller step to dodge kinks, so a

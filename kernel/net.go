@@ -47,6 +47,8 @@ func Build(s Spec) (*Net, error) {
 			layer = NewDropout(l.Name, l.P, 0, uint64(i))
 		case TypeMaxPool:
 			layer = NewMaxPool(l.Name, l.Kernel, l.Stride, l.Pad, l.Ceil)
+		case TypePNorm:
+			layer = NewPNorm(l.Name, l.Kernel, l.Stride, l.Pad, l.Ceil, l.P)
 		case TypeGAP:
 			layer = NewGAP(l.Name)
 		case TypeBatchNorm:

@@ -37,20 +37,22 @@ func ParseReLURule(s string) (ReLURule, error) {
 	return 0, fmt.Errorf("kernel: unknown method %q (want gradient, deconvnet or guided)", s)
 }
 
-// PoolRule is how a max-pool passes a signal back.
+// PoolRule is how a pooling layer (MaxPool, PNorm) passes a signal back.
 type PoolRule uint8
 
 const (
 	// Switches sends each output's signal to the input that won the forward
-	// max (the true gradient).
+	// max (the true gradient). A p-norm pool, which has no winners, passes
+	// its true gradient, which tends to the switches as p grows.
 	Switches PoolRule = iota
 	// NoSwitches has no record of the winners: each output's signal is
 	// spread evenly over the in-bounds inputs of its window, as the
-	// transpose of average pooling would (RATIONALE.md).
+	// transpose of average pooling would (RATIONALE.md). A p-norm pool
+	// does the same.
 	NoSwitches
 )
 
-// Rule selects the backward behaviour of every rectifier and max-pool in a
+// Rule selects the backward behaviour of every rectifier and pool in a
 // pass. It is an explicit argument of each backward call, never state, so
 // there is nothing to restore after a pass, even one that fails. The zero
 // value is plain backpropagation.

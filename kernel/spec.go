@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -16,6 +17,9 @@ const (
 	TypeDropout   = "dropout"    // zero with probability P while training
 	TypeMaxPool   = "maxpool"    // max over Kernel×Kernel windows, records switches
 	TypeGAP       = "gap"        // global average pooling to 1×1
+	// TypePNorm is p-norm subsampling over Kernel×Kernel windows, the
+	// paper's Eq. 1, with exponent P (PNorm).
+	TypePNorm = "pnorm"
 	// TypeBatchNorm is batch normalisation per channel (BatchNorm): a
 	// training aid that FoldBatchNorm merges into the convolution before it.
 	TypeBatchNorm = "batchnorm"
@@ -37,13 +41,16 @@ type LayerSpec struct {
 	// targets. Activations and dropout may leave it empty.
 	Name   string `json:"name,omitempty" msgpack:"name,omitempty"`
 	Out    int    `json:"out,omitempty" msgpack:"out,omitempty"`       // conv: output channels
-	Kernel int    `json:"kernel,omitempty" msgpack:"kernel,omitempty"` // conv, maxpool: square kernel size
-	Stride int    `json:"stride,omitempty" msgpack:"stride,omitempty"` // conv, maxpool: 0 means 1
-	Pad    int    `json:"pad,omitempty" msgpack:"pad,omitempty"`       // conv, maxpool: zero padding on every side
-	// Ceil selects ceiling rounding of a max-pool's output size (Caffe).
+	Kernel int    `json:"kernel,omitempty" msgpack:"kernel,omitempty"` // conv, maxpool, pnorm: square kernel size
+	Stride int    `json:"stride,omitempty" msgpack:"stride,omitempty"` // conv, maxpool, pnorm: 0 means 1
+	Pad    int    `json:"pad,omitempty" msgpack:"pad,omitempty"`       // conv, maxpool, pnorm: zero padding on every side
+	// Ceil selects ceiling rounding of a pool's output size (Caffe):
+	// maxpool and pnorm.
 	Ceil  bool    `json:"ceil,omitempty" msgpack:"ceil,omitempty"`
 	Slope float32 `json:"slope,omitempty" msgpack:"slope,omitempty"` // leaky_relu: slope for x < 0
-	P     float32 `json:"p,omitempty" msgpack:"p,omitempty"`         // dropout: drop probability
+	// P is a dropout's drop probability, in [0, 1), and a pnorm's exponent
+	// p, finite and at least 1.
+	P float32 `json:"p,omitempty" msgpack:"p,omitempty"`
 	// Eps and Momentum are a batchnorm's ε (added to the variance) and the
 	// weight of each batch in its running statistics; 0 means the defaults,
 	// DefaultBNEps and DefaultBNMomentum.
@@ -115,7 +122,7 @@ func (s *Spec) Shapes() ([][3]int, error) {
 			return nil, fmt.Errorf("%w: %s: negative size", ErrSpec, where)
 		}
 		switch l.Type {
-		case TypeConv, TypeMaxPool:
+		case TypeConv, TypeMaxPool, TypePNorm:
 			k, st := l.Kernel, l.stride()
 			if k < 1 || k > MaxKernel || st > MaxKernel || l.Pad >= k {
 				return nil, fmt.Errorf("%w: %s: kernel %d, stride %d, pad %d", ErrSpec, where, k, st, l.Pad)
@@ -131,10 +138,13 @@ func (s *Spec) Shapes() ([][3]int, error) {
 					return nil, fmt.Errorf("%w: %s: %d output channels", ErrSpec, where, l.Out)
 				}
 				if l.Ceil {
-					return nil, fmt.Errorf("%w: %s: ceil applies to maxpool only", ErrSpec, where)
+					return nil, fmt.Errorf("%w: %s: ceil applies to pools only", ErrSpec, where)
 				}
 				c, h, w = l.Out, ConvOut(h, k, st, l.Pad), ConvOut(w, k, st, l.Pad)
 			} else {
+				if l.Type == TypePNorm && !(l.P >= 1 && l.P <= math.MaxFloat32) {
+					return nil, fmt.Errorf("%w: %s: exponent p = %v, want a finite p ≥ 1", ErrSpec, where, l.P)
+				}
 				h, w = PoolOut(h, k, st, l.Pad, l.Ceil), PoolOut(w, k, st, l.Pad, l.Ceil)
 			}
 		case TypeReLU:

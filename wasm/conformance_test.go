@@ -39,7 +39,9 @@ import (
 // prepared input of an image (crop, resize, normalisation), the logits,
 // the gradient, deconvnet and guided maps of the top class, a guided map of
 // the strongest unit of a middle layer, and, for All-CNN-C, the switched
-// net of Figs. 4–5. Each comparison logs its largest difference and fails
+// net of Figs. 4–5. Two variants join the zoo: All-CNN-C with batch
+// normalisation, and Model C with p-norm subsampling (Eq. 1) for its
+// max-pools. Each comparison logs its largest difference and fails
 // past tol·max(1, max |native|).
 //
 // The nets are narrowed (width) so that the suite stays short on two
@@ -458,6 +460,14 @@ func modelFile(t *testing.T, name string, w float64, seed uint64) []byte {
 		classes[i] = fmt.Sprintf("class %d", i)
 	}
 	pre := preprocess.Params{Kind: preprocess.Channel, Mean: []float32{0.49, 0.48, 0.45}, Std: []float32{0.25, 0.24, 0.26}}
+	// The placements their trainer writes: each build's path from an
+	// image to the input is compared.
+	switch name {
+	case "large-all-cnn":
+		pre.Place, pre.Size = preprocess.PlaceCanvas, [2]int{32, 32}
+	case "imagenet-all-cnn":
+		pre.Place, pre.Size = preprocess.PlaceCrop, [2]int{256, 256}
+	}
 	b, err := format.Marshal(format.FromNet(n, classes, pre, format.F32, map[string]string{"seed": fmt.Sprint(seed)}))
 	if err != nil {
 		t.Fatal(err)
@@ -505,6 +515,12 @@ func TestConformance(t *testing.T) {
 					conformFile(t, g, "all-cnn-c", batchNormFile(t, w, 99), 99, nil)
 				})
 			}
+			// Model C with p-norm subsampling in place of max-pooling.
+			if w := width("model-c", v.engine); w > 0 {
+				t.Run("model-c-pnorm", func(t *testing.T) {
+					conformFile(t, g, "model-c-pnorm", pnormFile(t, w, 98), 98, nil)
+				})
+			}
 			t.Logf("%v: largest difference %.2e of max(1, max |native|)", v, g.worst)
 		})
 	}
@@ -539,6 +555,43 @@ func batchNormFile(t *testing.T, w float64, seed uint64) []byte {
 				bn.Var.Data[i] = float32(0.5 + rng.Float64())
 			}
 		}
+	}
+	classes := make([]string, n.Classes())
+	for i := range classes {
+		classes[i] = fmt.Sprintf("class %d", i)
+	}
+	pre := preprocess.Params{Kind: preprocess.Channel, Mean: []float32{0.49, 0.48, 0.45}, Std: []float32{0.25, 0.24, 0.26}}
+	b, err := format.Marshal(format.FromNet(n, classes, pre, format.F32, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// pnormFile is modelFile for Model C with p-norm subsampling (paper Eq. 1)
+// in place of its two max-pools: p = 2 (L2 pooling), then p = 4.5.
+func pnormFile(t *testing.T, w float64, seed uint64) []byte {
+	t.Helper()
+	s, err := kernel.ZooSpec("model-c", 0, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := []float32{2, 4.5}
+	for i, l := range s.Layers {
+		if l.Type == kernel.TypeMaxPool && len(ps) > 0 {
+			s.Layers[i].Type, s.Layers[i].P = kernel.TypePNorm, ps[0]
+			ps = ps[1:]
+		}
+	}
+	if len(ps) != 0 {
+		t.Fatalf("model-c has %d max-pools, want 2", 2-len(ps))
+	}
+	n, err := kernel.Build(*s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Init("he", seed); err != nil {
+		t.Fatal(err)
 	}
 	classes := make([]string, n.Classes())
 	for i := range classes {
