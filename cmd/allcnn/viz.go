@@ -21,7 +21,7 @@ import (
 
 const vizSynopsis = `viz -model FILE [-method all] [target flags] [-switches] [render flags] IMAGE... -o OUT.png
        allcnn viz filters -model FILE [-layers conv1,conv2,conv3] [-units 0-15] -o OUT.png
-       allcnn viz top-patches -model FILE -data SPEC -layer NAME [-units 0-15] [-k 10] -o OUT.png
+       allcnn viz top-patches -model FILE -data SPEC -layer NAME [-units 0-15] [-k 10] [-method deconvnet,guided] -o OUT.png
 
 Draws what the net sees in each image (paper Figs. 4–6) as a grid: a row per
 image; columns: the input as the net sees it (cropped and resampled to the
@@ -109,15 +109,22 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 		sel.at = &[2]int{y, x}
 	}
 
-	m, err := openModel(*path)
+	m, err := openModel(*path, stderr)
 	if err != nil {
 		return err
 	}
-	d, err := readImages(images, m.input())
+	d, err := readImages(images, m.source())
 	if err != nil {
 		return err
 	}
-	x := m.netInput(d)
+	x, err := m.inputs(d, seq(d.Len()))
+	if err != nil {
+		return err
+	}
+	px, err := m.pixels(d, seq(d.Len()))
+	if err != nil {
+		return err
+	}
 	probs, err := m.probs(x)
 	if err != nil {
 		return err
@@ -157,7 +164,7 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 	header := []string{"input"}
 	rows := make([][]render.Cell, d.Len())
 	for i := range rows {
-		img, err := render.Pixels(d.Image(i), in[0], in[1], in[2])
+		img, err := render.Pixels(px.Example(i), in[0], in[1], in[2])
 		if err != nil {
 			return err
 		}
@@ -384,7 +391,7 @@ func runVizFilters(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := openModel(*path)
+	m, err := openModel(*path, stderr)
 	if err != nil {
 		return err
 	}
@@ -488,18 +495,21 @@ func cropMap(m []float32, c, h, w, y0, y1, x0, x1 int) []float32 {
 	return out
 }
 
-const patchesSynopsis = `viz top-patches -model FILE -data SPEC -layer NAME [-units 0-15] [-k 10] [-batch 100] [-limit N] -o OUT.png
+const patchesSynopsis = `viz top-patches -model FILE -data SPEC -layer NAME [-units 0-15] [-k 10] [-method deconvnet,guided] [-batch 100] [-limit N] -o OUT.png
 
 Fig. 3 of the paper: for each chosen unit (channel) of a layer, the k images
 of a data set that activate it most, each at its strongest position (one
-patch per image). A row per unit: its number, the k guided-backprop
-reconstructions of those activations (labelled with the image's index in
-the data set), then the k image patches (labelled with the activation),
-all cropped to the unit's receptive field. The data are read as by 'allcnn
-eval' (-split test|train; images of another size are resampled) and run
-through the net in batches in evaluation mode; progress goes to stderr every
-few seconds. -limit bounds the images run through the net (the data set is
-still read whole). Units the layer lacks are skipped.`
+patch per image). A row per unit: its number, then a group of k columns per
+method of -method (default: the paper's deconvnet and guided
+backpropagation, max-pools using their switches), each the reconstructions
+of those activations (labelled with the image's index in the data set),
+then the k image patches (labelled with the activation), all cropped to the
+unit's receptive field. The header names each group above its first column.
+The data are read as by 'allcnn eval' (-split test|train; images of another
+size are resampled) and run through the net in batches in evaluation mode;
+progress goes to stderr every few seconds. -limit bounds the images run
+through the net (the data set is still read whole). Units the layer lacks
+are skipped.`
 
 func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 	fs := flags("viz top-patches", patchesSynopsis, stderr)
@@ -509,6 +519,7 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 	layer := fs.String("layer", "", "the layer whose units to show (required; a conv names its rectified output)")
 	unitList := fs.String("units", "0-15", "the channels to show, like 0-15 or 0,3,8-11")
 	k := fs.Int("k", 10, "patches per unit")
+	methods := fs.String("method", "deconvnet,guided", "the reconstructions, a group of columns each: gradient, deconvnet, guided, a comma-separated list of them, or all")
 	batch := fs.Int("batch", 100, "images per forward pass")
 	limit := fs.Int("limit", 0, "look at only N images spread evenly over the data set (0: all)")
 	scale := fs.Int("scale", 4, "enlarge every image this many times")
@@ -525,11 +536,15 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rules, err := parseMethods(*methods)
+	if err != nil {
+		return err
+	}
 	opt, err := renderOpts()
 	if err != nil {
 		return err
 	}
-	m, err := openModel(*path)
+	m, err := openModel(*path, stderr)
 	if err != nil {
 		return err
 	}
@@ -548,7 +563,7 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -units %s: layer %s has channels 0 to %d", errUsage, *unitList, *layer, sh[0]-1)
 	}
 	units = kept
-	d, err := loadData(*spec, *split)
+	d, err := loadData(*spec, *split, m)
 	if err != nil {
 		return err
 	}
@@ -564,15 +579,16 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 	hw := sh[1] * sh[2]
 	prog := newProgress(stderr, "top-patches", len(idx))
 	for lo := 0; lo < len(idx); lo += *batch {
-		b, err := batchAt(d, idx[lo:min(lo+*batch, len(idx))], in)
+		part := idx[lo:min(lo+*batch, len(idx))]
+		x, err := m.inputs(d, part)
 		if err != nil {
 			return err
 		}
-		act, err := m.net.ForwardTo(m.netInput(b), li, false)
+		act, err := m.net.ForwardTo(x, li, false)
 		if err != nil {
 			return err
 		}
-		for i := range b.Len() {
+		for i := range part {
 			a := act.Example(i)
 			for j, u := range units {
 				plane := a[u*hw : (u+1)*hw]
@@ -580,10 +596,17 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 				best[j].offer(hit{v: plane[pos], img: idx[lo+i], y: pos / sh[2], x: pos % sh[2]}, *k)
 			}
 		}
-		prog.update(lo+b.Len(), "")
+		prog.update(lo+len(part), "")
 	}
 
-	// A row per unit: reconstructions, then patches.
+	// A row per unit: a group of reconstructions per method, then the
+	// patches. Every unit has the same number of hits: min(k, images).
+	n := min(*k, len(idx))
+	header := []string{""}
+	for _, r := range rules {
+		header = append(header, group(r.String(), n)...)
+	}
+	header = append(header, group("patches", n)...)
 	rows := make([][]render.Cell, len(units))
 	for j, u := range units {
 		hs := best[j].sorted()
@@ -593,33 +616,39 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 			imgs[i] = h.img
 			targets[i] = kernel.Target{Layer: *layer, Channel: u, At: &[2]int{h.y, h.x}}
 		}
-		b, err := batchAt(d, imgs, in)
+		x, err := m.inputs(d, imgs)
 		if err != nil {
 			return err
 		}
-		sal, err := m.net.Saliency(m.netInput(b), targets, kernel.Rule{ReLU: kernel.Guided, Pool: kernel.Switches})
+		px, err := m.pixels(d, imgs)
 		if err != nil {
 			return err
 		}
-		recon := []render.Cell{{Label: fmt.Sprintf("unit %d", u)}}
-		var patches []render.Cell
-		for i, h := range hs {
-			y0, y1, x0, x1 := m.net.ReceptiveField(li, h.y, h.x)
-			rh, rw := y1-y0, x1-x0
-			img, err := render.Map(cropMap(sal.Example(i), in[0], in[1], in[2], y0, y1, x0, x1), in[0], rh, rw, opt, nil)
-			if err != nil {
-				return fmt.Errorf("unit %d, image %d: %w", u, h.img, err)
-			}
-			recon = append(recon, render.Cell{Image: img, Label: fmt.Sprintf("#%d", h.img)})
-			patch, err := render.Pixels(cropMap(b.Image(i), in[0], in[1], in[2], y0, y1, x0, x1), in[0], rh, rw)
+		rows[j] = []render.Cell{{Label: fmt.Sprintf("unit %d", u)}}
+		for _, r := range rules {
+			sal, err := m.net.Saliency(x, targets, kernel.Rule{ReLU: r, Pool: kernel.Switches})
 			if err != nil {
 				return err
 			}
-			patches = append(patches, render.Cell{Image: patch, Label: fmt.Sprintf("%.3g", h.v)})
+			for i, h := range hs {
+				y0, y1, x0, x1 := m.net.ReceptiveField(li, h.y, h.x)
+				img, err := render.Map(cropMap(sal.Example(i), in[0], in[1], in[2], y0, y1, x0, x1), in[0], y1-y0, x1-x0, opt, nil)
+				if err != nil {
+					return fmt.Errorf("unit %d, image %d, %s: %w", u, h.img, r, err)
+				}
+				rows[j] = append(rows[j], render.Cell{Image: img, Label: fmt.Sprintf("#%d", h.img)})
+			}
 		}
-		rows[j] = append(recon, patches...)
+		for i, h := range hs {
+			y0, y1, x0, x1 := m.net.ReceptiveField(li, h.y, h.x)
+			patch, err := render.Pixels(cropMap(px.Example(i), in[0], in[1], in[2], y0, y1, x0, x1), in[0], y1-y0, x1-x0)
+			if err != nil {
+				return err
+			}
+			rows[j] = append(rows[j], render.Cell{Image: patch, Label: fmt.Sprintf("%.3g", h.v)})
+		}
 	}
-	grid, err := render.Grid(rows, *scale, nil)
+	grid, err := render.Grid(rows, *scale, header)
 	if err != nil {
 		return err
 	}
@@ -628,6 +657,13 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d×%d, %d units × %d patches from %d images\n", *out, grid.Rect.Dx(), grid.Rect.Dy(), len(units), *k, len(idx))
 	return nil
+}
+
+// group is the header of a group of n columns: its name above the first.
+func group(name string, n int) []string {
+	h := make([]string, n)
+	h[0] = name
+	return h
 }
 
 // hit is a unit's activation in one image, at its strongest position.

@@ -14,10 +14,14 @@ import (
 // col) of a grid whose cells are all size wide and tall, labelled, under a
 // header line.
 func cellPixels(img image.Image, row, col, size int) []byte {
-	x0, y0 := 4+col*(size+4), 4+13+4+row*(size+4+2+13)
+	return pixelsAt(img, 4+col*(size+4), 4+13+4+row*(size+4+2+13), size, size)
+}
+
+// pixelsAt returns the RGB bytes of the w×h rectangle of img at (x0, y0).
+func pixelsAt(img image.Image, x0, y0, w, h int) []byte {
 	var b []byte
-	for y := y0; y < y0+size; y++ {
-		for x := x0; x < x0+size; x++ {
+	for y := y0; y < y0+h; y++ {
+		for x := x0; x < x0+w; x++ {
 			r, g, bl, _ := img.At(x, y).RGBA()
 			b = append(b, byte(r>>8), byte(g>>8), byte(bl>>8))
 		}
@@ -206,13 +210,49 @@ func TestVizTopPatches(t *testing.T) {
 		return runCmd(t, append([]string{"viz", "top-patches", "-model", model, "-data", "folder:" + data, "-o", out}, args...)...)
 	}
 	// The units of the global average pool see the whole 32×32 image: a
-	// row per unit of its name (42 pixels), 2 reconstructions and 2 patches.
-	if _, e, code := run("-layer", "gap", "-units", "0-2", "-k", "2", "-scale", "2", "-batch", "4"); code != 0 {
-		t.Fatalf("exit %d: %s", code, e)
+	// row per unit of its name (42 pixels), then, as in the paper's Fig. 3,
+	// 2 deconvnet reconstructions, 2 guided ones and 2 patches, under a
+	// header naming the groups.
+	grids := map[string]image.Image{}
+	for _, method := range []string{"", "deconvnet", "guided"} {
+		args := []string{"-layer", "gap", "-units", "0-2", "-k", "2", "-scale", "2", "-batch", "4"}
+		if method != "" {
+			args = append(args, "-method", method)
+		}
+		if _, e, code := run(args...); code != 0 {
+			t.Fatalf("-method %q: exit %d: %s", method, code, e)
+		}
+		grids[method] = readPNG(t, out)
 	}
-	w, h := gridSize([]int{42, 64, 64, 64, 64}, []int{64, 64, 64}, false)
-	if b := readPNG(t, out).Bounds(); b.Dx() != w || b.Dy() != h {
-		t.Fatalf("%v, want %d×%d", b, w, h)
+	cols := func(groups int) []int { return append([]int{42}, slices.Repeat([]int{64}, 2*groups)...) }
+	w, h := gridSize(cols(3), []int{64, 64, 64}, true)
+	if b := grids[""].Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Fatalf("%v, want %d×%d: 2 deconvnet, 2 guided and 2 patch columns", b, w, h)
+	}
+	w, h = gridSize(cols(2), []int{64, 64, 64}, true)
+	if b := grids["guided"].Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Fatalf("-method guided: %v, want %d×%d: 2 guided and 2 patch columns", b, w, h)
+	}
+	cell := func(img image.Image, row, col int) []byte { // col 0: the first after the unit's name
+		return pixelsAt(img, 4+42+4+col*(64+4), 4+13+4+row*(64+4+2+13), 64, 64)
+	}
+	for r := range 3 {
+		for i := range 2 {
+			deconv, guided := cell(grids[""], r, i), cell(grids[""], r, 2+i)
+			if bytes.Equal(deconv, guided) {
+				t.Errorf("unit %d, image %d: the deconvnet and guided reconstructions are the same", r, i)
+			}
+			// Each group is its method's map, and the patches follow.
+			if !bytes.Equal(deconv, cell(grids["deconvnet"], r, i)) {
+				t.Errorf("unit %d, image %d: the deconvnet column differs from -method deconvnet's", r, i)
+			}
+			if !bytes.Equal(guided, cell(grids["guided"], r, i)) {
+				t.Errorf("unit %d, image %d: the guided column differs from -method guided's", r, i)
+			}
+			if !bytes.Equal(cell(grids[""], r, 4+i), cell(grids["guided"], r, 2+i)) {
+				t.Errorf("unit %d, image %d: the patch differs from -method guided's", r, i)
+			}
+		}
 	}
 	// A conv layer: patches cropped to receptive fields (7×7 at most for
 	// conv3); more patches asked for than images; units it lacks skipped.
@@ -220,8 +260,8 @@ func TestVizTopPatches(t *testing.T) {
 	if code != 0 || !strings.Contains(o, "2 units × 10 patches from 5 images") {
 		t.Fatalf("exit %d: %s%s", code, o, e)
 	}
-	if b := readPNG(t, out).Bounds(); b.Dy() != 4+2*(4*7+4+2+13) {
-		t.Fatalf("%v: want 2 rows of 7×7 patches drawn 4 times", b)
+	if b := readPNG(t, out).Bounds(); b.Dy() != 4+13+4+2*(4*7+4+2+13) {
+		t.Fatalf("%v: want a header and 2 rows of 7×7 patches drawn 4 times", b)
 	}
 	for _, c := range []struct {
 		args []string
@@ -231,6 +271,7 @@ func TestVizTopPatches(t *testing.T) {
 		{[]string{"-layer", "nope"}, 2},
 		{[]string{"-layer", "conv3", "-units", "50-60"}, 2},
 		{[]string{"-layer", "conv3", "-k", "0"}, 2},
+		{[]string{"-layer", "conv3", "-method", "saliency"}, 2},
 		{[]string{"-layer", "conv3", "-data", "folder:" + filepath.Join(dir, "none")}, 1},
 	} {
 		if _, e, code := run(c.args...); code != c.code {

@@ -43,13 +43,19 @@ async function main() {
   const [c, h, w] = info.input;
   $('status').textContent = `Model: ${info.name}, ${w}×${h} ${c === 1 ? 'grey' : 'colour'} input, ${info.classes.length} classes; ${model.simd ? 'SIMD128 kernels' : 'scalar code (no SIMD128)'}.`;
   $('untrained').hidden = info.meta.trained !== 'no';
+  // The switches choice only where it changes the net (a reload may have
+  // kept the box ticked).
+  $('switches-choice').hidden = !switchable(info);
+  if (!switchable(info)) $('switches').checked = false;
   fillLayers();
+  showSpread();
   $('file').disabled = false;
   $('target').disabled = false;
   $('file').addEventListener('change', () => choose($('file').files[0]));
   $('layer').addEventListener('change', () => { fillUnits(); explain(); });
   $('unit').addEventListener('change', explain);
-  $('switches').addEventListener('change', () => { fillLayers(); explain(); });
+  $('switches').addEventListener('change', () => { fillLayers(); showSpread(); explain(); });
+  $('spread').addEventListener('change', explain);
   const drop = $('drop');
   drop.addEventListener('dragover', e => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
@@ -59,6 +65,27 @@ async function main() {
     choose(e.dataTransfer.files[0]);
   });
   state('ready');
+}
+
+/**
+ * switchable says whether the switched net of Figs. 4–5 differs from the
+ * net: it has pools (NAME.pool after each stride-2 convolution) the net
+ * lacks. A net without stride-2 convolutions (Model C) is its own switched
+ * net, and its max-pools always use their switches.
+ */
+function switchable(info) {
+  return (info.switchedLayers ?? []).some(s => !info.layers.some(l => l.name === s.name));
+}
+
+/**
+ * showSpread offers "without switches" where the net explained has
+ * max-pools (Model C, or any switched net).
+ */
+function showSpread() {
+  const layers = $('switches').checked ? info.switchedLayers : info.layers;
+  const pools = layers.some(l => l.type === 'maxpool');
+  $('spread-choice').hidden = !pools;
+  if (!pools) $('spread').checked = false;
 }
 
 /** fillLayers lists the saliency targets of the plain or the switched net. */
@@ -155,7 +182,7 @@ function text(tag, s, className) {
 
 async function drawMaps(run) {
   const layer = $('layer').value;
-  const target = { layer, unit: Number($('unit').value), switches: $('switches').checked };
+  const target = { layer, unit: Number($('unit').value), switches: $('switches').checked, pool: $('spread').checked ? 'spread' : 'switches' };
   const t0 = performance.now();
   let what = '';
   for (const [method, label] of methods) {
@@ -168,7 +195,7 @@ async function drawMaps(run) {
     c.getContext('2d').putImageData(s.imageData, 0, 0);
     c.setAttribute('aria-label', `${label} map of ${what}`);
   }
-  $('explained').textContent = `Explaining ${what}${target.switches ? ', with switches' : ''}; three maps in ${Math.round(performance.now() - t0)} ms.`;
+  $('explained').textContent = `Explaining ${what}${target.switches ? ', with switches' : ''}${target.pool === 'spread' ? ', max-pools without switches' : ''}; three maps in ${Math.round(performance.now() - t0)} ms.`;
   state('done');
 }
 

@@ -11,10 +11,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, checkBuilt, allcnn, run, serve, launch } from './harness.mjs';
+import { root, web, checkBuilt, allcnn, run, serve, launch } from './harness.mjs';
 
 const data = join(root, '..', 'shared', 'data', 'cifar10-train-jpg.tar.gz');
 const noData = !existsSync(data) && `no CIFAR-10 images at ${data}`;
@@ -49,9 +49,10 @@ after(async () => {
  * open loads the demo in a fresh browser context and waits until it is
  * ready. log collects CSP violations (from the securitypolicyviolation
  * event and from Chromium's console reports, of the page and its workers),
- * console errors and uncaught exceptions.
+ * console errors and uncaught exceptions. server: the demo's `allcnn serve`
+ * (default: dist/web's).
  */
-async function open(query = '') {
+async function open(query = '', server = srv) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const log = { violations: [], errors: [] };
@@ -66,7 +67,7 @@ async function open(query = '') {
   page.on('console', note);
   page.on('worker', w => w.on('console', note));
   page.on('pageerror', e => log.errors.push(`uncaught: ${e.message}`));
-  const response = await page.goto(srv.url + query);
+  const response = await page.goto(server.url + query);
   await page.waitForFunction(() => ['ready', 'error'].includes(document.documentElement.dataset.state));
   assert.equal(await page.textContent('#error'), '', 'the demo should load without errors');
   return { page, log, response, close: () => context.close() };
@@ -104,6 +105,50 @@ test('the demo classifies a chosen image and draws three maps', { skip: noData, 
   t.diagnostic(`${await page.textContent('#timing')} ${await page.textContent('#explained')} (layer ${layer})`);
   clean(log);
   await close();
+});
+
+test('the switches choice is offered where it changes the net, and changes the maps', { skip: noData, timeout: 180_000 }, async () => {
+  // All-CNN-C: ticking it explains the same class on the switched net
+  // (Figs. 4–5), whose maps differ; unticking it brings the plain maps back.
+  const { page, log, close } = await open();
+  const done = () => page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 60_000 });
+  const maps = () => page.evaluate(() => ['gradient', 'deconvnet', 'guided'].map(m => {
+    const c = document.getElementById(`map-${m}`);
+    return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+  }));
+  assert.ok(await page.isVisible('#switches'), 'All-CNN-C should offer the switched net');
+  await page.setInputFiles('#file', cat);
+  await done();
+  const plain = await maps();
+  await page.check('#switches');
+  await done();
+  assert.match(await page.textContent('#explained'), /^Explaining class .+, with switches;/);
+  const switched = await maps();
+  for (const [i, m] of ['gradient', 'deconvnet', 'guided'].entries()) {
+    assert.notDeepEqual(switched[i], plain[i], `${m}: the map with switches equals the plain one`);
+  }
+  await page.uncheck('#switches');
+  await done();
+  assert.doesNotMatch(await page.textContent('#explained'), /with switches/);
+  assert.deepEqual(await maps(), plain, 'unticking should give the plain maps again');
+  clean(log);
+  await close();
+
+  // Model C has no stride-2 convolutions: it is its own switched net, and
+  // the choice is hidden.
+  const dir = join(tmp, 'model-c');
+  cpSync(web, dir, { recursive: true });
+  run(bin, 'init', '-model', 'model-c', '-width', '0.125', '-o', join(dir, 'model.msgpack'));
+  const c = await serve(bin, dir);
+  try {
+    const { page, log, close } = await open('', c);
+    assert.match(await page.textContent('#status'), /Model: model-c/i);
+    assert.equal(await page.isVisible('#switches'), false, 'Model C should not offer the switched net');
+    clean(log);
+    await close();
+  } finally {
+    assert.equal(await c.stop(), 0);
+  }
 });
 
 test('classify agrees with native allcnn predict, in a worker and in the page thread', { skip: noData, timeout: 120_000 }, async t => {

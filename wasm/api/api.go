@@ -63,40 +63,40 @@ func (m *Model) InputSize() int {
 func (m *Model) Classes() int { return m.net.Classes() }
 
 // Input turns an image of w×h RGBA pixels (4 bytes each, row-major, alpha
-// ignored) into the network's input, C×H×W float32 (Info.Input): the
-// centred crop to the input's aspect ratio, resized (preprocess.FromRGBA),
-// then the model's preprocessing (preprocess.Params.Apply). The model must
-// take 1 (luminance) or 3 (RGB) channels.
+// ignored) into the network's input, C×H×W float32 (Info.Input), by the
+// model file's input contract (preprocess.Params.Input): resampled to the
+// source size, normalised, placed on the input. The model must take 1
+// (luminance) or 3 (RGB) channels.
 func (m *Model) Input(rgba []byte, w, h int) ([]float32, error) {
-	img, err := m.pixels(rgba, w, h)
-	if err != nil {
+	if err := m.channels(); err != nil {
 		return nil, err
 	}
-	return m.prepare(img), nil
-}
-
-// prepare applies the model's preprocessing to pixels in [0, 255].
-func (m *Model) prepare(img []float32) []float32 {
-	x := make([]float32, len(img))
-	var tmp []float32
-	if m.file.Preprocess.Kind == preprocess.GCNZCA {
-		tmp = make([]float32, len(img))
+	x, err := m.file.Preprocess.Input(rgba, w, h, m.net.Spec.Input)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
 	}
-	m.file.Preprocess.Apply(img, x, tmp, m.net.Spec.Input[0])
-	return x
+	return x, nil
 }
 
-// pixels is the image cropped and resized to the input size, in [0, 255].
+// pixels is the image as the input shows it, before normalisation
+// (preprocess.Params.Pixels), in [0, 255]: what maps are drawn over.
 func (m *Model) pixels(rgba []byte, w, h int) ([]float32, error) {
-	in := m.net.Spec.Input
-	if in[0] != 1 && in[0] != 3 {
-		return nil, fmt.Errorf("api: model %s takes %d input channels; images give 1 or 3: %w", m.net.Spec.Name, in[0], preprocess.ErrImage)
+	if err := m.channels(); err != nil {
+		return nil, err
 	}
-	img, err := preprocess.FromRGBA(rgba, w, h, in[0], in[1], in[2])
+	img, err := m.file.Preprocess.Pixels(rgba, w, h, m.net.Spec.Input)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	return img, nil
+}
+
+// channels checks that images can feed the model.
+func (m *Model) channels() error {
+	if in := m.net.Spec.Input; in[0] != 1 && in[0] != 3 {
+		return fmt.Errorf("api: model %s takes %d input channels; images give 1 or 3: %w", m.net.Spec.Name, in[0], preprocess.ErrImage)
+	}
+	return nil
 }
 
 // tensor wraps one prepared input as a batch of one, checking its length.
@@ -161,7 +161,7 @@ type Saliency struct {
 // request's layer, sends 1 from the chosen unit and 0 from every other
 // activation of that layer, and propagates the signal back to the input by
 // the request's method (PAPER.md §6). Max-pools pass the signal through the
-// switches their forward pass recorded.
+// switches their forward pass recorded, or spread it evenly (Spread).
 func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 	rule, err := req.rule()
 	if err != nil {
@@ -204,7 +204,11 @@ func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 	unit, pos := strongest(act.Data, sh, req.Unit, req.At)
 	seed := kernel.NewTensor(act.Shape...)
 	seed.Data[unit*sh[1]*sh[2]+pos] = 1
-	dx, err := n.BackwardFrom(layer, seed, kernel.Pass{Rule: kernel.Rule{ReLU: rule, Pool: kernel.Switches}, Input: true})
+	pool := kernel.Switches
+	if req.Spread {
+		pool = kernel.NoSwitches
+	}
+	dx, err := n.BackwardFrom(layer, seed, kernel.Pass{Rule: kernel.Rule{ReLU: rule, Pool: pool}, Input: true})
 	if err != nil {
 		return nil, err
 	}
@@ -238,19 +242,24 @@ func strongest(act []float32, sh [3]int, unit int, at *[2]int) (int, int) {
 
 // SaliencyRGBA computes the map of Saliency for an image of w×h RGBA pixels
 // (see Input) and draws it with render.Map and req.Render at the network's
-// input size; an overlay blends it over the cropped, resized image.
+// input size; an overlay blends it over the image as the input shows it
+// (preprocess.Params.Pixels).
 func (m *Model) SaliencyRGBA(rgba []byte, w, h int, req SaliencyRequest) (*Saliency, error) {
-	img, err := m.pixels(rgba, w, h)
+	x, err := m.Input(rgba, w, h)
 	if err != nil {
 		return nil, err
 	}
 	in := m.net.Spec.Input
-	s, err := m.Saliency(m.prepare(img), req)
+	s, err := m.Saliency(x, req)
 	if err != nil {
 		return nil, err
 	}
 	var under image.Image
 	if req.Render.Overlay > 0 {
+		img, err := m.pixels(rgba, w, h)
+		if err != nil {
+			return nil, err
+		}
 		if under, err = render.Pixels(img, in[0], in[1], in[2]); err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}

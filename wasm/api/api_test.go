@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/allcnn/allcnn/format"
@@ -139,6 +140,8 @@ func TestSaliencyMatchesKernel(t *testing.T) {
 		{"channel 1 of pool1 at (1,0)", SaliencyRequest{Layer: "pool1", Unit: 1, At: at}},
 		{"switched, top class", SaliencyRequest{Unit: -1, Switches: true}},
 		{"switched, strongest unit of conv2.pool", SaliencyRequest{Layer: "conv2.pool", Unit: -1, Switches: true}},
+		{"top class without switches", SaliencyRequest{Unit: -1, Spread: true}},
+		{"switched, top class, without switches", SaliencyRequest{Unit: -1, Switches: true, Spread: true}},
 	}
 	for _, tt := range tests {
 		for _, method := range []string{"gradient", "deconvnet", "guided"} {
@@ -173,9 +176,25 @@ func TestSaliencyMatchesKernel(t *testing.T) {
 			}
 			target := kernel.Target{Layer: tt.req.Layer, Channel: s.Unit, At: &s.At}
 			rule, _ := kernel.ParseReLURule(method)
-			want, err := net.Saliency(&kernel.Tensor{Shape: []int{1, 3, 8, 8}, Data: x}, []kernel.Target{target}, kernel.Rule{ReLU: rule})
+			pool := kernel.Switches
+			if tt.req.Spread {
+				pool = kernel.NoSwitches
+			}
+			want, err := net.Saliency(&kernel.Tensor{Shape: []int{1, 3, 8, 8}, Data: x}, []kernel.Target{target}, kernel.Rule{ReLU: rule, Pool: pool})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.req.Spread {
+				// Not the map with switches: the option reaches the pools.
+				req := tt.req
+				req.Spread = false
+				with, err := m.Saliency(x, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if slices.Equal(with.Raw, s.Raw) {
+					t.Errorf("%s, %s: the same map with and without switches", tt.name, method)
+				}
 			}
 			if !slices.Equal(s.Raw, want.Data) {
 				t.Errorf("%s, %s (%v): differs from kernel's Saliency", tt.name, method, target)
@@ -296,6 +315,7 @@ func TestInfo(t *testing.T) {
 	info := m.Info()
 	want := Info{
 		Name: "tiny", Input: [3]int{3, 8, 8}, Classes: []string{"cat", "dog", `say "hi"`}, Preprocess: "channel",
+		Place: "resize", Source: [2]int{8, 8}, Warnings: info.Warnings,
 		Layers: []Layer{
 			{"conv1", "conv", 4, 8, 8}, {"conv2", "conv", 5, 4, 4}, {"pool1", "maxpool", 5, 2, 2},
 			{"conv3", "conv", 3, 2, 2}, {"gap", "gap", 3, 1, 1},
@@ -309,6 +329,10 @@ func TestInfo(t *testing.T) {
 	if !reflect.DeepEqual(info, want) {
 		t.Errorf("Info = %+v\nwant   %+v", info, want)
 	}
+	// The file predates the input contract: one warning, naming the field.
+	if len(info.Warnings) != 1 || !strings.Contains(info.Warnings[0], "preprocess.place") {
+		t.Errorf("warnings %q", info.Warnings)
+	}
 
 	// The hand-written JSON is what encoding/json reads back.
 	info.Meta["k\u2028\x01é"] = "a\\b\n\"c\""
@@ -317,6 +341,9 @@ func TestInfo(t *testing.T) {
 		Input          [3]int   `json:"input"`
 		Classes        []string `json:"classes"`
 		Preprocess     string   `json:"preprocess"`
+		Place          string   `json:"place"`
+		Source         [2]int   `json:"source"`
+		Warnings       []string `json:"warnings"`
 		Layers         []Layer  `json:"layers"`
 		SwitchedLayers []Layer  `json:"switchedLayers"`
 		Meta           map[string]string
@@ -332,11 +359,11 @@ func TestInfo(t *testing.T) {
 }
 
 func TestParseRequest(t *testing.T) {
-	r, err := ParseRequest("method=guided&layer=conv%266&unit=3&at=2,%201&switches=1&reduce=maxabs&sign=positive&clip=99.5&colormap=viridis&overlay=0.25&")
+	r, err := ParseRequest("method=guided&layer=conv%266&unit=3&at=2,%201&switches=1&pool=spread&reduce=maxabs&sign=positive&clip=99.5&colormap=viridis&overlay=0.25&")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := SaliencyRequest{Method: "guided", Layer: "conv&6", Unit: 3, At: &[2]int{2, 1}, Switches: true}
+	want := SaliencyRequest{Method: "guided", Layer: "conv&6", Unit: 3, At: &[2]int{2, 1}, Switches: true, Spread: true}
 	want.Render.Reduce, want.Render.Sign, want.Render.Clip, want.Render.Colormap, want.Render.Overlay = 2, 1, 99.5, "viridis", 0.25
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got  %+v\nwant %+v", r, want)
@@ -345,7 +372,7 @@ func TestParseRequest(t *testing.T) {
 		t.Errorf("empty: %+v, %v", r, err)
 	}
 	for _, bad := range []string{
-		"method=smooth", "unit=x", "at=1", "at=1,y", "switches=maybe", "reduce=mean", "sign=both",
+		"method=smooth", "unit=x", "at=1", "at=1,y", "switches=maybe", "pool=max", "reduce=mean", "sign=both",
 		"clip=101", "clip=-1", "colormap=jet", "overlay=2", "overlay=NaN", "colour=gray", "unit", "layer=%2", "layer=%zz",
 	} {
 		if _, err := ParseRequest(bad); !errors.Is(err, ErrRequest) {

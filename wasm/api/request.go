@@ -35,6 +35,11 @@ type SaliencyRequest struct {
 	// (Info.SwitchedLayers): such a convolution's map is twice as large,
 	// and NAME.pool has the original size.
 	Switches bool
+	// Spread sends each max-pool's signal back evenly over its window
+	// (kernel.NoSwitches) instead of through the switches the forward pass
+	// recorded: the paper's reconstruction "without switches" of a net
+	// with max-pooling (Model C, or the switched net).
+	Spread bool
 	// Render is how SaliencyRGBA draws the map.
 	Render render.Options
 }
@@ -44,7 +49,7 @@ type SaliencyRequest struct {
 func NewRequest() SaliencyRequest { return SaliencyRequest{Unit: -1} }
 
 // Option names, as Set accepts them.
-const optionNames = "method, layer, unit, at, switches, reduce, sign, clip, colormap, overlay"
+const optionNames = "method, layer, unit, at, switches, pool, reduce, sign, clip, colormap, overlay"
 
 // Set sets one option from its text, as the wasm builds receive them:
 //
@@ -53,6 +58,7 @@ const optionNames = "method, layer, unit, at, switches, reduce, sign, clip, colo
 //	unit      an integer; -1 for the strongest
 //	at        "y,x", or empty for the strongest position
 //	switches  true | false (also 1 | 0)
+//	pool      switches | spread             (SaliencyRequest.Spread)
 //	reduce    sum | max | maxabs            (render.Reduction)
 //	sign      all | positive | negative | absolute   (render.Sign)
 //	clip      a percentile in [0, 100], e.g. 99.5; 0 clips nothing
@@ -97,6 +103,15 @@ func (r *SaliencyRequest) set(key, value string) error {
 	case "switches":
 		if r.Switches, err = strconv.ParseBool(value); err != nil {
 			return errors.New("want true or false")
+		}
+	case "pool":
+		switch value {
+		case "switches":
+			r.Spread = false
+		case "spread":
+			r.Spread = true
+		default:
+			return errors.New("want switches or spread")
 		}
 	case "reduce":
 		r.Render.Reduce, err = lookup(value, []string{"sum", "max", "maxabs"}, []render.Reduction{render.Sum, render.Max, render.MaxAbs})

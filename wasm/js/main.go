@@ -68,6 +68,8 @@
 //	at        [y, x] in the layer's map; default: where the unit is strongest
 //	switches  true: the switched net of the paper's Figs. 4–5 (names from
 //	          info.switchedLayers); default false
+//	pool      "switches" (default) | "spread": max-pools send the signal
+//	          back through their switches, or evenly over each window
 //	reduce    "sum" (default) | "max" | "maxabs"   how channels collapse
 //	sign      "all" (default) | "positive" | "negative" | "absolute"
 //	clip      percentile of |v| at which outliers are clamped, 0 (default) to 100
