@@ -50,7 +50,7 @@ paper: setup build
 build: setup
 	$(GO) build -o bin/ ./cmd/...
 
-test: setup fmt-check vet test-go test-purego test-wasm test-browser
+test: setup fmt-check vet test-go test-purego test-wasm test-browser fuzz-ci
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -93,6 +93,21 @@ FUZZTIME ?= 10m
 fuzz:
 	$(GO) test ./format/ -run '^$$' -fuzz FuzzUnmarshal -fuzztime $(FUZZTIME)
 
+# Every fuzz target for FUZZCI each: go test -fuzz takes one target per
+# invocation. FUZZCIMIN=0 turns off the minimizing of each new interesting
+# input, which would take up most of a short run; a crasher is still
+# written to the package's testdata/fuzz/, as found.
+FUZZCI ?= 20s
+FUZZCIMIN ?= 0
+FUZZCIFLAGS = -run '^$$' -fuzztime $(FUZZCI) -fuzzminimizetime $(FUZZCIMIN)
+.PHONY: fuzz-ci
+fuzz-ci:
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzUnmarshal$$' ./format/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadCIFAR$$' ./trainer/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolder$$' ./trainer/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolderTar$$' ./trainer/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzReadImage$$' ./cmd/allcnn/
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./kernel/ ./native/
 
@@ -107,7 +122,7 @@ web:
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(SIMD).wasm $(WEB)/
 	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/README.md js/demo/* $(WEB)/
 	if [ -f models/allcnn-c.msgpack ]; then cp models/allcnn-c.msgpack $(WEB)/model.msgpack; \
-	else $(GO) run ./cmd/allcnn init -model all-cnn-c -width 0.5 -o $(WEB)/model.msgpack; fi
+	else $(GO) run ./cmd/allcnn init -arch all-cnn-c -width 0.5 -o $(WEB)/model.msgpack; fi
 	mkdir -p dist/wasip1
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o dist/wasip1/allcnn.wasm ./wasm/wasip1
 

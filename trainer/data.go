@@ -7,8 +7,10 @@ import (
 )
 
 // ErrData is wrapped by every error about a malformed data set: a truncated
-// CIFAR file, a label out of range, an image that does not decode or has the
-// wrong size, an empty class folder. The message names the file.
+// CIFAR file, a label out of range, an image that does not decode, declares
+// more than 8192×8192 pixels or has the wrong size, an empty class folder, a
+// tar entry that is a link or whose name leads outside the archive. The
+// message names the file.
 var ErrData = errors.New("trainer: invalid data")
 
 // Dataset is a labelled image set held in memory. Images are float32 pixel

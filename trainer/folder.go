@@ -11,6 +11,7 @@ import (
 	_ "image/jpeg" // register the decoders image.Decode uses
 	_ "image/png"
 	"io"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/image/draw"
+	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
 // FolderOptions adjust LoadFolder.
@@ -28,8 +29,8 @@ type FolderOptions struct {
 	// first image (in class order, then file-name order) decides.
 	W, H int
 	// Resize, when positive, scales each image so that its shorter side is
-	// Resize pixels (ResizeShorter) and keeps the central Resize×Resize
-	// square, before the size check: the ImageNet-style path (PAPER.md §4),
+	// Resize pixels and keeps the central Resize×Resize square (both at
+	// once, with preprocess.FromRGBA), before the size check: the ImageNet-style path (NOTES.md §4),
 	// followed by RandomCrop or CenterCrop to the network's input size.
 	Resize int
 	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
@@ -47,6 +48,11 @@ func (o FolderOptions) workers() int {
 // make us allocate gigabytes.
 const maxImageBytes = 64 << 20
 
+// maxImagePixels bounds a decoded image (8192×8192, as allcnn's image
+// loader), and with Resize the resized one, so that a header declaring
+// 100000×100000 is refused before the decoder allocates for it.
+const maxImagePixels = 1 << 26
+
 // LoadFolder reads a labelled image set laid out as one sub-folder per class
 // (CLASS/NAME.png, CLASS/NAME.jpg), from a directory or, when path names a
 // file, from a gzip-compressed tar of that layout read as a stream (nothing
@@ -56,10 +62,15 @@ const maxImageBytes = 64 << 20
 // Class names are the folder names, sorted; labels follow that order.
 // Images are ordered by class, then by file name (byte order, so number
 // files with leading zeros). Files and folders whose name starts with "."
-// are ignored. Images are decoded by content (PNG or JPEG), converted to RGB
-// (gray is replicated, alpha is dropped), and must all have one size. Any
-// other file, an empty class folder, a file outside a class folder or a
-// nested folder is an error wrapping ErrData that names it.
+// are ignored. Images are decoded by content (PNG or JPEG), converted to
+// 8-bit RGB (gray is replicated, alpha is dropped, 16-bit samples keep their
+// high byte, CMYK is converted as image/color does), and must all have one
+// size. Any other file, an empty class folder, a file outside a class
+// folder or a nested folder is an error wrapping ErrData that names it. So
+// is, in a tar, an entry that is neither a regular file nor a folder (a
+// link, a device) or whose name is absolute or has a ".." element, and in
+// either an image declaring more than 8192×8192 pixels (checked before it
+// is decoded).
 func LoadFolder(path string, opt FolderOptions) (*Dataset, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -134,18 +145,51 @@ func (f *imageFile) decode(resize int) {
 			return
 		}
 	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		f.err = fmt.Errorf("%w: %s: %v", ErrData, f.path, err)
+		return
+	}
+	w, h := cfg.Width, cfg.Height
+	if w < 1 || h < 1 || w > maxImagePixels/h {
+		f.err = fmt.Errorf("%w: %s: a %d×%d image is empty or over %d pixels", ErrData, f.path, w, h, maxImagePixels)
+		return
+	}
+	if resize > 0 && resize > maxImagePixels/resize {
+		f.err = fmt.Errorf("%w: %s: resize %d: a %d×%d image is over %d pixels", ErrData, f.path, resize, resize, resize, maxImagePixels)
+		return
+	}
 	im, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		f.err = fmt.Errorf("%w: %s: %v", ErrData, f.path, err)
 		return
 	}
-	if resize > 0 {
-		r := ResizeShorter(im, resize)
-		b := r.Bounds()
-		x0, y0 := (b.Dx()-resize)/2, (b.Dy()-resize)/2
-		im = r.SubImage(image.Rect(x0, y0, x0+resize, y0+resize))
-	}
 	f.w, f.h, f.pix = planarRGB(im)
+	if resize > 0 {
+		f.w, f.h, f.pix = resizeSquare(f.w, f.h, f.pix, resize)
+	}
+}
+
+// resizeSquare resamples RGB planes of w×h to the central square with side
+// s, its shorter side scaled to s, with preprocess.FromRGBA: the resampling
+// of the model file's input contract (preprocess.PlaceCrop), so that the
+// images a run trains on are those that eval, predict and the browser
+// compute from the same files. Values are rounded to whole levels.
+func resizeSquare(w, h int, pix []uint8, s int) (int, int, []uint8) {
+	hw := w * h
+	rgba := make([]byte, 4*hw)
+	for i := range hw {
+		rgba[4*i], rgba[4*i+1], rgba[4*i+2], rgba[4*i+3] = pix[i], pix[hw+i], pix[2*hw+i], 255
+	}
+	px, err := preprocess.FromRGBA(rgba, w, h, 3, s, s)
+	if err != nil {
+		panic(err) // sizes checked by decode
+	}
+	out := make([]uint8, len(px))
+	for i, v := range px {
+		out[i] = uint8(min(max(math.Round(float64(v)), 0), 255))
+	}
+	return s, s, out
 }
 
 // planarRGB converts an image to 8-bit RGB planes (3×h×w).
@@ -172,7 +216,7 @@ func planarRGB(im image.Image) (w, h int, pix []uint8) {
 			copy(g[y*w:], row)
 			copy(bl[y*w:], row)
 		}
-	case *image.RGBA: // from PNG without alpha, or ResizeShorter
+	case *image.RGBA: // from PNG without alpha
 		for y := 0; y < h; y++ {
 			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
 			for x := 0; x < w; x++ {
@@ -190,22 +234,6 @@ func planarRGB(im image.Image) (w, h int, pix []uint8) {
 		}
 	}
 	return w, h, pix
-}
-
-// ResizeShorter scales src, keeping its aspect ratio, so that its shorter
-// side is s pixels, with a bilinear filter that widens to an area average
-// when shrinking (golang.org/x/image/draw.BiLinear).
-func ResizeShorter(src image.Image, s int) *image.RGBA {
-	b := src.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w < h {
-		w, h = s, (h*s+w/2)/w
-	} else {
-		w, h = (w*s+h/2)/h, s
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.BiLinear.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
-	return dst
 }
 
 func hidden(name string) bool { return strings.HasPrefix(name, ".") }
@@ -274,6 +302,14 @@ func streamTar(file string, dec *decoder) (map[string]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrData, file, err)
 		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue // metadata of the whole archive (git archive writes one)
+		}
+		// Nothing is unpacked, but an entry that could land outside the
+		// archive's folder if it were is not part of a data set.
+		if why := escapes(hdr.Name); why != "" {
+			return nil, fmt.Errorf(`%w: %s: entry %q %s: a data set's entries must be relative paths without ".."`, ErrData, file, hdr.Name, why)
+		}
 		name := path.Clean(hdr.Name)
 		where := file + ": " + name
 		// Every folder on the way counts, listed in the tar or not.
@@ -305,8 +341,8 @@ func streamTar(file string, dec *decoder) (map[string]string, error) {
 		if hdr.Size > maxImageBytes {
 			return nil, fmt.Errorf("%w: %s: %d bytes is too big for an image", ErrData, where, hdr.Size)
 		}
-		data := make([]byte, hdr.Size)
-		if _, err := io.ReadFull(tr, data); err != nil {
+		data, err := readEntry(tr, hdr.Size)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrData, where, err)
 		}
 		classes[class] = file + ": " + cdir
@@ -322,6 +358,48 @@ func streamTar(file string, dec *decoder) (map[string]string, error) {
 		}
 	}
 	return classes, nil
+}
+
+// escapes says why a tar entry's name could lead out of the archive's
+// folder, as a predicate ("is an absolute path"): it is absolute (from the
+// root or a Windows drive) or has a ".." element, even one that stays
+// inside, with "/" or a backslash as the separator. "" means neither.
+func escapes(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	if strings.HasPrefix(name, "/") {
+		return "is an absolute path"
+	}
+	if len(name) >= 2 && name[1] == ':' && 'a' <= name[0]|0x20 && name[0]|0x20 <= 'z' {
+		return "is a path on a Windows drive"
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return `has a ".." element`
+		}
+	}
+	return ""
+}
+
+// readEntry reads the size bytes of a tar entry. Beyond the first MiB it
+// allocates as the data arrives, doubling, so that a header claiming more
+// than the archive holds costs no more memory than the archive.
+func readEntry(r io.Reader, size int64) ([]byte, error) {
+	data := make([]byte, min(size, 1<<20))
+	read := 0
+	for {
+		n, err := io.ReadFull(r, data[read:])
+		read += n
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, err
+		}
+		if int64(read) == size {
+			return data, nil
+		}
+		data = append(data, make([]byte, min(size-int64(read), int64(read)))...)
+	}
 }
 
 func hiddenPath(name string) bool {

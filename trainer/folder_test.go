@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
 func encodePNG(t testing.TB, im image.Image) []byte {
@@ -311,41 +314,6 @@ func catTars(t *testing.T, a, b []byte) []byte {
 	return out.Bytes()
 }
 
-func TestResizeShorter(t *testing.T) {
-	for _, c := range []struct{ w, h, s, ww, wh int }{
-		{64, 32, 16, 32, 16},
-		{30, 90, 10, 10, 30},
-		{8, 8, 16, 16, 16},
-		{100, 67, 24, 36, 24}, // 100·24/67 = 35.8
-	} {
-		src := image.NewRGBA(image.Rect(0, 0, c.w, c.h))
-		for i := range src.Pix {
-			src.Pix[i] = []uint8{200, 50, 7, 255}[i%4]
-		}
-		got := ResizeShorter(src, c.s)
-		if b := got.Bounds(); b.Dx() != c.ww || b.Dy() != c.wh {
-			t.Errorf("%d×%d to %d: %d×%d, want %d×%d", c.w, c.h, c.s, b.Dx(), b.Dy(), c.ww, c.wh)
-		}
-		for _, p := range []image.Point{{0, 0}, {c.ww - 1, c.wh - 1}, {c.ww / 2, c.wh / 2}} {
-			if px := got.RGBAAt(p.X, p.Y); px != (color.RGBA{200, 50, 7, 255}) {
-				t.Errorf("%d×%d to %d: pixel %v = %v: a flat image must stay flat", c.w, c.h, c.s, p, px)
-			}
-		}
-	}
-	// A left-dark, right-light image keeps its halves: the filter averages
-	// neighbours, it does not move them.
-	src := image.NewGray(image.Rect(0, 0, 64, 32))
-	for y := 0; y < 32; y++ {
-		for x := 32; x < 64; x++ {
-			src.Pix[y*64+x] = 255
-		}
-	}
-	got := ResizeShorter(src, 8)
-	if l, r := got.RGBAAt(3, 4).R, got.RGBAAt(12, 4).R; l != 0 || r != 255 {
-		t.Errorf("halves after resize: %d, %d", l, r)
-	}
-}
-
 func TestLoadFolderResize(t *testing.T) {
 	// Images of any size become Resize×Resize: shorter side scaled to 8,
 	// central square kept. The wide image's middle third is white.
@@ -367,6 +335,31 @@ func TestLoadFolderResize(t *testing.T) {
 	for i, v := range d.Image(1) {
 		if v != 255 {
 			t.Fatalf("wide image, value %d: %v, want the white middle", i, v)
+		}
+	}
+	// The resampling is the input contract's (preprocess.FromRGBA), so
+	// that a model file's consumers see the images the run trained on.
+	for i, name := range []string{"a/tall.jpg", "a/wide.png", "b/small.png"} {
+		im, _, err := image.Decode(bytes.NewReader(layout[name]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := im.Bounds()
+		rgba := make([]byte, 0, 4*b.Dx()*b.Dy())
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				c := color.NRGBAModel.Convert(im.At(x, y)).(color.NRGBA)
+				rgba = append(rgba, c.R, c.G, c.B, 255)
+			}
+		}
+		want, err := preprocess.FromRGBA(rgba, b.Dx(), b.Dy(), 3, 8, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range d.Image(i) {
+			if w := float32(math.Round(float64(want[j]))); v != w {
+				t.Fatalf("%s, value %d: %v, want %v (FromRGBA, rounded)", name, j, v, w)
+			}
 		}
 	}
 }
@@ -427,5 +420,29 @@ func BenchmarkLoadCIFAR10JPEGTar(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A pax global header (git archive starts its tars with one) is metadata of
+// the archive, not an entry of the data set.
+func TestLoadFolderTarGlobalHeader(t *testing.T) {
+	var b bytes.Buffer
+	gz := gzip.NewWriter(&b)
+	w := tar.NewWriter(gz)
+	if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": "0123abcd"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"cat/0.png", "dog/0.png"} {
+		data := encodePNG(t, patternRGBA(4, 4, len(name)))
+		if err := w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	w.Close()
+	gz.Close()
+	d, err := LoadFolder(writeTar(t, b.Bytes()), FolderOptions{})
+	if err != nil || d.Len() != 2 || !slices.Equal(d.Classes, []string{"cat", "dog"}) {
+		t.Fatalf("%v, %+v", err, d)
 	}
 }

@@ -50,20 +50,32 @@ var serveTypes = map[string]string{
 	".txt":     "text/plain; charset=utf-8",
 }
 
-const serveSynopsis = `serve [-addr 127.0.0.1:8080] [-dir dist/web]
+// serveAddr is serve's default address: the loopback interface only, so
+// that the demo is not offered to the network unless -addr says so.
+const serveAddr = "127.0.0.1:8080"
+
+// serveMaxBody bounds a request's body. The demo only fetches files, with
+// GET requests that carry none; a larger body is refused with 413 before
+// anything else is looked at, however it is sent (Content-Length or
+// chunked).
+const serveMaxBody = 64 << 10
+
+const serveSynopsis = `serve [-addr ` + serveAddr + `] [-dir dist/web]
 
 Serves the browser demo and the JS package that 'make web' builds into
 dist/web, for trying them out and for the browser tests. Every response
 carries a strict Content-Security-Policy:
   ` + serveCSP + `
 so the page proves that allcnn.js needs no eval and no cross-origin isolation.
-Directory listings and dot files are not served. Ctrl-C stops the server,
-letting requests in flight finish.
+Directory listings and dot files are not served, and requests with a body
+of more than 64 KiB are refused (413). It listens on the loopback interface
+only unless -addr names another (-addr :8080 for every interface). Ctrl-C
+stops the server, letting requests in flight finish.
 `
 
 func runServe(args []string, stdout, stderr io.Writer) error {
 	fs := flags("serve", serveSynopsis, stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
+	addr := fs.String("addr", serveAddr, "address to listen on (port 0: any free port; host empty: every interface)")
 	dir := fs.String("dir", "dist/web", "directory to serve")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -113,7 +125,8 @@ func serve(ctx context.Context, ln net.Listener, dir string, stdout io.Writer) e
 // serveHandler serves the files of dir with the headers of every response
 // (serveCSP, nosniff, no caching) and the MIME types of serveTypes. A
 // directory is served by its index.html; a directory without one, a dot
-// file and a missing file are 404s.
+// file and a missing file are 404s. A request body over serveMaxBody is a
+// 413, one that does not read a 400.
 func serveHandler(dir string) http.Handler {
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +135,10 @@ func serveHandler(dir string) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-cache")
+		if msg, code := readBody(w, r); code != 0 {
+			http.Error(w, msg, code)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -147,4 +164,24 @@ func serveHandler(dir string) http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// readBody reads and drops r's body, at most serveMaxBody bytes of it, and
+// returns the error message and status to answer with when the body is
+// larger (413) or does not read (400); code 0 when all is well. A declared
+// Content-Length over the limit is refused without reading.
+func readBody(w http.ResponseWriter, r *http.Request) (msg string, code int) {
+	tooLarge := fmt.Sprintf("request body too large: this server accepts at most %d bytes", serveMaxBody)
+	if r.ContentLength > serveMaxBody {
+		return tooLarge, http.StatusRequestEntityTooLarge
+	}
+	_, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, serveMaxBody))
+	var big *http.MaxBytesError
+	switch {
+	case errors.As(err, &big):
+		return tooLarge, http.StatusRequestEntityTooLarge
+	case err != nil:
+		return "reading the request body: " + err.Error(), http.StatusBadRequest
+	}
+	return "", 0
 }
