@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/allcnn/allcnn/internal/sgemmtest"
 	"github.com/allcnn/allcnn/native"
 )
 
@@ -25,104 +26,27 @@ func TestSgemmMatchesGonum(t *testing.T) {
 	for _, threads := range []int{1, defaultThreads} {
 		info := native.Use(threads)
 		t.Logf("installed: %v", info)
-		maxDiff, maxRel := checkSgemm(t, blas32.Implementation())
-		t.Logf("threads=%d: max |difference| %.3g, max |difference|/(k+1) %.3g", info.Threads, maxDiff, maxRel)
+		worst := checkSgemm(t, blas32.Implementation())
+		t.Logf("threads=%d: largest error %.3f of the contract's bound", info.Threads, worst)
 		if info.Threads == defaultThreads {
 			break // the default count was just tested (or threads has no effect)
 		}
 	}
 }
 
-// checkSgemm compares impl with gonum over the cases of the conformance
-// suite and returns the largest absolute difference, alone and divided by k+1.
-func checkSgemm(t *testing.T, impl blas.Float32) (maxDiff, maxRel float64) {
+// checkSgemm holds impl to the project's Sgemm contract
+// (internal/sgemmtest), the empty shapes and ConjTrans included, and
+// returns the largest error as a fraction of the contract's bound.
+func checkSgemm(t *testing.T, impl blas.Float32) float64 {
 	t.Helper()
-	sizes := []struct{ m, n, k int }{
-		{0, 0, 0}, {0, 3, 2}, {3, 0, 2}, {2, 3, 0}, {1, 1, 0},
-		{1, 1, 1}, {1, 7, 1}, {7, 1, 5}, {1, 1, 33}, {2, 3, 4},
-		{5, 7, 3}, {17, 13, 11}, {31, 33, 35}, {64, 64, 64}, {65, 63, 67},
-		{96, 100, 27}, {130, 257, 75}, {192, 64, 288}, // large enough for OpenBLAS to use threads
-	}
-	transposes := []blas.Transpose{blas.NoTrans, blas.Trans, blas.ConjTrans}
-	scales := []struct{ alpha, beta float32 }{
-		{1, 0}, {1, 1}, {-0.5, 0.5}, {2, 0}, {0, 0.5}, {0, 1}, {0, 0},
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	ref := gonum.Implementation{}
-	for _, sz := range sizes {
-		for _, tA := range transposes {
-			for _, tB := range transposes {
-				for _, sc := range scales {
-					for _, pad := range []int{0, 3} {
-						name := fmt.Sprintf("m=%d n=%d k=%d tA=%c tB=%c alpha=%g beta=%g pad=%d",
-							sz.m, sz.n, sz.k, tA, tB, sc.alpha, sc.beta, pad)
-						c := newSgemmCase(rng, tA, tB, sz.m, sz.n, sz.k, pad, sc.beta == 0)
-						got := append([]float32(nil), c.c...)
-						want := append([]float32(nil), c.c...)
-						impl.Sgemm(tA, tB, sz.m, sz.n, sz.k, sc.alpha, c.a, c.lda, c.b, c.ldb, sc.beta, got, c.ldc)
-						ref.Sgemm(tA, tB, sz.m, sz.n, sz.k, sc.alpha, c.a, c.lda, c.b, c.ldb, sc.beta, want, c.ldc)
-
-						// Both sums have k terms of magnitude at most |alpha| (entries
-						// lie in [-1, 1)), added in different orders.
-						tol := 1e-6 * float64(sz.k+1) * max(1, math.Abs(float64(sc.alpha)))
-						for i := range got {
-							inside := i%c.ldc < sz.n
-							g, w := float64(got[i]), float64(want[i])
-							switch {
-							case !inside && got[i] != want[i]:
-								t.Fatalf("%s: c[%d] = %v outside the m×n result, want it untouched (%v)", name, i, g, w)
-							case math.IsNaN(g) != math.IsNaN(w):
-								t.Fatalf("%s: c[%d] = %v, want %v", name, i, g, w)
-							case math.Abs(g-w) > tol:
-								t.Fatalf("%s: c[%d] = %v, want %v (|difference| %.3g > tolerance %.3g)", name, i, g, w, math.Abs(g-w), tol)
-							}
-							if d := math.Abs(g - w); d > maxDiff {
-								maxDiff = d
-							}
-							if r := math.Abs(g-w) / float64(sz.k+1); r > maxRel {
-								maxRel = r
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	return maxDiff, maxRel
+	return sgemmtest.Check(t, impl.Sgemm, sgemmtest.Cases(append(sgemmtest.Degenerate, sgemmtest.Sizes...), true))
 }
 
 // TestSgemmConcurrent runs products from several goroutines at once, as
 // batch-level parallelism does, at the default thread count.
 func TestSgemmConcurrent(t *testing.T) {
 	native.Use(0)
-	impl := blas32.Implementation()
-	const m, n, k, goroutines, calls = 96, 100, 288, 4, 10
-	rng := rand.New(rand.NewPCG(3, 4))
-	in := newSgemmCase(rng, blas.NoTrans, blas.Trans, m, n, k, 0, false)
-	want := make([]float32, m*n)
-	gonum.Implementation{}.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, in.a, in.lda, in.b, in.ldb, 0, want, n)
-
-	errs := make(chan error, goroutines)
-	for range goroutines {
-		go func() {
-			got := make([]float32, m*n)
-			for range calls {
-				impl.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, in.a, in.lda, in.b, in.ldb, 0, got, n)
-				for i := range got {
-					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-6*(k+1)) {
-						errs <- fmt.Errorf("c[%d] = %v, want %v", i, got[i], want[i])
-						return
-					}
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range goroutines {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
+	sgemmtest.Concurrent(t, blas32.Implementation().Sgemm, 4, 10)
 }
 
 // sgemmCase holds the operands of one Sgemm call. Padding between rows

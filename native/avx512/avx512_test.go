@@ -1,44 +1,14 @@
 package avx512
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
-)
 
-// sgemmRef computes alpha·op(A)·op(B) + beta·C in float64.
-func sgemmRef(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float64 {
-	out := make([]float64, len(c))
-	for i := range c {
-		out[i] = float64(c[i])
-	}
-	for i := range m {
-		for j := range n {
-			var s float64
-			for p := range k {
-				ia, ib := i*lda+p, p*ldb+j
-				if tA != blas.NoTrans {
-					ia = p*lda + i
-				}
-				if tB != blas.NoTrans {
-					ib = j*ldb + p
-				}
-				av, bv := a[ia], b[ib]
-				s += float64(av) * float64(bv)
-			}
-			cv := float64(beta) * float64(c[i*ldc+j])
-			if beta == 0 {
-				cv = 0
-			}
-			out[i*ldc+j] = float64(alpha)*s + cv
-		}
-	}
-	return out
-}
+	"github.com/allcnn/allcnn/internal/sgemmtest"
+)
 
 func randSlice(rng *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
@@ -48,61 +18,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// randMatrix returns a rows×cols matrix, rows ld floats apart, of values in
-// [-1, 1), with NaN between the rows: a product that reads there fails.
-func randMatrix(rng *rand.Rand, rows, cols, ld int) []float32 {
-	s := make([]float32, max(0, (rows-1)*ld+cols))
-	for i := range s {
-		s[i] = float32(math.NaN())
-		if i%ld < cols {
-			s[i] = 2*rng.Float32() - 1
-		}
-	}
-	return s
-}
-
-// checkCase runs one product and compares it with the float64 reference,
-// including the entries of c outside the m×n result, which must not change.
-func checkCase(t *testing.T, kern *kernels, rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, alpha, beta float32) {
-	t.Helper()
-	rowsA, colsA := m, k
-	if tA != blas.NoTrans {
-		rowsA, colsA = k, m
-	}
-	rowsB, colsB := k, n
-	if tB != blas.NoTrans {
-		rowsB, colsB = n, k
-	}
-	lda, ldb, ldc := max(1, colsA+pad), max(1, colsB+pad), max(1, n+pad)
-	a := randMatrix(rng, rowsA, colsA, lda)
-	b := randMatrix(rng, rowsB, colsB, ldb)
-	c := randSlice(rng, max(0, (m-1)*ldc+n))
-	if beta == 0 && m > 0 && n > 0 {
-		c[0] = float32(math.NaN()) // beta = 0 must not read C
-	}
-	want := sgemmRef(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	got := append([]float32(nil), c...)
-	if kern == nil {
-		Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
-	} else {
-		multiply(*kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
-	}
-	tol := 2e-6 * float64(k+1)
-	for i := range got {
-		name := fmt.Sprintf("tA=%c tB=%c m=%d n=%d k=%d pad=%d alpha=%g beta=%g: c[%d]", tA, tB, m, n, k, pad, alpha, beta, i)
-		if i%ldc >= n {
-			if math.Float32bits(got[i]) != math.Float32bits(c[i]) {
-				t.Fatalf("%s = %v outside the result, want it untouched (%v)", name, got[i], c[i])
-			}
-			continue
-		}
-		if d := math.Abs(float64(got[i]) - want[i]); !(d <= tol) {
-			t.Fatalf("%s = %v, want %v (|difference| %.3g > %.3g)", name, got[i], want[i], d, tol)
-		}
-	}
-}
-
-// TestSgemm holds Sgemm (the assembly kernel) to a float64 reference.
+// TestSgemm holds Sgemm (the assembly kernel) to the project's contract.
 func TestSgemm(t *testing.T) {
 	if !Available() {
 		t.Skip("no AVX-512: Sgemm is gonum's")
@@ -116,27 +32,18 @@ func TestSgemmGoKernel(t *testing.T) {
 	testSgemm(t, &kernels{kernelGo, kernelGo16})
 }
 
+// testSgemm holds the product on kern (nil: the assembly kernels, as
+// Implementation runs them) to the project's Sgemm contract
+// (internal/sgemmtest).
 func testSgemm(t *testing.T, kern *kernels) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	sizes := []struct{ m, n, k int }{
-		{1, 1, 1}, {1, 33, 2}, {13, 1, 5}, {12, 32, 1}, {12, 32, 7}, {11, 31, 3},
-		{13, 33, 9}, {24, 64, 256}, {25, 65, 257}, {96, 512, 96}, {97, 100, 513},
-		{192, 256, 864}, {5, 2100, 20}, {200, 40, 600}, {24, 16, 8}, {25, 20, 30},
-		{12, 48, 3}, {13, 50, 17}, {30, 63, 9}, {36, 8, 40}, {7, 1030, 5},
-	}
-	trans := []blas.Transpose{blas.NoTrans, blas.Trans}
-	scales := []struct{ alpha, beta float32 }{{1, 0}, {1, 1}, {-0.5, 0.25}, {2, 0}}
-	for _, sz := range sizes {
-		for _, tA := range trans {
-			for _, tB := range trans {
-				for _, sc := range scales {
-					for _, pad := range []int{0, 5} {
-						checkCase(t, kern, rng, tA, tB, sz.m, sz.n, sz.k, pad, sc.alpha, sc.beta)
-					}
-				}
-			}
+	var f sgemmtest.Func = Implementation{}.Sgemm
+	if kern != nil {
+		f = func(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			multiply(*kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
 	}
+	worst := sgemmtest.Check(t, f, sgemmtest.Cases(sgemmtest.Sizes, false))
+	t.Logf("largest error %.3f of the bound", worst)
 }
 
 // TestSgemmConcurrent runs products on several goroutines at once: each must
@@ -145,18 +52,7 @@ func TestSgemmConcurrent(t *testing.T) {
 	if !Available() {
 		t.Skip("no AVX-512: Sgemm is gonum's")
 	}
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(g), 9))
-			for range 5 {
-				checkCase(t, nil, rng, blas.NoTrans, blas.NoTrans, 40+g, 70, 300, 1, 1, 1)
-			}
-		}()
-	}
-	wg.Wait()
+	sgemmtest.Concurrent(t, Implementation{}.Sgemm, 8, 5)
 }
 
 // TestKernel compares the assembly micro-kernel with the Go one on panels
@@ -254,9 +150,15 @@ func TestSgemmRandomShapes(t *testing.T) {
 		tA, tB := trans[rng.IntN(2)], trans[rng.IntN(2)]
 		pad := rng.IntN(4)
 		alpha, beta := scales[1+rng.IntN(3)], scales[rng.IntN(4)]
+		c := sgemmtest.Case{TA: tA, TB: tB, M: m, N: nn, K: k, Alpha: alpha, Beta: beta, Pad: pad}
 		if Available() {
-			checkCase(t, nil, rng, tA, tB, m, nn, k, pad, alpha, beta)
+			sgemmtest.Run(t, Implementation{}.Sgemm, c, rng)
 		}
-		checkCase(t, &kernels{kernelGo, kernelGo16}, rng, tA, tB, m, nn, k, pad, alpha, beta)
+		sgemmtest.Run(t, goKernels, c, rng)
 	}
+}
+
+// goKernels is the product on the Go micro-kernels.
+func goKernels(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	multiply(kernels{kernelGo, kernelGo16}, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

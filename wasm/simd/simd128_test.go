@@ -14,6 +14,9 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/allcnn/allcnn/internal/sgemmtest"
 )
 
 //go:embed simd128.wasm
@@ -284,5 +287,50 @@ func TestSgemm(t *testing.T) {
 			}
 			t.Logf("%d products: max error %.3f of the float32 bound (k+2)·2⁻²⁴·Σ|terms|", len(ps), worst)
 		})
+	}
+}
+
+// TestContract holds the kernels to the project's Sgemm contract
+// (internal/sgemmtest), which every backend meets: all of its cases under
+// the compiler, a sample of 300 under the interpreter. TestSgemm adds the
+// guards around the operands in the instance's memory.
+func TestContract(t *testing.T) {
+	for _, name := range []string{"compiler", "interpreter"} {
+		t.Run(name, func(t *testing.T) {
+			e := newEngine(t, name)
+			cs := sgemmtest.Cases(sgemmtest.Sizes, false)
+			if name == "interpreter" {
+				cs = sgemmtest.Sample(cs, 300, 1)
+			}
+			worst := sgemmtest.Check(t, e.sgemmFunc(t), cs)
+			t.Logf("%d cases: largest error %.3f of the bound", len(cs), worst)
+		})
+	}
+}
+
+// sgemmFunc is the kernels' sgemm as a sgemmtest.Func: the operands are
+// copied into the instance's memory, and C back out.
+func (e *engine) sgemmFunc(t *testing.T) sgemmtest.Func {
+	return func(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		if m == 0 || n == 0 {
+			return
+		}
+		pa := uint32(1024)
+		pb := pa + uint32(4*len(a))
+		pc := pb + uint32(4*len(b))
+		work := e.mem.Size() - uint32(e.call(t, e.work)[0])
+		if pc+uint32(4*len(c)) > work {
+			t.Fatalf("m=%d n=%d k=%d: the matrices do not fit in memory", m, n, k)
+		}
+		e.write(t, pa, a)
+		e.write(t, pb, b)
+		e.write(t, pc, c)
+		bit := map[bool]uint64{false: 0, true: 1}
+		e.call(t, e.sgemm, bit[tA != blas.NoTrans], bit[tB != blas.NoTrans], uint64(m), uint64(n), uint64(k),
+			api.EncodeF32(alpha), uint64(pa), uint64(lda), uint64(pb), uint64(ldb),
+			api.EncodeF32(beta), uint64(pc), uint64(ldc), uint64(work))
+		copy(a, e.read(t, pa, len(a)))
+		copy(b, e.read(t, pb, len(b)))
+		copy(c, e.read(t, pc, len(c)))
 	}
 }
