@@ -73,7 +73,7 @@ export interface Classification {
   probs: Float32Array;
 }
 
-/** What a saliency map explains and how it is drawn (PAPER.md §6). */
+/** What a saliency map explains and how it is drawn (NOTES.md §6). */
 export interface SaliencyOptions {
   /** The backward rule at every ReLU. Default: gradient. */
   method?: 'gradient' | 'deconvnet' | 'guided';

@@ -23,7 +23,7 @@ func (s *Spec) ParamCount() (int, error) {
 
 // MACs is the number of multiply-accumulates of the convolutions in a
 // forward pass of one example (pooling, activations and biases excluded,
-// as in PAPER.md §2).
+// as in NOTES.md §2).
 func (s *Spec) MACs() (int64, error) {
 	shapes, err := s.Shapes()
 	if err != nil {

@@ -5,6 +5,12 @@
 // Batch normalisation (BatchNorm) is a training aid outside the paper:
 // FoldBatchNorm merges it into the convolutions, leaving the paper's net.
 //
+// Comments across the repository cite the paper, Springenberg, Dosovitskiy,
+// Brox and Riedmiller, "Striving for Simplicity: The All Convolutional Net",
+// arXiv:1412.6806, as "paper Table 6", "paper Fig. 1" or "paper Eq. 1", and
+// the notes on what the code takes from it, NOTES.md at the repository
+// root, as "NOTES.md §n".
+//
 // Tensors are NCHW. The package is pure Go with no cgo and no syscall/js, so
 // it builds natively and for GOOS=js and GOOS=wasip1. Matrix products go
 // through gonum's blas32 seam (blas32.Use installs a faster implementation,

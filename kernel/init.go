@@ -59,7 +59,7 @@ func (n *Net) Init(scheme string, seed uint64) error {
 		if i == classLayer {
 			// A rectified class unit that falls below zero for every input
 			// never recovers; when all do, the net sits at loss ln 10
-			// (PAPER.md §5). Small weights and a bias of 1 start every unit
+			// (NOTES.md §5). Small weights and a bias of 1 start every unit
 			// active with a margin that early updates do not erase.
 			for j := range c.Weight.Data {
 				c.Weight.Data[j] = float32(rng.NormFloat64() * ClassLayerStd)

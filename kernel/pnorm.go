@@ -2,7 +2,7 @@ package kernel
 
 import "math"
 
-// PNorm is p-norm subsampling, the paper's Eq. 1 (§3.1): each output is the
+// PNorm is p-norm subsampling, the paper's Eq. 1 (NOTES.md §1): each output is the
 // p-norm of a K×K window of its channel, taken with stride S,
 //
 //	s = (Σ |f|^p)^(1/p),

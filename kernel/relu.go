@@ -3,7 +3,7 @@ package kernel
 import "math"
 
 // ReLU is the rectifier max(x, 0), or the leaky rectifier x > 0 ? x : Slope·x
-// when Slope > 0. Its backward pass obeys the pass's ReLURule (PAPER.md §6);
+// when Slope > 0. Its backward pass obeys the pass's ReLURule (paper Fig. 1);
 // for the leaky rectifier the rules generalise as: gradient g·f'(x),
 // deconvnet f(g) (the activation applied to the signal), guided
 // [g > 0]·g·f'(x), with f'(x) = 1 for x > 0 and Slope otherwise.

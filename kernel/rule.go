@@ -3,7 +3,7 @@ package kernel
 import "fmt"
 
 // ReLURule is how a rectifier passes a signal g back, given its forward
-// input x (PAPER.md §6).
+// input x (paper Fig. 1; NOTES.md §6).
 type ReLURule uint8
 
 const (

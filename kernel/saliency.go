@@ -12,7 +12,7 @@ var ErrTarget = errors.New("invalid target")
 // the largest activation of the layer (for the output: the top class).
 const Strongest = -1
 
-// Target is what a saliency map explains (PAPER.md §6): a class logit, or a
+// Target is what a saliency map explains (NOTES.md §6): a class logit, or a
 // unit — one channel of a named layer at a position or at its strongest
 // position in the example.
 type Target struct {

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// fixtureNet is PAPER.md §7 (captum's guided-backprop and deconvolution
+// fixtureNet is NOTES.md §7 (captum's guided-backprop and deconvolution
 // tests, re-derived by hand): one 3×3 conv 1→2 with all weights 1 and biases
 // [−50, −75], ReLU, a linear 8→4 layer with every row [1,1,1,1,1,−1,−1,−1]
 // and zero bias, ReLU. The linear layer is a 2×2 valid convolution over the

@@ -13,12 +13,12 @@ type zooModel struct {
 	lr    float64
 }
 
-// The paper's architectures (PAPER.md §2–4), by name.
+// The paper's architectures (paper Tables 1–2, 5, 6; NOTES.md §2–4), by name.
 //
 // Their learning rates: the paper chose γ per model from 0.25, 0.1, 0.05
-// and 0.01 (PAPER.md §5) without saying which it kept. The CIFAR models
+// and 0.01 (NOTES.md §5) without saying which it kept. The CIFAR models
 // take 0.05, the rate public reproductions settled on (0.25 diverges). The
-// ImageNet net takes 0.01, the rate the paper states for it (PAPER.md §4).
+// ImageNet net takes 0.01, the rate the paper states for it (NOTES.md §4).
 // The Large All-CNN, nineteen layers deep with leaky ReLU, takes 0.01, the
 // smallest rate of the paper's search: at width 1/8 on 300 CIFAR-10 images
 // (batch 32), 0.05 gave a NaN loss at the fourth step, while 0.01 brought
@@ -114,7 +114,7 @@ var relu = LayerSpec{Type: TypeReLU}
 
 // cifarModel builds Model A/B/C and its Strided, ConvPool and All-CNN
 // variants (paper Tables 1–2) for 32×32 RGB input: dropout 0.2 on the input
-// and 0.5 after each pool or the layer that replaces it (PAPER.md §5).
+// and 0.5 after each pool or the layer that replaces it (NOTES.md §5).
 func cifarModel(variant, base string, classes int, width float64) Spec {
 	b := &builder{s: Spec{Input: [3]int{3, 32, 32}}, width: width}
 	b.dropout(0.2)
@@ -186,7 +186,7 @@ func largeAllCNN(classes int, width float64) Spec {
 	return b.s
 }
 
-// imagenetAllCNN is paper Table 6 with the padding reading of PAPER.md §4.
+// imagenetAllCNN is paper Table 6 with the padding reading of NOTES.md §4.
 func imagenetAllCNN(classes int, width float64) Spec {
 	b := &builder{s: Spec{Input: [3]int{3, 224, 224}}, width: width}
 	b.conv(b.w(96), 11, 4, 2, relu) // 224 → 55

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// paperTable is PAPER.md §2: exact parameters and forward MACs (in units of
+// paperTable is NOTES.md §2: exact parameters and forward MACs (in units of
 // 0.1 M, as the table rounds) with 10 classes, and 1000 for the ImageNet net.
 var paperTable = []struct {
 	name   string
@@ -78,7 +78,7 @@ func TestZooStructure(t *testing.T) {
 }
 
 // TestZooDefaultLR: every zoo model has a positive default rate, one the
-// paper searched (PAPER.md §5); unknown names have none.
+// paper searched (NOTES.md §5); unknown names have none.
 func TestZooDefaultLR(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -97,7 +97,7 @@ func TestZooDefaultLR(t *testing.T) {
 	}
 }
 
-// TestLargeAllCNNDropoutRamp: PAPER.md §3, no input dropout, then 0.1 after
+// TestLargeAllCNNDropoutRamp: paper Table 5 (NOTES.md §3), no input dropout, then 0.1 after
 // the stride-1 convs of the 640 block rising by 0.1 per block, 0.5 on the
 // last two layers.
 func TestLargeAllCNNDropoutRamp(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
-// Augment is the paper's CIFAR augmentation (PAPER.md §5): horizontal flips
+// Augment is the paper's CIFAR augmentation (NOTES.md §5): horizontal flips
 // and random translations. It works on preprocessed images, the network's
 // input, so the border that a translation shifts in is 0 there: the mean
 // image under channel normalization and under ZCA, black under "none".
@@ -110,7 +110,7 @@ func flipInPlace(img []float32, c, h, w int) {
 
 // CenterCanvas writes img (c×h×w) to the centre of a zero canvas out
 // (c×H×W, H ≥ h, W ≥ w), its top-left corner at ((H−h)/2, (W−w)/2),
-// rounded down: the Large All-CNN's evaluation input (PAPER.md §3). In
+// rounded down: the Large All-CNN's evaluation input (paper Table 5, NOTES.md §3). In
 // network-input space 0 is the mean (channel normalization) or black
 // (none). It equals Place with the identity Placement, and is
 // preprocess.Place, the placement of the model file's input contract.
@@ -118,7 +118,7 @@ func CenterCanvas(img, out []float32, c, h, w, H, W int) {
 	preprocess.Place(img, out[:c*H*W], c, h, w, H, W)
 }
 
-// Canvas is the Large All-CNN's training augmentation (PAPER.md §3: a
+// Canvas is the Large All-CNN's training augmentation (NOTES.md §3: a
 // 32×32 image on a 126×126 canvas, "room for scaling, rotation, colour
 // augmentation"; the paper gives no ranges, so these are ours). Each image
 // is mirrored left–right with probability 1/2 if Flip, scaled by a factor

@@ -14,7 +14,7 @@ import (
 	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
-// Defaults of the pylearn2 recipe (PAPER.md §5).
+// Defaults of the pylearn2 recipe (NOTES.md §5).
 const (
 	DefaultGCNScale = 55  // L2 norm of each image after global contrast normalization
 	DefaultZCAEps   = 0.1 // added to the covariance eigenvalues before whitening
@@ -54,7 +54,7 @@ func FitChannel(d *Dataset) preprocess.Params {
 
 // FitGCNZCA fits global contrast normalization followed by ZCA whitening,
 // the pylearn2 recipe of Goodfellow et al. (2013) used by the paper
-// (PAPER.md §5): each image x (on the [0, 1] scale) becomes
+// (NOTES.md §5): each image x (on the [0, 1] scale) becomes
 // g = scale·(x − mean(x))/‖x − mean(x)‖ (preprocess.GCN); over the data set,
 // μ = mean of g and Σ = (1/N)·Σᵢ(gᵢ − μ)(gᵢ − μ)ᵀ; with Σ = U diag(λ) Uᵀ the
 // whitening matrix is W = U diag(1/√(λ + eps)) Uᵀ, and an image maps to
@@ -193,7 +193,7 @@ func invSqrtShifted(a []float64, n int, eps float64) ([]float64, error) {
 // validation split qualify) and D ≤ MaxZCADim, else per-channel
 // normalization, and says which on warn. "zca" is refused when N ≤ C·H·W:
 // the covariance is then singular, eps alone decides the whitening of the
-// missing directions and held-out images become noise (PAPER.md §5: a run
+// missing directions and held-out images become noise (NOTES.md §5: a run
 // fitted on 2,000 images stayed at chance). Between D and 10·D it warns and
 // fits. warn may be nil.
 func ChoosePreprocess(kind string, d *Dataset, warn io.Writer) (preprocess.Params, error) {
@@ -208,10 +208,10 @@ func ChoosePreprocess(kind string, d *Dataset, warn io.Writer) (preprocess.Param
 		return FitChannel(d), nil
 	case "zca", preprocess.GCNZCA:
 		if n <= dim {
-			return preprocess.Params{}, fmt.Errorf("trainer: ZCA on %d images of %d dimensions: it needs many more images than dimensions (PAPER.md §5); use channel", n, dim)
+			return preprocess.Params{}, fmt.Errorf("trainer: ZCA on %d images of %d dimensions: it needs many more images than dimensions (NOTES.md §5); use channel", n, dim)
 		}
 		if n < 10*dim {
-			fmt.Fprintf(warn, "warning: ZCA fitted on %d images of %d dimensions (fewer than 10 per dimension): held-out images may whiten to noise; consider -preprocess channel (PAPER.md §5)\n", n, dim)
+			fmt.Fprintf(warn, "warning: ZCA fitted on %d images of %d dimensions (fewer than 10 per dimension): held-out images may whiten to noise; consider -preprocess channel (NOTES.md §5)\n", n, dim)
 		}
 		return FitGCNZCA(d, DefaultGCNScale, DefaultZCAEps)
 	case "auto":

@@ -27,11 +27,11 @@ import (
 //
 //   - Equal: each image is the input, with flips and ±5 px translations in
 //     training if Augment (Augment).
-//   - Larger (ImageNet-style, PAPER.md §4; e.g. Resize 256 for a 224 input):
+//   - Larger (ImageNet-style, NOTES.md §4; e.g. Resize 256 for a 224 input):
 //     training takes a random window of the input's size from each image at
 //     every step (RandomCrop), mirrored left–right with probability 1/2 if
 //     Augment; validation takes the central window (CenterCrop).
-//   - Smaller (Large All-CNN, PAPER.md §3; e.g. 32×32 CIFAR for a 126×126
+//   - Smaller (Large All-CNN, NOTES.md §3; e.g. 32×32 CIFAR for a 126×126
 //     input): validation places each preprocessed image in the centre of a
 //     zero canvas of the input's size (CenterCanvas), and so does training
 //     without Augment; with Augment training places it with DefaultCanvas:
@@ -86,7 +86,7 @@ type Config struct {
 	Resize int `msgpack:"resize,omitempty" json:"resize,omitempty"`
 }
 
-// DefaultConfig is the paper's recipe for All-CNN-C on CIFAR-10 (PAPER.md
+// DefaultConfig is the paper's recipe for All-CNN-C on CIFAR-10 (NOTES.md
 // §5), at the model's learning rate (ModelLR: 0.05 for All-CNN-C, the γ
 // public reproductions settled on).
 func DefaultConfig() Config {
@@ -194,7 +194,7 @@ func (c *Config) resolveSpec(classes int) error {
 // The other dropout layers, the hidden ones, are scaled together so that
 // the largest becomes hidden: a model's ramp keeps its shape. The CIFAR
 // models' hidden dropout is 0.5 everywhere, so each layer becomes hidden;
-// the Large All-CNN's ramp 0.1, 0.1, 0.2, … 0.5, 0.5 (PAPER.md §3) with
+// the Large All-CNN's ramp 0.1, 0.1, 0.2, … 0.5, 0.5 (paper Table 5) with
 // hidden 0.3 becomes 0.06, 0.06, 0.12, … 0.3, 0.3. Hidden layers that are
 // all 0 all become hidden. A non-zero probability for dropout the
 // architecture does not have (the Large All-CNN has none on its input) is

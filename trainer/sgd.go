@@ -10,7 +10,7 @@ import "github.com/allcnn/allcnn/kernel"
 //
 // Unlike PyTorch's form (v ← μ·v + g; w ← w − lr·v), a learning-rate drop
 // takes effect gradually, through the velocity. Weight decay applies to all
-// layers, biases included (PAPER.md §5: "on all layers").
+// layers, biases included (NOTES.md §5: "on all layers").
 //
 // With Nesterov the step looks ahead along the new velocity (Sutskever et
 // al. 2013, in the same form): w ← w − (μ·v + lr·(∇L + λ·w)).
@@ -50,7 +50,7 @@ func (o *SGD) Step(params []*kernel.Param, lr float32) {
 
 // Schedule is the learning rate over a run. The step schedule (Kind "" or
 // "step") is Base, multiplied by Gamma after each epoch listed in Milestones
-// (PAPER.md §5: ×0.1 after epochs 200, 250, 300), constant within an epoch.
+// (NOTES.md §5: ×0.1 after epochs 200, 250, 300), constant within an epoch.
 // The one-cycle schedule ("onecycle") changes at every step: it rises
 // linearly from 0 to Base over the first Warmup epochs, then falls linearly
 // to 0 at the end of epoch Epochs (Smith and Topin 2017, in its linear

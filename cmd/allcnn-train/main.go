@@ -1,5 +1,5 @@
 // Command allcnn-train trains the paper's networks with its recipe
-// (PAPER.md §5): SGD with momentum, weight decay, a step schedule, dropout,
+// (NOTES.md §5): SGD with momentum, weight decay, a step schedule, dropout,
 // GCN + ZCA or per-channel preprocessing, optional flips and translations;
 // random crops of larger images (ImageNet, -resize) and a canvas for smaller
 // ones (the Large All-CNN), chosen by the images' size (see -help).
@@ -46,7 +46,7 @@ func main() {
 
 type options struct {
 	cfg      trainer.Config
-	arch     string
+	arch     string // -arch: a zoo model's name or a JSON architecture file (isArchFile)
 	out      string
 	resume   string
 	threads  int
@@ -58,7 +58,7 @@ type options struct {
 	recipe   string
 }
 
-// finish parses the flags that are lists, reads -arch, resolves the
+// finish parses the flags that are lists, resolves -arch, resolves the
 // learning rate when -lr was not given (the model's, trainer.Config.ModelLR)
 // and refuses flags that do not apply (checkApplies). given is the set of
 // flags given on the command line, before a recipe set others.
@@ -81,7 +81,7 @@ func (o *options) finish(given map[string]bool) error {
 		}
 		o.cfg.Dropout = []float32{float32(p[0]), float32(p[1])}
 	}
-	if o.arch != "" {
+	if isArchFile(o.arch) {
 		f, err := os.Open(o.arch)
 		if err != nil {
 			return err
@@ -92,6 +92,8 @@ func (o *options) finish(given map[string]bool) error {
 			return fmt.Errorf("%s: %w", o.arch, err)
 		}
 		o.cfg.Spec = *s
+	} else {
+		o.cfg.Model = o.arch
 	}
 	if o.cfg.LR == 0 {
 		o.cfg.LR = o.cfg.ModelLR()
@@ -104,11 +106,11 @@ func (o *options) finish(given map[string]bool) error {
 var resumeFlags = map[string]bool{"resume": true, "epochs": true, "threads": true, "json": true}
 
 // checkApplies refuses, as a usage error, a flag given on the command line
-// that would change nothing: a flag of a zoo model with -arch, -resize with
-// data other than a folder, a flag of one learning-rate schedule with the
-// other, a setting of the run with -resume. Flags set by a recipe are not
-// in given, and are not refused (the recipe's -width with -arch, or its
-// -warmup with -lr-schedule step, simply do not apply).
+// that would change nothing: a flag of a zoo model with an architecture
+// file, -resize with data other than a folder, a flag of one learning-rate
+// schedule with the other, a setting of the run with -resume. Flags set by
+// a recipe are not in given, and are not refused (the recipe's -width with
+// a file, or its -warmup with -lr-schedule step, simply do not apply).
 func (o *options) checkApplies(given map[string]bool) error {
 	notHere := func(flag, why string) error {
 		return fmt.Errorf("%w: -%s does not apply %s", errUsage, flag, why)
@@ -124,10 +126,10 @@ func (o *options) checkApplies(given map[string]bool) error {
 	if o.sweep && given["lr"] {
 		return notHere("lr", "to sweep, which tries each rate of -lrs")
 	}
-	if o.arch != "" {
-		for _, f := range []string{"model", "width", "classes"} {
+	if isArchFile(o.arch) {
+		for _, f := range []string{"width", "classes"} {
 			if given[f] {
-				return notHere(f, "with -arch: the architecture file fixes the layers, their widths and the classes")
+				return notHere(f, fmt.Sprintf("with -arch %s: an architecture file fixes the layers, their widths and the classes (-width and -classes apply to a model of 'allcnn models')", o.arch))
 			}
 		}
 	}
@@ -162,16 +164,16 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.StringVar(&o.cfg.Data, "data", defaultData, "training data: cifar10:DIR, cifar100:DIR, folder:DIR or folder:FILE.tar.gz")
 	fs.IntVar(&o.cfg.ValPerClass, "val", d.ValPerClass, "images per class held out (the last ones) for validation; 0 for none")
 	fs.IntVar(&o.cfg.PerClass, "per-class", 0, "use only the first N images of each class, validation included (0: all), for quick runs")
-	fs.StringVar(&o.cfg.Model, "model", d.Model, "architecture from 'allcnn models'")
-	fs.StringVar(&o.arch, "arch", "", "JSON architecture file, instead of -model")
-	fs.IntVar(&o.cfg.Classes, "classes", 0, "classes of a -model (0: the data's)")
-	fs.Float64Var(&o.cfg.Width, "width", d.Width, "width multiplier of a -model's hidden layers")
+	fs.StringVar(&o.arch, "arch", d.Model, archUsage)
+	fs.String("model", "", "the old spelling of -arch NAME, accepted with a warning until the next release")
+	fs.IntVar(&o.cfg.Classes, "classes", 0, "classes of a zoo -arch (0: the data's)")
+	fs.Float64Var(&o.cfg.Width, "width", d.Width, "width multiplier of a zoo -arch's hidden layers")
 	if sweep {
 		d.Epochs = 10 // a short trial per rate
 	}
 	fs.IntVar(&o.cfg.Epochs, "epochs", d.Epochs, "epochs in all")
 	fs.IntVar(&o.cfg.Batch, "batch", d.Batch, "images per step")
-	fs.Float64Var(&o.cfg.LR, "lr", 0, fmt.Sprintf("base learning rate γ (default: the model's: %g for the CIFAR models and an -arch file, %g for large-all-cnn, %g for imagenet-all-cnn; the paper searched 0.25, 0.1, 0.05, 0.01)",
+	fs.Float64Var(&o.cfg.LR, "lr", 0, fmt.Sprintf("base learning rate γ (default: the model's: %g for the CIFAR models and an architecture file, %g for large-all-cnn, %g for imagenet-all-cnn; the paper searched 0.25, 0.1, 0.05, 0.01)",
 		kernel.DefaultLR("all-cnn-c"), kernel.DefaultLR("large-all-cnn"), kernel.DefaultLR("imagenet-all-cnn")))
 	fs.StringVar(&o.schedule, "schedule", "200,250,300", "epochs after which the rate is multiplied by -gamma")
 	fs.Float64Var(&o.cfg.Gamma, "gamma", d.Gamma, "learning-rate factor at each -schedule epoch")
@@ -189,7 +191,7 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.Float64Var(&o.cfg.Warmup, "warmup", 0, "onecycle: epochs of warm-up")
 	fs.BoolVar(&o.cfg.Nesterov, "nesterov", false, "Nesterov momentum")
 	fs.Float64Var(&o.cfg.LabelSmoothing, "label-smoothing", 0, "ε of smoothed targets in the training loss")
-	fs.StringVar(&o.recipe, "recipe", "paper", "settings to start from: paper (the paper's, PAPER.md §5) or fast (see Recipes); flags given override them")
+	fs.StringVar(&o.recipe, "recipe", "paper", "settings to start from: paper (the paper's, NOTES.md §5) or fast (see Recipes); flags given override them")
 	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-TIME)")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel (0: all cores); the BLAS runs one per product")
 	fs.BoolVar(&o.json, "json", false, "print each epoch's metrics as a JSON line on stdout")
@@ -214,7 +216,7 @@ const usageText = `Usage: allcnn-train [flags]
        allcnn-train paper [-short] [flags]   (see allcnn-train paper -help)
        allcnn-train export -o FILE RUNDIR
 
-Trains an All Convolutional Net with the paper's recipe (PAPER.md §5). With no
+Trains an All Convolutional Net with the paper's recipe (NOTES.md §5). With no
 flags it trains All-CNN-C on the CIFAR-10 images in ../shared/data, holding
 out the last 500 images of each class for validation.
 
@@ -228,20 +230,27 @@ infinite loss, training or validation, stops the run and keeps the last good
 checkpoint; so does a failed write, naming the file. Ctrl-C stops after the
 current step; resume later.
 
-Each -model has its own default -lr (see -lr). A flag that does not apply
-(-width, -model or -classes with -arch, -resize with non-folder data,
+-arch names the architecture: a model of 'allcnn models' (all-cnn-c, the
+default), or a JSON architecture file, as 'allcnn models -spec NAME'
+prints; a value that ends in .json or names an existing file is a file.
+-width and -classes apply to a model of 'allcnn models' only. -model NAME,
+the old spelling of -arch NAME, still works for this release, with a
+warning.
+
+Each -arch has its own default -lr (see -lr). A flag that does not apply
+(-width or -classes with an architecture file, -resize with non-folder data,
 -warmup without -lr-schedule onecycle, -schedule or -gamma with it, settings
 with -resume) is a usage error.
 
 Input sizes: the data's images may differ from the model's input, and their
 sizes choose the mode:
   equal    each image is the input; -augment: flips, translations of ±5 px.
-  larger   ImageNet-style (PAPER.md §4), e.g. -resize 256 with
-           -model imagenet-all-cnn (224): training takes a random 224×224
+  larger   ImageNet-style (NOTES.md §4), e.g. -resize 256 with
+           -arch imagenet-all-cnn (224): training takes a random 224×224
            crop of each image at every step (-augment adds flips);
            validation takes the centre crop.
-  smaller  Large All-CNN (PAPER.md §3), e.g. 32×32 CIFAR with
-           -model large-all-cnn (126): validation places each image in the
+  smaller  Large All-CNN (NOTES.md §3), e.g. 32×32 CIFAR with
+           -arch large-all-cnn (126): validation places each image in the
            centre of a zero canvas (the mean after preprocessing), and so
            does training without -augment; -augment places it with a flip,
            a scale in [0.8, 1.2], a rotation within ±15°, a translation
@@ -252,7 +261,7 @@ In the last two, preprocessing is per channel, fitted on the whole images:
 
 Recipes (-recipe): the flags start from a recipe's values, and flags given
 on the command line override them.
-  paper    the paper's (PAPER.md §5): All-CNN-C at full width, dropout
+  paper    the paper's (NOTES.md §5): All-CNN-C at full width, dropout
            0.2/0.5, SGD lr 0.05 with momentum 0.9 and weight decay 0.001,
            ×0.1 after epochs 200, 250, 300, 350 epochs, batch 64, GCN +
            ZCA; the default.
@@ -316,11 +325,45 @@ func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
+	if err := oldModel(fs); err != nil {
+		return err
+	}
 	given := givenFlags(fs)
 	if err := applyRecipe(fs, o.recipe); err != nil {
 		return err
 	}
 	return o.finish(given)
+}
+
+// archUsage is the help of -arch.
+const archUsage = "architecture: a model of 'allcnn models', or a JSON architecture file (a value that ends in .json or names an existing file)"
+
+// isArchFile reports whether an -arch value names a JSON architecture file
+// rather than a model of 'allcnn models': it ends in .json or names an
+// existing file (not a folder).
+func isArchFile(arch string) bool {
+	if strings.HasSuffix(arch, ".json") {
+		return true
+	}
+	fi, err := os.Stat(arch)
+	return err == nil && !fi.IsDir()
+}
+
+// oldModel moves -model NAME, given on the command line, to -arch NAME, its
+// new spelling, with a warning on the flags' output (stderr). The old
+// spelling goes in the next release; with -arch as well it is a usage
+// error, as it was.
+func oldModel(fs *flag.FlagSet) error {
+	given := givenFlags(fs)
+	if !given["model"] {
+		return nil
+	}
+	name := fs.Lookup("model").Value.String()
+	if given["arch"] {
+		return fmt.Errorf("%w: -model %s is the old spelling of -arch; give -arch alone", errUsage, name)
+	}
+	fmt.Fprintf(fs.Output(), "allcnn-train: warning: -model %s is now -arch %s (the old spelling goes in the next release)\n", name, name)
+	return fs.Set("arch", name)
 }
 
 // recipes are named sets of flag values; flags given on the command line

@@ -203,6 +203,8 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"-lr-schedule", "cosine", "-data", "folder:/nonexistent", "-out", t.TempDir()}, 1, "lr schedule \"cosine\""},
 		{[]string{"-arch", "/nonexistent.json", "-width", "0.5"}, 2, "-width does not apply with -arch"},
 		{[]string{"-warmup", "2"}, 2, "-warmup does not apply"},
+		{[]string{"-help"}, 0, "a model of 'allcnn models', or a JSON architecture file"},
+		{[]string{"-model", "all-cnn-c", "-data", "folder:/nonexistent", "-out", t.TempDir()}, 1, "warning: -model all-cnn-c is now -arch all-cnn-c"},
 		{[]string{"-help"}, 0, "0.01 for large-all-cnn"},
 	} {
 		cmd := exec.Command(bin, c.args...)
@@ -229,9 +231,12 @@ func TestFlagsThatDoNotApply(t *testing.T) {
 	}{
 		{[]string{"-arch", arch, "-width", "0.5"}, false, "-width does not apply with -arch"},
 		{[]string{"-arch", arch, "-classes", "3"}, false, "-classes does not apply with -arch"},
-		{[]string{"-arch", arch, "-model", "all-cnn-a"}, false, "-model does not apply with -arch"},
+		{[]string{"-arch", arch, "-model", "all-cnn-a"}, false, "-model all-cnn-a is the old spelling of -arch"},
 		{[]string{"-arch", arch}, false, ""},
-		{[]string{"-recipe", "fast", "-arch", arch}, false, ""}, // the recipe's -model and -width
+		{[]string{"-arch", "all-cnn-a", "-width", "0.5", "-classes", "3"}, false, ""},
+		{[]string{"-model", "all-cnn-a", "-width", "0.5", "-classes", "3"}, false, ""},
+		{[]string{"-model", arch, "-width", "0.5"}, false, "-width does not apply with -arch"},
+		{[]string{"-recipe", "fast", "-arch", arch}, false, ""}, // the recipe's -arch and -width
 		{[]string{"-resize", "256", "-data", "cifar10:/x"}, false, "-resize does not apply to cifar10:/x"},
 		{[]string{"-resize", "256", "-data", "folder:/x"}, false, ""},
 		{[]string{"-warmup", "3"}, false, "-warmup does not apply with -lr-schedule step"},
@@ -263,12 +268,15 @@ func TestFlagsThatDoNotApply(t *testing.T) {
 			t.Errorf("%s %v: want a usage error containing %q, got %v", name, c.args, c.want, err)
 		}
 	}
-	// paper: -model, and -val 0 (a table of held-out errors without any).
+	// paper: -arch (and its old spelling), and -val 0 (a table of held-out
+	// errors without any).
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"-model", "all-cnn-c"}, "-model does not apply to paper"},
+		{[]string{"-arch", "all-cnn-c"}, "-arch does not apply to paper"},
+		{[]string{"-arch", arch}, "-arch does not apply to paper"},
+		{[]string{"-model", "all-cnn-c"}, "-arch does not apply to paper"},
 		{[]string{"-val", "0"}, "-val must be > 0"},
 	} {
 		err := runPaper(context.Background(), c.args, io.Discard, io.Discard)
@@ -290,9 +298,10 @@ func TestDefaultLR(t *testing.T) {
 		want float64
 	}{
 		{nil, 0.05},
+		{[]string{"-arch", "large-all-cnn"}, 0.01},
+		{[]string{"-arch", "imagenet-all-cnn"}, 0.01},
+		{[]string{"-arch", "large-all-cnn", "-lr", "0.1"}, 0.1},
 		{[]string{"-model", "large-all-cnn"}, 0.01},
-		{[]string{"-model", "imagenet-all-cnn"}, 0.01},
-		{[]string{"-model", "large-all-cnn", "-lr", "0.1"}, 0.1},
 		{[]string{"-arch", arch}, 0.05},
 		{[]string{"-recipe", "fast"}, 0.2},
 	} {
@@ -311,5 +320,55 @@ func TestDefaultLR(t *testing.T) {
 	fs.PrintDefaults()
 	if !strings.Contains(help.String(), "0.01 for large-all-cnn") {
 		t.Errorf("-help does not give the models' rates:\n%s", help.String())
+	}
+}
+
+// TestArch: -arch is a zoo model's name, or a JSON architecture file (a
+// value that ends in .json or names an existing file); -model NAME, its old
+// spelling, works as before with a warning, and a recipe does not override
+// it.
+func TestArch(t *testing.T) {
+	dir := t.TempDir()
+	arch := filepath.Join(dir, "wide.json")
+	plain := filepath.Join(dir, "wide") // an existing file without .json
+	for _, p := range []string{arch, plain} {
+		if err := os.WriteFile(p, []byte(killArch), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const warning = "allcnn-train: warning: -model large-all-cnn is now -arch large-all-cnn (the old spelling goes in the next release)\n"
+	for _, c := range []struct {
+		args   []string
+		model  string // cfg.Model
+		spec   string // cfg.Spec.Name; "" for a zoo model
+		width  float64
+		stderr string
+		err    string // an error containing this; "" for none
+	}{
+		{nil, "all-cnn-c", "", 1, "", ""},
+		{[]string{"-arch", "large-all-cnn", "-width", "0.5"}, "large-all-cnn", "", 0.5, "", ""},
+		{[]string{"-arch", arch}, "all-cnn-c", "wide", 1, "", ""},
+		{[]string{"-arch", plain}, "all-cnn-c", "wide", 1, "", ""},
+		{[]string{"-recipe", "fast"}, "all-cnn-c", "", 0.5, "", ""},
+		{[]string{"-recipe", "fast", "-arch", "large-all-cnn"}, "large-all-cnn", "", 0.5, "", ""},
+		{[]string{"-model", "large-all-cnn", "-width", "0.5"}, "large-all-cnn", "", 0.5, warning, ""},
+		{[]string{"-recipe", "fast", "-model", "large-all-cnn"}, "large-all-cnn", "", 0.5, warning, ""},
+		{[]string{"-model", "large-all-cnn", "-arch", "all-cnn-a"}, "", "", 0, "", "-model large-all-cnn is the old spelling of -arch; give -arch alone"},
+		{[]string{"-arch", filepath.Join(dir, "missing.json")}, "", "", 0, "", "missing.json"}, // a file, not a zoo name
+	} {
+		var o options
+		var stderr bytes.Buffer
+		fs := newFlags("allcnn-train", &o, &stderr, false)
+		err := parseFlags(fs, &o, c.args)
+		if c.err != "" || err != nil {
+			if c.err == "" || err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%v: error %v, want one containing %q", c.args, err, c.err)
+			}
+			continue
+		}
+		if o.cfg.Model != c.model || o.cfg.Spec.Name != c.spec || o.cfg.Width != c.width || stderr.String() != c.stderr {
+			t.Errorf("%v: model %q, spec %q, width %v, stderr %q; want %q, %q, %v, %q",
+				c.args, o.cfg.Model, o.cfg.Spec.Name, o.cfg.Width, stderr.String(), c.model, c.spec, c.width, c.stderr)
+		}
 	}
 }

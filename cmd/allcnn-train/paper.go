@@ -82,9 +82,12 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.resume != "" {
 		return fmt.Errorf("%w: paper resumes by itself: run it again with the same -out", errUsage)
 	}
+	if err := oldModel(fs); err != nil {
+		return err
+	}
 	set := givenFlags(fs)
-	if set["model"] {
-		return fmt.Errorf("%w: -model does not apply to paper, which trains Table 3's models; choose them with -models", errUsage)
+	if set["arch"] {
+		return fmt.Errorf("%w: -arch does not apply to paper, which trains Table 3's models; choose them with -models", errUsage)
 	}
 	if *short {
 		for _, kv := range [][2]string{{"width", "0.25"}, {"epochs", "10"}, {"per-class", "1500"}} {
@@ -109,9 +112,6 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if o.cfg.ValPerClass == 0 {
 		return fmt.Errorf("%w: paper tabulates held-out errors; -val must be > 0", errUsage)
-	}
-	if len(o.cfg.Spec.Layers) > 0 {
-		return fmt.Errorf("%w: paper trains the zoo's models; -arch does not apply", errUsage)
 	}
 	var todo []paperRow
 	want := map[string]bool{}

@@ -6,7 +6,7 @@ package main
 // end, so that the model is the paper's net; a one-cycle schedule with
 // Nesterov momentum; label smoothing; flips and translations; no dropout.
 var fastRecipe = [][2]string{
-	{"model", "all-cnn-c"},
+	{"arch", "all-cnn-c"},
 	{"width", "0.5"},
 	{"norm", "batch"},
 	{"dropout", "0,0"},

@@ -24,7 +24,7 @@ type sweepRow struct {
 	Dir      string  `json:"dir"`
 }
 
-// runSweep is the paper's γ search (PAPER.md §5): a short run per rate,
+// runSweep is the paper's γ search (NOTES.md §5): a short run per rate,
 // each in its own folder, ranked by final validation accuracy.
 func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options

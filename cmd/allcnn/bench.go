@@ -40,9 +40,9 @@ type benchResult struct {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := flags("bench", "bench [-model all-cnn-c] [-width 1] [-batch 64] [-threads N] [-runs 5] [-peer PATH] [-json]", stderr)
-	model := fs.String("model", "all-cnn-c", "architecture from 'allcnn models'")
-	width := fs.Float64("width", 1, "width multiplier")
+	fs := flags("bench", "bench [-arch all-cnn-c] [-width 1] [-batch 64] [-threads N] [-runs 5] [-peer PATH] [-json]", stderr)
+	arch := archFlag(fs, "all-cnn-c")
+	width := fs.Float64("width", 1, "width multiplier of a zoo -arch")
 	batch := fs.Int("batch", 64, "batch size of the training and inference figures")
 	threads := fs.Int("threads", runtime.NumCPU(), "threads (goroutines) the kernel spreads each layer over")
 	runs := fs.Int("runs", 5, "timed repetitions per figure (the median is reported); b1 figures use 4× as many")
@@ -56,6 +56,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := oldModel(fs); err != nil {
+		return err
+	}
 	if *batch < 1 || *runs < 1 || *threads < 1 || *rounds < 1 {
 		return fmt.Errorf("%w: -batch, -runs, -rounds and -threads must be ≥ 1", errUsage)
 	}
@@ -64,9 +67,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		os.Setenv("ALLCNN_AVX512", "0")
 	}
 	info := native.Setup(*threads)
-	s, err := kernel.ZooSpec(*model, 0, *width)
+	s, err := loadSpec(fs, *arch, 0, *width)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	if *norm != "none" && *norm != "batch" {
 		return fmt.Errorf("%w: -norm %q (want none or batch)", errUsage, *norm)

@@ -25,7 +25,7 @@ import (
 func tinyModel(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "tiny.msgpack")
-	if _, e, code := runCmd(t, "init", "-model", "all-cnn-c", "-width", "0.125", "-o", path); code != 0 {
+	if _, e, code := runCmd(t, "init", "-arch", "all-cnn-c", "-width", "0.125", "-o", path); code != 0 {
 		t.Fatalf("init: exit %d: %s", code, e)
 	}
 	return path

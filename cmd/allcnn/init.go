@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,9 +16,18 @@ import (
 // cifar10Classes are CIFAR-10's class names in label order.
 var cifar10Classes = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
 
-// loadSpec returns a zoo model or, when arch is set, a JSON architecture.
-func loadSpec(model, arch string, classes int, width float64) (*kernel.Spec, error) {
-	if arch != "" {
+// loadSpec returns the architecture that -arch names: a model of the zoo,
+// with classes and width, or a JSON architecture file (isArchFile). -width
+// and -classes apply to a zoo model only: given on fs's command line with a
+// file, they are usage errors.
+func loadSpec(fs *flag.FlagSet, arch string, classes int, width float64) (*kernel.Spec, error) {
+	if isArchFile(arch) {
+		given := givenFlags(fs)
+		for _, f := range []string{"width", "classes"} {
+			if given[f] {
+				return nil, fmt.Errorf("%w: -%s does not apply with -arch %s: an architecture file fixes the layers, their widths and the classes (-width and -classes apply to a model of 'allcnn models')", errUsage, f, arch)
+			}
+		}
 		f, err := os.Open(arch)
 		if err != nil {
 			return nil, err
@@ -29,7 +39,7 @@ func loadSpec(model, arch string, classes int, width float64) (*kernel.Spec, err
 		}
 		return s, nil
 	}
-	s, err := kernel.ZooSpec(model, classes, width)
+	s, err := kernel.ZooSpec(arch, classes, width)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -49,16 +59,18 @@ func classNames(n int) []string {
 }
 
 func runInit(args []string, stdout, stderr io.Writer) error {
-	fs := flags("init", "init -model NAME [-classes N] [-width W] [-seed N] [-init he] [-dtype f32] -o FILE\n       allcnn init -arch SPEC.json ... -o FILE", stderr)
-	model := fs.String("model", "all-cnn-c", "architecture from 'allcnn models'")
-	arch := fs.String("arch", "", "JSON architecture file (instead of -model)")
-	classes := fs.Int("classes", 0, "number of classes (0: the model's default)")
-	width := fs.Float64("width", 1, "width multiplier of hidden layers")
+	fs := flags("init", "init [-arch all-cnn-c] [-classes N] [-width W] [-seed N] [-init he] [-dtype f32] -o FILE\n       allcnn init -arch SPEC.json [-seed N] [-init he] [-dtype f32] -o FILE", stderr)
+	arch := archFlag(fs, "all-cnn-c")
+	classes := fs.Int("classes", 0, "number of classes of a zoo -arch (0: the model's default)")
+	width := fs.Float64("width", 1, "width multiplier of a zoo -arch's hidden layers")
 	seed := fs.Uint64("seed", 1, "random seed of the initialization")
 	scheme := fs.String("init", "he", "weight initialization: "+strings.Join(kernel.InitSchemes, ", "))
 	dtype := fs.String("dtype", "f32", "storage type of the weights: f32 or f16")
 	out := fs.String("o", "", "output weight file (required)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := oldModel(fs); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() > 0 {
@@ -68,7 +80,7 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	if *dtype != string(format.F32) && *dtype != string(format.F16) {
 		return fmt.Errorf("%w: -dtype %q (want f32 or f16)", errUsage, *dtype)
 	}
-	s, err := loadSpec(*model, *arch, *classes, *width)
+	s, err := loadSpec(fs, *arch, *classes, *width)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@
 // paper's architectures, make and inspect weight files.
 //
 //	allcnn models [-json]
-//	allcnn init -model all-cnn-c [-classes 10] [-width 1] [-seed 1] -o FILE
+//	allcnn init -arch all-cnn-c [-classes 10] [-width 1] [-seed 1] -o FILE
 //	allcnn inspect [-json] FILE
 //	allcnn serve [-addr 127.0.0.1:8080] [-dir dist/web]
 //
-// Run "allcnn help COMMAND" for each command's flags.
+// Run "allcnn help COMMAND" for each command's flags. A flag has one meaning
+// in every command: -model FILE is a weight file, -arch NAME|FILE.json an
+// architecture.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/allcnn/allcnn/native"
 )
@@ -106,6 +109,51 @@ func flags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// archUsage is the help of -arch.
+const archUsage = "architecture: a model of 'allcnn models', or a JSON architecture file (a value that ends in .json or names an existing file)"
+
+// archFlag adds -arch, with its default, and -model, its old spelling in
+// init and bench (see oldModel), to fs.
+func archFlag(fs *flag.FlagSet, def string) *string {
+	fs.String("model", "", "the old spelling of -arch NAME, accepted with a warning until the next release")
+	return fs.String("arch", def, archUsage)
+}
+
+// oldModel moves -model NAME, given on the command line of a command that
+// takes an architecture, to -arch NAME, its new spelling, with a warning on
+// the flags' output (stderr). The old spelling goes in the next release;
+// with -arch as well it is a usage error.
+func oldModel(fs *flag.FlagSet) error {
+	given := givenFlags(fs)
+	if !given["model"] {
+		return nil
+	}
+	name := fs.Lookup("model").Value.String()
+	if given["arch"] {
+		return fmt.Errorf("%w: -model %s is the old spelling of -arch; give -arch alone", errUsage, name)
+	}
+	fmt.Fprintf(fs.Output(), "allcnn: warning: -model %s is now -arch %s (the old spelling goes in the next release)\n", name, name)
+	return fs.Set("arch", name)
+}
+
+// isArchFile reports whether an -arch value names a JSON architecture file
+// rather than a model of 'allcnn models': it ends in .json or names an
+// existing file (not a folder).
+func isArchFile(arch string) bool {
+	if strings.HasSuffix(arch, ".json") {
+		return true
+	}
+	fi, err := os.Stat(arch)
+	return err == nil && !fi.IsDir()
+}
+
+// givenFlags is the set of flags given on the command line.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
 }
 
 // parse parses flags and wraps failures as usage errors.

@@ -1,6 +1,6 @@
 package main
 
-// allcnn viz: the figures of PAPER.md §6 — saliency maps of images (paper
+// allcnn viz: the figures of NOTES.md §6 — saliency maps of images (paper
 // Figs. 4–6), "viz filters" (Fig. 2) and "viz top-patches" (Fig. 3).
 
 import (

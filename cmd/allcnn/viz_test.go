@@ -128,7 +128,7 @@ func TestViz(t *testing.T) {
 func TestVizModelCSwitches(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "c.msgpack")
-	if _, e, code := runCmd(t, "init", "-model", "model-c", "-width", "0.125", "-o", model); code != 0 {
+	if _, e, code := runCmd(t, "init", "-arch", "model-c", "-width", "0.125", "-o", model); code != 0 {
 		t.Fatal(e)
 	}
 	img := filepath.Join(dir, "a.png")

@@ -32,7 +32,7 @@ before(async () => {
     execFileSync('tar', ['xzf', data, '-C', tmp, 'train/cat/0000.jpg'], { cwd: root });
     cat = join(tmp, 'train', 'cat', '0000.jpg');
   }
-  run(bin, 'init', '-model', 'all-cnn-c', '-width', '0.125', '-o', join(tmp, 'tiny.msgpack'));
+  run(bin, 'init', '-arch', 'all-cnn-c', '-width', '0.125', '-o', join(tmp, 'tiny.msgpack'));
   tiny = readFileSync(join(tmp, 'tiny.msgpack')).toString('base64');
   srv = await serve(bin);
   browser = await launch();
@@ -138,7 +138,7 @@ test('the switches choice is offered where it changes the net, and changes the m
   // the choice is hidden.
   const dir = join(tmp, 'model-c');
   cpSync(web, dir, { recursive: true });
-  run(bin, 'init', '-model', 'model-c', '-width', '0.125', '-o', join(dir, 'model.msgpack'));
+  run(bin, 'init', '-arch', 'model-c', '-width', '0.125', '-o', join(dir, 'model.msgpack'));
   const c = await serve(bin, dir);
   try {
     const { page, log, close } = await open('', c);

@@ -4,7 +4,7 @@
 // and with Go's scalar code (simd: false), after warm-up. The model
 // travels as bytes, so any weight file works:
 //
-//	make web && go run ./cmd/allcnn init -model all-cnn-c -o /tmp/full.msgpack
+//	make web && go run ./cmd/allcnn init -arch all-cnn-c -o /tmp/full.msgpack
 //	node js/test/latency.mjs /tmp/full.msgpack [runs]
 //
 // prints one JSON line.

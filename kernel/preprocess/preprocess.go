@@ -1,6 +1,6 @@
 // Package preprocess applies the input preprocessing a model was trained
 // with: per-channel normalization, or global contrast normalization followed
-// by ZCA whitening (PAPER.md §5). Fitting lives in the trainer; applying lives
+// by ZCA whitening (NOTES.md §5). Fitting lives in the trainer; applying lives
 // here, so that native code and the browser compute the same input.
 package preprocess
 

@@ -1,5 +1,5 @@
 // Package render draws saliency maps — the gradient, deconvnet and guided
-// backpropagation signals of PAPER.md §6 — as images, with the rendering
+// backpropagation signals of NOTES.md §6 — as images, with the rendering
 // conventions users know from captum, utkuozbulak and tf-keras-vis: collapse
 // the colour channels, keep one sign, clip outliers at a percentile, normalise
 // per image, colour, overlay on the input, and lay many maps out in a

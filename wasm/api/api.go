@@ -1,7 +1,7 @@
 // Package api is the one API that both WebAssembly builds wrap: the GOOS=js
 // global for browsers (wasm/js) and the GOOS=wasip1 reactor for WASI hosts
 // (wasm/wasip1). It loads a weight file, prepares images, classifies them
-// and computes and draws saliency maps (PAPER.md §6), so that the two
+// and computes and draws saliency maps (NOTES.md §6), so that the two
 // wrappers only move bytes and errors across their boundary.
 //
 // It imports kernel, kernel/preprocess, kernel/render and format only —
@@ -160,7 +160,7 @@ type Saliency struct {
 // (C×H×W, as Input returns): it runs the net in evaluation mode up to the
 // request's layer, sends 1 from the chosen unit and 0 from every other
 // activation of that layer, and propagates the signal back to the input by
-// the request's method (PAPER.md §6). Max-pools pass the signal through the
+// the request's method (paper Fig. 1). Max-pools pass the signal through the
 // switches their forward pass recorded, or spread it evenly (Spread).
 func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 	rule, err := req.rule()

@@ -15,7 +15,7 @@ import (
 // options (Set), so JavaScript and WASI hosts share one vocabulary.
 type SaliencyRequest struct {
 	// Method is the backward rule at every rectifier: "gradient" (or ""),
-	// "deconvnet" or "guided" (PAPER.md §6).
+	// "deconvnet" or "guided" (paper Fig. 1).
 	Method string
 	// Layer names the layer whose unit is explained (Info.Layers); "" means
 	// the output, so Unit is a class. A convolution followed by a rectifier
