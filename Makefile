@@ -2,16 +2,17 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help setup demo train train-fast paper build test test-go test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
+.PHONY: help deps setup demo train train-fast paper build test check test-go test-race test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
 
 help:
 	@echo "make demo    build and serve the browser demo with the bundled model (http://127.0.0.1:8080)"
 	@echo "make train   train All-CNN-C with the paper's recipe (TRAINFLAGS='-width 0.5 ...')"
 	@echo "make train-fast  train All-CNN-C with the fast recipe (about two hours on two cores; the bundled model's)"
 	@echo "make paper   the paper's Table 3 in its short form (allcnn-train paper -short; PAPERFLAGS= for the full 350 epochs)"
-	@echo "make setup   install the Debian packages the build and tests need (root)"
+	@echo "make deps    install the Debian packages the build and tests need (root; only what is missing)"
 	@echo "make build   build the commands into bin/"
-	@echo "make test    the whole test suite (what CI runs)"
+	@echo "make check   the whole test suite, with -race, no root: parts whose tools are missing say so and skip"
+	@echo "make test    make deps, then make check (what CI runs)"
 	@echo "make bench   kernel and BLAS benchmarks"
 	@echo "make fuzz    fuzz the weight-file decoder for FUZZTIME (default 10m)"
 	@echo "make web     build everything WebAssembly: the browser package and demo (dist/web) and the wasip1 reactor (dist/wasip1)"
@@ -21,36 +22,50 @@ help:
 # Debian packages the build and the tests need; installs only what is missing
 # (run as root). Go ≥ 1.26 and Node ≥ 20 come with the machine.
 PACKAGES = gcc libopenblas-dev chromium wabt
-setup:
+deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
+# setup is the old name of deps.
+setup: deps
+
 # The demo: builds the browser module with the bundled model and serves it.
 ADDR ?= 127.0.0.1:8080
-demo: setup web build
+demo: deps web build
 	bin/allcnn serve -addr $(ADDR) -dir $(WEB)
 
 # Train All-CNN-C with the paper's recipe on the shared CIFAR-10 images;
 # TRAINFLAGS adds or overrides flags (see bin/allcnn-train -help).
 TRAINFLAGS ?=
-train: setup build
+train: deps build
 	bin/allcnn-train $(TRAINFLAGS)
 
 # The fast recipe (batch norm folded away, one-cycle, Nesterov, label
 # smoothing): the bundled model's.
-train-fast: setup build
+train-fast: deps build
 	bin/allcnn-train -recipe fast $(TRAINFLAGS)
 
 # The paper's Table 3, trained and tabulated (runs/paper/table.md).
 PAPERFLAGS ?= -short
-paper: setup build
+paper: deps build
 	bin/allcnn-train paper $(PAPERFLAGS)
 
-build: setup
+build:
 	$(GO) build -o bin/ ./cmd/...
 
-test: setup fmt-check vet test-go test-purego test-wasm test-browser fuzz-ci
+test: deps
+	$(MAKE) check
+
+# Everything make test runs, and the race detector, without root. Where a
+# tool is missing (gcc and OpenBLAS for cgo, wat2wasm, node, chromium) the
+# part that needs it prints "skip: …" and the rest runs.
+check: fmt-check vet test-go test-race test-purego test-wasm test-browser fuzz-ci
+
+# Whether cgo can build (gcc and OpenBLAS's header): otherwise the native
+# build is the pure-Go one, and test-go says so.
+HAVE_CGO := $(shell command -v gcc >/dev/null 2>&1 && [ -e /usr/include/x86_64-linux-gnu/cblas.h -o -e /usr/include/cblas.h -o -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] && echo yes)
+CGO_ENV := $(if $(HAVE_CGO),,CGO_ENABLED=0)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -59,7 +74,14 @@ vet:
 	$(GO) vet ./...
 
 test-go:
-	$(GO) test -count=1 ./...
+	@[ -n "$(HAVE_CGO)" ] || echo "skip: cgo and OpenBLAS (no gcc or libopenblas-dev: make deps); the native tests run on the pure-Go build"
+	$(CGO_ENV) $(GO) test -count=1 ./...
+
+# The race detector, on the short suite (-short leaves out the long
+# training runs, which race instrumentation would make ten times longer).
+test-race:
+	@[ -n "$(HAVE_CGO)" ] || { echo "skip: -race needs cgo (gcc: make deps)"; exit 0; }; \
+	$(GO) test -race -short -count=1 ./...
 
 # The same suite without cgo: gonum's pure-Go BLAS instead of OpenBLAS.
 test-purego:
@@ -67,6 +89,7 @@ test-purego:
 
 # The portable packages must build for both WebAssembly targets.
 test-wasm: simd-check
+	@command -v node >/dev/null || echo "skip: node is missing: the kernel's tests compiled to wasm do not run"
 	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/ ./wasm/simd/
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/ ./wasm/simd/
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js ./wasm/simd
@@ -74,7 +97,7 @@ test-wasm: simd-check
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/wasip1
 	# The kernel's and the weight format's own tests, compiled to wasm and
 	# run by Node (go_js_wasm_exec), where the wasm-only code paths live.
-	PATH="$(PATH):$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test -count=1 ./kernel/... ./format/...
+	if command -v node >/dev/null; then PATH="$(PATH):$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test -count=1 ./kernel/... ./format/...; fi
 
 # The SIMD128 kernels: simd128.wasm is committed (so that building needs no
 # wabt) and must be exactly what wat2wasm (WABT 1.0.32, Debian's wabt)
@@ -84,7 +107,8 @@ simd:
 	wat2wasm $(SIMD).wat -o $(SIMD).wasm
 
 simd-check:
-	@tmp=$$(mktemp) && trap 'rm -f $$tmp' EXIT && wat2wasm $(SIMD).wat -o $$tmp && \
+	@command -v wat2wasm >/dev/null || { echo "skip: wat2wasm is missing (wabt: make deps): simd128.wasm is not checked against its source"; exit 0; }; \
+	tmp=$$(mktemp) && trap 'rm -f $$tmp' EXIT && wat2wasm $(SIMD).wat -o $$tmp && \
 	if ! cmp -s $$tmp $(SIMD).wasm; then \
 		echo "$(SIMD).wasm is not what wat2wasm $$(wat2wasm --version) makes of $(SIMD).wat: run 'make simd' and commit both"; exit 1; \
 	fi
@@ -128,6 +152,7 @@ web:
 
 # Browser tests: node --test drives Debian's chromium through playwright-core
 # against 'allcnn serve'. Needs: apt-get install chromium; Node >= 20.
-test-browser: web
-	[ -d js/node_modules ] || (cd js && npm ci --no-audit --no-fund)
-	node --test js/test/*.test.mjs
+test-browser:
+	@if ! command -v node >/dev/null || [ ! -x /usr/bin/chromium ]; then \
+		echo "skip: the browser tests need node and /usr/bin/chromium (make deps)"; \
+	else $(MAKE) web && { [ -d js/node_modules ] || (cd js && npm ci --no-audit --no-fund); } && node --test js/test/*.test.mjs; fi
