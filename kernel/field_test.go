@@ -28,7 +28,7 @@ func TestReceptiveField(t *testing.T) {
 	requireNoError(t, n.Init("he", 2))
 	x := randTensor(newRNG(3), 1, 1, 3, 32, 32)
 	i := at("conv4")
-	m, err := n.Saliency(x, []Target{{Layer: "conv4", Channel: 0, At: &[2]int{3, 5}}}, Rule{ReLU: Guided})
+	m, _, err := n.Saliency(x, []Target{{Layer: "conv4", Channel: 0, At: &[2]int{3, 5}}}, Rule{ReLU: Guided})
 	requireNoError(t, err)
 	y0, y1, x0, x1 := n.ReceptiveField(i, 3, 5)
 	for ch := 0; ch < 3; ch++ {

@@ -78,7 +78,7 @@ func TestGoldenPyTorch(t *testing.T) {
 		rule ReLURule
 		want []float32
 	}{{Gradient, g.Gradient}, {Deconvnet, g.Deconvnet}, {Guided, g.Guided}} {
-		m, err := n.Saliency(x, targets, Rule{ReLU: c.rule, Pool: Switches})
+		m, _, err := n.Saliency(x, targets, Rule{ReLU: c.rule, Pool: Switches})
 		requireNoError(t, err)
 		check(c.rule.String(), c.want, m.Data, 1e-5)
 	}

@@ -279,7 +279,7 @@ func TestPNormSaliency(t *testing.T) {
 	x := randTensor(newRNG(26), 1, 2, 3, 9, 9)
 	one := func(x *Tensor, i int) *Tensor { return &Tensor{Shape: []int{1, 3, 9, 9}, Data: x.Example(i)} }
 	for _, r := range []ReLURule{Gradient, Deconvnet, Guided} {
-		s, err := n.Saliency(x, []Target{{Channel: 2}, {Channel: 2}}, Rule{ReLU: r})
+		s, _, err := n.Saliency(x, []Target{{Channel: 2}, {Channel: 2}}, Rule{ReLU: r})
 		requireNoError(t, err)
 		finiteNonzero(t, s.Data, r.String())
 		if r == Deconvnet && maxDiff(s.Example(0), s.Example(1)) == 0 {
@@ -294,9 +294,9 @@ func TestPNormSaliency(t *testing.T) {
 	// The same weights with p = 1e6 and with max-pools.
 	large := pnormNet(t, func(l *LayerSpec) { l.P = 1e6 })
 	maxed := pnormNet(t, func(l *LayerSpec) { l.Type, l.P = TypeMaxPool, 0 })
-	a, err := large.Saliency(x, []Target{{Channel: Strongest}}, Rule{ReLU: Guided})
+	a, _, err := large.Saliency(x, []Target{{Channel: Strongest}}, Rule{ReLU: Guided})
 	requireNoError(t, err)
-	b, err := maxed.Saliency(x, []Target{{Channel: Strongest}}, Rule{ReLU: Guided})
+	b, _, err := maxed.Saliency(x, []Target{{Channel: Strongest}}, Rule{ReLU: Guided})
 	requireNoError(t, err)
 	var diff, norm float64
 	for i := range a.Data {

@@ -43,49 +43,80 @@ func (t Target) String() string {
 // input when every activation of the target's layer is zeroed except the
 // targeted one, which sends 1, and the net is walked backward under rule.
 // It runs the net in evaluation mode; targets[i] belongs to example i and
-// all must name the same layer. The result has x's shape.
-func (n *Net) Saliency(x *Tensor, targets []Target, rule Rule) (*Tensor, error) {
-	layer, seed, err := n.seedSignal(x, targets)
+// all must name the same layer. The map has x's shape; the targets
+// returned are those explained, resolved as Resolve resolves them.
+func (n *Net) Saliency(x *Tensor, targets []Target, rule Rule) (*Tensor, []Target, error) {
+	layer, seed, used, err := n.seedSignal(x, targets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dx, err := n.BackwardFrom(layer, seed, Pass{Rule: rule, Input: true})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return dx.Clone(), nil
+	return dx.Clone(), used, nil
+}
+
+// Resolve runs the net in evaluation mode to the targets' layer and
+// returns each target of x's examples with its channel and position fixed:
+// Strongest becomes the top class, or the channel holding the layer's
+// largest activation (at At, if given), and a nil At the position where
+// the channel is largest. A class target keeps a nil At.
+func (n *Net) Resolve(x *Tensor, targets []Target) ([]Target, error) {
+	_, _, used, err := n.seedSignal(x, targets)
+	return used, err
 }
 
 // seedSignal checks the targets, runs the forward pass to their layer, and
-// builds the one-hot signal there.
-func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, error) {
+// builds the one-hot signal there; it returns the targets resolved.
+func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, []Target, error) {
+	layer, used, act, err := n.resolve(x, targets)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	sh := n.Shapes[layer]
+	seed := NewTensor(act.Shape...)
+	for i, t := range used {
+		pos := 0
+		if t.At != nil {
+			pos = t.At[0]*sh[2] + t.At[1]
+		}
+		seed.Example(i)[t.Channel*sh[1]*sh[2]+pos] = 1
+	}
+	return layer, seed, used, nil
+}
+
+// resolve checks the targets, runs the forward pass to their layer and
+// fixes each target's channel and position; it returns the layer, the
+// targets and the layer's activations.
+func (n *Net) resolve(x *Tensor, targets []Target) (int, []Target, *Tensor, error) {
 	if len(x.Shape) != 4 || len(targets) != x.Shape[0] {
-		return 0, nil, fmt.Errorf("kernel: %d targets for input %v: %w", len(targets), x.Shape, ErrTarget)
+		return 0, nil, nil, fmt.Errorf("kernel: %d targets for input %v: %w", len(targets), x.Shape, ErrTarget)
 	}
 	layer := len(n.Layers) - 1
 	if name := targets[0].Layer; name != "" {
 		var err error
 		if layer, err = n.Unit(name); err != nil {
-			return 0, nil, fmt.Errorf("%w: %w", ErrTarget, err)
+			return 0, nil, nil, fmt.Errorf("%w: %w", ErrTarget, err)
 		}
 	}
 	sh := n.Shapes[layer]
 	for i, t := range targets {
 		if t.Layer != targets[0].Layer {
-			return 0, nil, fmt.Errorf("kernel: target %d names layer %q, target 0 %q; one call explains one layer: %w", i, t.Layer, targets[0].Layer, ErrTarget)
+			return 0, nil, nil, fmt.Errorf("kernel: target %d names layer %q, target 0 %q; one call explains one layer: %w", i, t.Layer, targets[0].Layer, ErrTarget)
 		}
 		if t.Channel < Strongest || t.Channel >= sh[0] {
-			return 0, nil, fmt.Errorf("kernel: target %d: channel %d of %d: %w", i, t.Channel, sh[0], ErrTarget)
+			return 0, nil, nil, fmt.Errorf("kernel: target %d: channel %d of %d: %w", i, t.Channel, sh[0], ErrTarget)
 		}
 		if t.At != nil && (t.At[0] < 0 || t.At[0] >= sh[1] || t.At[1] < 0 || t.At[1] >= sh[2]) {
-			return 0, nil, fmt.Errorf("kernel: target %d: position %v outside %d×%d: %w", i, *t.At, sh[1], sh[2], ErrTarget)
+			return 0, nil, nil, fmt.Errorf("kernel: target %d: position %v outside %d×%d: %w", i, *t.At, sh[1], sh[2], ErrTarget)
 		}
 	}
 	act, err := n.ForwardTo(x, layer, false)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	seed := NewTensor(act.Shape...)
+	used := make([]Target, len(targets))
 	hw := sh[1] * sh[2]
 	for i, t := range targets {
 		a, ch := act.Example(i), t.Channel
@@ -106,9 +137,12 @@ func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, error) {
 		if t.At != nil {
 			pos = t.At[0]*sh[2] + t.At[1]
 		}
-		seed.Example(i)[ch*hw+pos] = 1
+		used[i] = Target{Layer: t.Layer, Channel: ch}
+		if hw > 1 || t.Layer != "" {
+			used[i].At = &[2]int{pos / sh[2], pos % sh[2]}
+		}
 	}
-	return layer, seed, nil
+	return layer, used, act, nil
 }
 
 // Pattern reconstructs what a unit detects without conditioning on an image
@@ -125,5 +159,6 @@ func (n *Net) Pattern(layer string, channel int) (*Tensor, error) {
 	sh := n.Shapes[i]
 	at := [2]int{sh[1] / 2, sh[2] / 2}
 	in := n.Spec.Input
-	return n.Saliency(NewTensor(1, in[0], in[1], in[2]), []Target{{Layer: layer, Channel: channel, At: &at}}, Rule{ReLU: Deconvnet, Pool: NoSwitches})
+	m, _, err := n.Saliency(NewTensor(1, in[0], in[1], in[2]), []Target{{Layer: layer, Channel: channel, At: &at}}, Rule{ReLU: Deconvnet, Pool: NoSwitches})
+	return m, err
 }

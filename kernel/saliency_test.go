@@ -41,7 +41,7 @@ func fixtureInput(offset float32) *Tensor {
 
 func saliency(t *testing.T, n *Net, x *Tensor, tg Target, r ReLURule) *Tensor {
 	t.Helper()
-	s, err := n.Saliency(x, []Target{tg}, Rule{ReLU: r})
+	s, _, err := n.Saliency(x, []Target{tg}, Rule{ReLU: r})
 	requireNoError(t, err)
 	return s
 }
@@ -124,11 +124,11 @@ func TestSaliencyBatchEqualsOneByOne(t *testing.T) {
 	units := []Target{{Layer: "conv2", Channel: 3}, {Layer: "conv2", Channel: 7, At: &[2]int{1, 2}}, {Layer: "conv2", Channel: 0}}
 	for _, rule := range []Rule{{Gradient, Switches}, {Deconvnet, Switches}, {Guided, NoSwitches}} {
 		for _, tg := range [][]Target{targets, units} {
-			all, err := n.Saliency(x, tg, rule)
+			all, _, err := n.Saliency(x, tg, rule)
 			requireNoError(t, err)
 			for i := range tg {
 				xi := &Tensor{Shape: []int{1, 3, 9, 9}, Data: x.Example(i)}
-				one, err := n.Saliency(xi, tg[i:i+1], rule)
+				one, _, err := n.Saliency(xi, tg[i:i+1], rule)
 				requireNoError(t, err)
 				if d := maxDiff(one.Data, all.Example(i)); d > 1e-6 {
 					t.Errorf("%v %v example %d: batch differs by %g", rule, tg[i], i, d)
@@ -171,7 +171,7 @@ func TestRectifiedSignalsNonNegative(t *testing.T) {
 	n := smallNet(t)
 	x := randTensor(newRNG(4), 1, 2, 3, 9, 9)
 	for _, r := range []ReLURule{Guided, Deconvnet} {
-		_, err := n.Saliency(x, []Target{{Channel: 2}, {Layer: "", Channel: 0}}, Rule{ReLU: r})
+		_, _, err := n.Saliency(x, []Target{{Channel: 2}, {Layer: "", Channel: 0}}, Rule{ReLU: r})
 		requireNoError(t, err)
 		seen := 0
 		for _, l := range n.Layers {
@@ -196,11 +196,11 @@ func TestRuleUnaffectedByError(t *testing.T) {
 	want := saliency(t, n, x, Target{Channel: 0}, Gradient)
 	bad := []Target{{Channel: 9}}
 	for _, r := range []ReLURule{Deconvnet, Guided} {
-		_, err := n.Saliency(x, bad, Rule{ReLU: r})
+		_, _, err := n.Saliency(x, bad, Rule{ReLU: r})
 		if !errors.Is(err, ErrTarget) {
 			t.Fatalf("want ErrTarget, got %v", err)
 		}
-		_, err = n.Saliency(x, []Target{{Layer: "nope"}}, Rule{ReLU: r})
+		_, _, err = n.Saliency(x, []Target{{Layer: "nope"}}, Rule{ReLU: r})
 		if !errors.Is(err, ErrTarget) {
 			t.Fatalf("want ErrTarget, got %v", err)
 		}
@@ -224,11 +224,11 @@ func TestSaliencyErrors(t *testing.T) {
 		{"unknown layer", []Target{{Layer: "conv9"}, {Layer: "conv9"}}},
 	}
 	for _, c := range cases {
-		if _, err := n.Saliency(x, c.targets, Rule{}); !errors.Is(err, ErrTarget) {
+		if _, _, err := n.Saliency(x, c.targets, Rule{}); !errors.Is(err, ErrTarget) {
 			t.Errorf("%s: want ErrTarget, got %v", c.name, err)
 		}
 	}
-	if _, err := n.Saliency(NewTensor(2, 1, 9, 9), []Target{{}, {}}, Rule{}); !errors.Is(err, ErrShape) {
+	if _, _, err := n.Saliency(NewTensor(2, 1, 9, 9), []Target{{}, {}}, Rule{}); !errors.Is(err, ErrShape) {
 		t.Errorf("wrong input shape: want ErrShape, got %v", err)
 	}
 }
@@ -300,22 +300,37 @@ func TestStrongestTarget(t *testing.T) {
 	y, err := n.Forward(x, false)
 	requireNoError(t, err)
 	top := []int{Argmax(y.Example(0)), Argmax(y.Example(1))}
-	got, err := n.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
+	got, used, err := n.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
 	requireNoError(t, err)
-	want, err := n.Saliency(x, []Target{{Channel: top[0]}, {Channel: top[1]}}, Rule{ReLU: Guided})
+	want, _, err := n.Saliency(x, []Target{{Channel: top[0]}, {Channel: top[1]}}, Rule{ReLU: Guided})
 	requireNoError(t, err)
 	requireEqual(t, 0.0, maxDiff(want.Data, got.Data), "top class")
+	// The targets explained come back resolved: the top classes.
+	if len(used) != 2 || used[0].Channel != top[0] || used[1].Channel != top[1] || used[0].At != nil {
+		t.Fatalf("resolved %v, want classes %v", used, top)
+	}
 
 	i, _ := n.Unit("conv2")
 	act, _ := n.ForwardTo(x, i, false)
 	hw := act.H() * act.W()
 	ch := Argmax(act.Example(1)) / hw
-	got, err = n.Saliency(x, []Target{{Layer: "conv2", Channel: 0}, {Layer: "conv2", Channel: Strongest}}, Rule{ReLU: Guided})
+	got, used, err = n.Saliency(x, []Target{{Layer: "conv2", Channel: 0}, {Layer: "conv2", Channel: Strongest}}, Rule{ReLU: Guided})
 	requireNoError(t, err)
-	want, err = n.Saliency(x, []Target{{Layer: "conv2", Channel: 0}, {Layer: "conv2", Channel: ch}}, Rule{ReLU: Guided})
+	// Resolved: channel 0 at its strongest position, and the most active
+	// channel at the layer's strongest position; Resolve agrees.
+	p0, p1 := Argmax(act.Example(0)[:hw]), Argmax(act.Example(1))%hw
+	if used[0].Channel != 0 || *used[0].At != [2]int{p0 / act.W(), p0 % act.W()} || used[1].Channel != ch || *used[1].At != [2]int{p1 / act.W(), p1 % act.W()} {
+		t.Fatalf("resolved %v", used)
+	}
+	res, err := n.Resolve(x, []Target{{Layer: "conv2", Channel: 0}, {Layer: "conv2", Channel: Strongest}})
+	requireNoError(t, err)
+	if *res[0].At != *used[0].At || *res[1].At != *used[1].At || res[1].Channel != ch {
+		t.Fatalf("Resolve %v, Saliency %v", res, used)
+	}
+	want, _, err = n.Saliency(x, []Target{{Layer: "conv2", Channel: 0}, {Layer: "conv2", Channel: ch}}, Rule{ReLU: Guided})
 	requireNoError(t, err)
 	requireEqual(t, 0.0, maxDiff(want.Data, got.Data), "strongest unit")
-	if _, err := n.Saliency(x, []Target{{Channel: -2}, {}}, Rule{}); !errors.Is(err, ErrTarget) {
+	if _, _, err := n.Saliency(x, []Target{{Channel: -2}, {}}, Rule{}); !errors.Is(err, ErrTarget) {
 		t.Fatalf("channel −2: %v", err)
 	}
 }

@@ -54,9 +54,9 @@ func TestWithSwitchesCopiesWeights(t *testing.T) {
 	}
 	// The switched net has switches: the pool rules now differ.
 	x := randTensor(newRNG(1), 1, 1, 3, 32, 32)
-	a, err := m.Saliency(x, []Target{{Channel: 0}}, Rule{ReLU: Guided, Pool: Switches})
+	a, _, err := m.Saliency(x, []Target{{Channel: 0}}, Rule{ReLU: Guided, Pool: Switches})
 	requireNoError(t, err)
-	b, err := m.Saliency(x, []Target{{Channel: 0}}, Rule{ReLU: Guided, Pool: NoSwitches})
+	b, _, err := m.Saliency(x, []Target{{Channel: 0}}, Rule{ReLU: Guided, Pool: NoSwitches})
 	requireNoError(t, err)
 	if maxDiff(a.Data, b.Data) == 0 {
 		t.Fatal("switches and no switches agree on the switched net")

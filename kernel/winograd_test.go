@@ -512,7 +512,7 @@ func TestWinogradWholeNet(t *testing.T) {
 		for _, p := range net.Params() {
 			grads = append(grads, p.Grad...)
 		}
-		m, err := net.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
+		m, _, err := net.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
 		requireNoError(t, err)
 		return logits, grads, m.Data
 	}

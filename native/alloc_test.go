@@ -70,7 +70,7 @@ func TestTrainStepAllocations(t *testing.T) {
 	x1 := &kernel.Tensor{Shape: []int{1, 3, 32, 32}, Data: x.Example(0)}
 	cycle := func() {
 		step()
-		if _, err := net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, kernel.Rule{ReLU: kernel.Guided}); err != nil {
+		if _, _, err := net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, kernel.Rule{ReLU: kernel.Guided}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -74,7 +74,7 @@ func BenchmarkAllCNNC(b *testing.B) {
 	b.Run("guided-b1", func(b *testing.B) {
 		guided := kernel.Rule{ReLU: kernel.Guided}
 		for b.Loop() {
-			if _, err := net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, guided); err != nil {
+			if _, _, err := net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, guided); err != nil {
 				b.Fatal(err)
 			}
 		}

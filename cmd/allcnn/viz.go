@@ -177,7 +177,7 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 		if col.net != m.net {
 			ts = switchedTargets(col.net, targets)
 		}
-		sal, err := col.net.Saliency(x, ts, col.rule)
+		sal, _, err := col.net.Saliency(x, ts, col.rule)
 		if err != nil {
 			return err
 		}
@@ -265,36 +265,18 @@ func (c targetChoice) resolve(m *model, x *kernel.Tensor, probs []float32) ([]ke
 	if c.at != nil && (c.at[0] < 0 || c.at[0] >= sh[1] || c.at[1] < 0 || c.at[1] >= sh[2]) {
 		return nil, nil, fmt.Errorf("%w: -at %d,%d: layer %s is %d×%d", errUsage, c.at[0], c.at[1], c.layer, sh[1], sh[2])
 	}
-	act, err := m.net.ForwardTo(x, li, false)
+	for i := range targets {
+		targets[i] = kernel.Target{Layer: c.layer, Channel: c.unit, At: c.at}
+	}
+	// The kernel fixes the channel and position the net explains.
+	targets, err = m.net.Resolve(x, targets)
 	if err != nil {
 		return nil, nil, err
 	}
-	hw := sh[1] * sh[2]
-	for i := range targets {
-		a := act.Example(i)
-		ch, pos := c.unit, 0
-		if c.at != nil {
-			pos = c.at[0]*sh[2] + c.at[1]
-		}
-		switch {
-		case ch >= 0 && c.at == nil:
-			pos = kernel.Argmax(a[ch*hw : (ch+1)*hw])
-		case ch < 0 && c.at != nil:
-			ch = 0
-			for j := range sh[0] {
-				if a[j*hw+pos] > a[ch*hw+pos] {
-					ch = j
-				}
-			}
-		case ch < 0:
-			j := kernel.Argmax(a)
-			ch, pos = j/hw, j%hw
-		}
-		y, xx := pos/sh[2], pos%sh[2]
-		targets[i] = kernel.Target{Layer: c.layer, Channel: ch, At: &[2]int{y, xx}}
-		labels[i] = fmt.Sprintf("%s u%d", c.layer, ch)
-		if hw > 1 {
-			labels[i] += fmt.Sprintf(" (%d,%d)", y, xx)
+	for i, t := range targets {
+		labels[i] = fmt.Sprintf("%s u%d", c.layer, t.Channel)
+		if sh[1]*sh[2] > 1 {
+			labels[i] += fmt.Sprintf(" (%d,%d)", t.At[0], t.At[1])
 		}
 	}
 	return targets, labels, nil
@@ -626,7 +608,7 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 		}
 		rows[j] = []render.Cell{{Label: fmt.Sprintf("unit %d", u)}}
 		for _, r := range rules {
-			sal, err := m.net.Saliency(x, targets, kernel.Rule{ReLU: r, Pool: kernel.Switches})
+			sal, _, err := m.net.Saliency(x, targets, kernel.Rule{ReLU: r, Pool: kernel.Switches})
 			if err != nil {
 				return err
 			}

@@ -195,49 +195,20 @@ func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 		return nil, fmt.Errorf("api: position (%d,%d) outside the %d×%d map of %s: %w", at[0], at[1], sh[1], sh[2], where, ErrRequest)
 	}
 
-	// One forward pass serves both the choice of the unit and the backward
-	// pass (kernel.Net.Saliency would run a second one for Unit −1).
-	act, err := n.ForwardTo(t, layer, false)
-	if err != nil {
-		return nil, err
-	}
-	unit, pos := strongest(act.Data, sh, req.Unit, req.At)
-	seed := kernel.NewTensor(act.Shape...)
-	seed.Data[unit*sh[1]*sh[2]+pos] = 1
 	pool := kernel.Switches
 	if req.Spread {
 		pool = kernel.NoSwitches
 	}
-	dx, err := n.BackwardFrom(layer, seed, kernel.Pass{Rule: kernel.Rule{ReLU: rule, Pool: pool}, Input: true})
+	target := kernel.Target{Layer: req.Layer, Channel: req.Unit, At: req.At}
+	dx, used, err := n.Saliency(t, []kernel.Target{target}, kernel.Rule{ReLU: rule, Pool: pool})
 	if err != nil {
 		return nil, err
 	}
-	return &Saliency{Raw: append([]float32(nil), dx.Data...), Unit: unit, At: [2]int{pos / sh[2], pos % sh[2]}}, nil
-}
-
-// strongest resolves a target in a layer's activations act (one example,
-// shape sh): unit −1 means the channel that is largest at the position (or
-// anywhere, without one), no position means where the unit's channel is
-// largest. It returns the channel and the flat position in its plane; ties
-// go to the first.
-func strongest(act []float32, sh [3]int, unit int, at *[2]int) (int, int) {
-	hw := sh[1] * sh[2]
-	switch {
-	case unit >= 0 && at != nil:
-		return unit, at[0]*sh[2] + at[1]
-	case unit >= 0:
-		return unit, kernel.Argmax(act[unit*hw : (unit+1)*hw])
-	case at != nil:
-		pos, best := at[0]*sh[2]+at[1], 0
-		for c := 1; c < sh[0]; c++ {
-			if act[c*hw+pos] > act[best*hw+pos] {
-				best = c
-			}
-		}
-		return best, pos
+	s := &Saliency{Raw: dx.Data, Unit: used[0].Channel}
+	if used[0].At != nil {
+		s.At = *used[0].At
 	}
-	i := kernel.Argmax(act)
-	return i / hw, i % hw
+	return s, nil
 }
 
 // SaliencyRGBA computes the map of Saliency for an image of w×h RGBA pixels

@@ -180,7 +180,7 @@ func TestSaliencyMatchesKernel(t *testing.T) {
 			if tt.req.Spread {
 				pool = kernel.NoSwitches
 			}
-			want, err := net.Saliency(&kernel.Tensor{Shape: []int{1, 3, 8, 8}, Data: x}, []kernel.Target{target}, kernel.Rule{ReLU: rule, Pool: pool})
+			want, _, err := net.Saliency(&kernel.Tensor{Shape: []int{1, 3, 8, 8}, Data: x}, []kernel.Target{target}, kernel.Rule{ReLU: rule, Pool: pool})
 			if err != nil {
 				t.Fatal(err)
 			}
