@@ -78,10 +78,14 @@ test-go:
 	$(CGO_ENV) $(GO) test -count=1 ./...
 
 # The race detector, on the short suite (-short leaves out the long
-# training runs, which race instrumentation would make ten times longer).
+# training runs, which race instrumentation would make ten times longer) of
+# the packages whose goroutines share memory: the kernel's threading, the
+# BLAS backends, the trainer's loaders, the commands. The wasm packages'
+# tests run guest code, where the host has nothing to race.
+RACEPKGS = ./kernel/... ./native/... ./format/... ./trainer/... ./cmd/... ./internal/...
 test-race:
 	@[ -n "$(HAVE_CGO)" ] || { echo "skip: -race needs cgo (gcc: make deps)"; exit 0; }; \
-	$(GO) test -race -short -count=1 ./...
+	$(GO) test -race -short -count=1 $(RACEPKGS)
 
 # The same suite without cgo: gonum's pure-Go BLAS instead of OpenBLAS.
 test-purego:
