@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help deps setup demo train train-fast paper build test check test-go test-race test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
+.PHONY: help deps setup demo train train-fast paper build test check test-go test-race test-arm64 test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
 
 help:
 	@echo "make demo    build and serve the browser demo with the bundled model (http://127.0.0.1:8080)"
@@ -21,7 +21,7 @@ help:
 
 # Debian packages the build and the tests need; installs only what is missing
 # (run as root). Go ≥ 1.26 and Node ≥ 20 come with the machine.
-PACKAGES = gcc libopenblas-dev chromium wabt
+PACKAGES = gcc libopenblas-dev chromium wabt qemu-user
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
@@ -60,7 +60,7 @@ test: deps
 # Everything make test runs, and the race detector, without root. Where a
 # tool is missing (gcc and OpenBLAS for cgo, wat2wasm, node, chromium) the
 # part that needs it prints "skip: …" and the rest runs.
-check: fmt-check vet test-go test-race test-purego test-wasm test-browser fuzz-ci
+check: fmt-check vet test-go test-race test-purego test-arm64 test-wasm test-browser fuzz-ci
 
 # Whether cgo can build (gcc and OpenBLAS's header): otherwise the native
 # build is the pure-Go one, and test-go says so.
@@ -90,6 +90,14 @@ test-race:
 # The same suite without cgo: gonum's pure-Go BLAS instead of OpenBLAS.
 test-purego:
 	CGO_ENABLED=0 $(GO) test -count=1 ./kernel/... ./format/... ./native/...
+
+# arm64, the pure-Go path (CGO_ENABLED=0) an Apple-silicon or Graviton user
+# gets first: every command builds, and the short tests of the kernel, the
+# format, the BLAS backends and the trainer run under qemu-aarch64.
+test-arm64:
+	@command -v qemu-aarch64 >/dev/null || { echo "skip: qemu-aarch64 is missing (qemu-user: make deps): arm64 is not tested"; exit 0; }; \
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) build -o /dev/null ./cmd/... && \
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64 ./kernel/... ./format/... ./native/... ./trainer/
 
 # The portable packages must build for both WebAssembly targets.
 test-wasm: simd-check
