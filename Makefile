@@ -102,8 +102,8 @@ test-arm64:
 # The portable packages must build for both WebAssembly targets.
 test-wasm: simd-check
 	@command -v node >/dev/null || echo "skip: node is missing: the kernel's tests compiled to wasm do not run"
-	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/ ./wasm/simd/
-	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/... ./wasm/api/ ./wasm/simd/
+	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./format/... . ./wasm/simd/
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./kernel/... ./format/... . ./wasm/simd/
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/js ./wasm/simd
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/wasip1 ./wasm/simd
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/wasip1

@@ -106,7 +106,7 @@ export class AllCNN {
 
   /**
    * saliency explains one unit of the network for an image: options as
-   * wasm/api.SaliencyRequest.Set reads them (method, layer, unit, at,
+   * allcnn.SaliencyRequest.Set (the Go package) reads them (method, layer, unit, at,
    * switches, pool, reduce, sign, clip, colormap, overlay). It returns the map
    * drawn at the input size (rgba, width, height, and imageData where
    * ImageData exists), the map itself (raw, c·h·w values), and the unit and

@@ -22,11 +22,11 @@ import (
 	wapi "github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/allcnn/allcnn"
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
 	"github.com/allcnn/allcnn/native"
-	"github.com/allcnn/allcnn/wasm/api"
 )
 
 // The conformance suite (DESIGN.md, "One conformance suite, run
@@ -34,7 +34,7 @@ import (
 // seeded random input, through the wasip1 build under wazero's compiler and
 // interpreter, each with the SIMD128 kernels of package wasm/simd bound to
 // it (variant "simd128") and without them (variant "scalar": gonum's pure
-// Go, the fallback of hosts without SIMD128), against the same wasm/api
+// Go, the fallback of hosts without SIMD128), against the same package allcnn
 // calls run natively. Compared: the
 // prepared input of an image (crop, resize, normalisation), the logits,
 // the gradient, deconvnet and guided maps of the top class, a guided map of
@@ -659,7 +659,7 @@ func realImage(t *testing.T) *image.RGBA {
 // conformFile runs the model of a weight file natively and in the guest
 // and compares, on the preprocessed photo if given, else on random input.
 func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, photo *image.RGBA) {
-	native, err := api.Load(file)
+	native, err := allcnn.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -715,7 +715,7 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 		opts = append(opts, "method=guided&switches=true", "method=deconvnet&switches=true&layer=conv6")
 	}
 	for _, o := range opts {
-		req, err := api.ParseRequest(o)
+		req, err := allcnn.ParseRequest(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -739,7 +739,7 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 func TestConformanceRGBA(t *testing.T) {
 	g := instance(t, variants[0])
 	file := modelFile(t, "all-cnn-c", 1.0/8, 3)
-	native, err := api.Load(file)
+	native, err := allcnn.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -751,7 +751,7 @@ func TestConformanceRGBA(t *testing.T) {
 	const iw, ih = 40, 30
 	img := randomBytes(4*iw*ih, 4)
 	for _, o := range []string{"method=guided&colormap=rgb&clip=99.5", "method=gradient&sign=absolute&colormap=inferno&overlay=0.6"} {
-		req, _ := api.ParseRequest(o)
+		req, _ := allcnn.ParseRequest(o)
 		s, err := native.SaliencyRGBA(img, iw, ih, req)
 		if err != nil {
 			t.Fatal(err)
@@ -836,7 +836,7 @@ func TestGuestErrors(t *testing.T) {
 		}
 	}
 	// Still working: the logits match native code.
-	native, err := api.Load(file)
+	native, err := allcnn.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package wasm holds allcnn's WebAssembly builds and the suite that checks
 // them against native Go:
 //
-//	wasm/api     the API both builds wrap (portable: kernel, render, format)
+//	allcnn       (the repository's root package) the application layer both
+//	             builds wrap, as the commands do (portable: kernel, render, format)
 //	wasm/js      GOOS=js main package: the globalThis.allcnn object for browsers
 //	wasm/wasip1  GOOS=wasip1 reactor (-buildmode=c-shared) for WASI hosts
 //	wasm/simd    SIMD128 matrix-product kernels (simd128.wat) that both builds
@@ -11,6 +12,6 @@
 // test's own go command, runs it under wazero's compiler and interpreter,
 // each with the SIMD128 kernels bound and without them, and compares its
 // preprocessing, logits and saliency maps for every zoo architecture with
-// the same computation done natively through wasm/api, printing the largest
+// the same computation done natively through package allcnn, printing the largest
 // difference of each comparison.
 package wasm

@@ -7,9 +7,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/allcnn/allcnn"
 	"github.com/allcnn/allcnn/internal/e2e"
 	"github.com/allcnn/allcnn/kernel"
-	"github.com/allcnn/allcnn/wasm/api"
 )
 
 // TestEndToEnd trains a model of each family (internal/e2e: the CIFAR-size
@@ -31,7 +31,7 @@ func TestEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			native, err := api.Load(file)
+			native, err := allcnn.Load(file)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -76,7 +76,7 @@
 //	colormap  "gray" (default) | "viridis" | "inferno" | "coolwarm" | "rgb"
 //	overlay   0 (default) to 1: weight of the map blended over the input image
 //
-// Each value is converted with String() and parsed as api.SaliencyRequest.Set
+// Each value is converted with String() and parsed as allcnn.SaliencyRequest.Set
 // describes (so at: [3, 4] arrives as "3,4").
 package main
 
@@ -87,12 +87,12 @@ import (
 	"math"
 	"syscall/js"
 
-	"github.com/allcnn/allcnn/wasm/api"
+	"github.com/allcnn/allcnn"
 	"github.com/allcnn/allcnn/wasm/simd"
 )
 
 var (
-	models  = map[int]*api.Model{}
+	models  = map[int]*allcnn.Model{}
 	handles int // the last handle given
 )
 
@@ -153,13 +153,13 @@ func integer(v js.Value, what string) (int, error) {
 	return int(f), nil
 }
 
-func model(v js.Value) (*api.Model, error) {
+func model(v js.Value) (*allcnn.Model, error) {
 	_, m, err := handle(v)
 	return m, err
 }
 
 // handle reads a handle and returns its model.
-func handle(v js.Value) (int, *api.Model, error) {
+func handle(v js.Value) (int, *allcnn.Model, error) {
 	h, err := integer(v, "handle")
 	if err != nil {
 		return 0, nil, err
@@ -231,8 +231,8 @@ func float32Array(x []float32) js.Value {
 }
 
 // request reads an options object.
-func request(v js.Value) (api.SaliencyRequest, error) {
-	r := api.NewRequest()
+func request(v js.Value) (allcnn.SaliencyRequest, error) {
+	r := allcnn.NewRequest()
 	if v.IsUndefined() || v.IsNull() {
 		return r, nil
 	}
@@ -254,7 +254,7 @@ func request(v js.Value) (api.SaliencyRequest, error) {
 }
 
 // target is the unit a map explains, as fields of a result object.
-func target(o js.Value, s *api.Saliency) js.Value {
+func target(o js.Value, s *allcnn.Saliency) js.Value {
 	o.Set("raw", float32Array(s.Raw))
 	o.Set("unit", s.Unit)
 	o.Set("at", js.ValueOf([]any{s.At[0], s.At[1]}))
@@ -266,7 +266,7 @@ func load(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := api.Load(b)
+	m, err := allcnn.Load(b)
 	if err != nil {
 		return nil, err
 	}
@@ -293,13 +293,13 @@ func info(args []js.Value) (any, error) {
 	return js.Global().Get("JSON").Call("parse", string(i.JSON())), nil
 }
 
-func input(args []js.Value) (any, error) { return fromImage(args, (*api.Model).Input) }
+func input(args []js.Value) (any, error) { return fromImage(args, (*allcnn.Model).Input) }
 
-func classify(args []js.Value) (any, error) { return fromImage(args, (*api.Model).Classify) }
+func classify(args []js.Value) (any, error) { return fromImage(args, (*allcnn.Model).Classify) }
 
 // fromImage applies f to the model and image of args (handle, image) and
 // returns its result as a Float32Array.
-func fromImage(args []js.Value, f func(m *api.Model, rgba []byte, w, h int) ([]float32, error)) (any, error) {
+func fromImage(args []js.Value, f func(m *allcnn.Model, rgba []byte, w, h int) ([]float32, error)) (any, error) {
 	m, err := model(arg(args, 0))
 	if err != nil {
 		return nil, err

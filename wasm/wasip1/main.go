@@ -2,7 +2,7 @@
 
 // Command wasip1 is allcnn for WASI hosts (wazero, wasmtime, Node's WASI):
 // a reactor module that loads weight files, classifies images and computes
-// saliency maps through package wasm/api. Build it with
+// saliency maps through package wasm/allcnn. Build it with
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o allcnn.wasm ./wasm/wasip1
 //
@@ -39,7 +39,7 @@
 // preprocess.FromRGBA). A prepared input ("x") is the network input, C·H·W
 // float32 values (the file's preprocessing applied), as input writes it.
 // Saliency options are a query string, "method=guided&layer=conv6&unit=-1",
-// with the keys of api.SaliencyRequest.Set (method, layer, unit, at,
+// with the keys of allcnn.SaliencyRequest.Set (method, layer, unit, at,
 // switches, reduce, sign, clip, colormap, overlay); absent keys mean the
 // gradient of the top class.
 //
@@ -54,7 +54,7 @@
 //	                                   UTF-8; min(n, cap) of them are written at ptr
 //	load(ptr, len) → handle            a weight file; handle > 0, 0: failed
 //	unload(handle) → 0 | −1
-//	info_json(handle, ptr, cap) → n    the model's api.Info as JSON (Info.JSON) is
+//	info_json(handle, ptr, cap) → n    the model's allcnn.Info as JSON (Info.JSON) is
 //	                                   n bytes, written at ptr if cap ≥ n; −1: failed
 //	input_size(handle) → C·H·W         values in a prepared input; −1: failed
 //	classes(handle) → K                number of classes; −1: failed
@@ -66,7 +66,7 @@
 //	saliency(handle, x, opts, opts_len, out, target) → 0 | −1
 //	                                   reads x, writes the map (C·H·W float32) at out and,
 //	                                   unless target is 0, the unit explained as three
-//	                                   int32 at target: unit, y, x (see api.Saliency);
+//	                                   int32 at target: unit, y, x (see allcnn.Saliency);
 //	                                   opts may be 0 when opts_len is 0
 //	saliency_rgba(handle, rgba, w, h, opts, opts_len, out, raw, target) → 0 | −1
 //	                                   the map of the image drawn at the input size:
@@ -80,7 +80,7 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/allcnn/allcnn/wasm/api"
+	"github.com/allcnn/allcnn"
 	"github.com/allcnn/allcnn/wasm/simd"
 )
 
@@ -92,7 +92,7 @@ var useSIMD = simd.Use()
 
 var (
 	allocs  = map[uint32][]byte{} // alloc's blocks by address, kept alive here
-	models  = map[int32]*api.Model{}
+	models  = map[int32]*allcnn.Model{}
 	handles int32 // the last handle given
 	lastErr string
 )
@@ -127,7 +127,7 @@ func mem(p uint32, n int64, what string) ([]byte, error) {
 }
 
 // model returns the model of a handle.
-func model(h int32) (*api.Model, error) {
+func model(h int32) (*allcnn.Model, error) {
 	m, ok := models[h]
 	if !ok {
 		return nil, fmt.Errorf("allcnn: no model with handle %d", h)
@@ -222,7 +222,7 @@ func load(p uint32, n int32) int32 {
 		if err != nil {
 			return 0, err
 		}
-		m, err := api.Load(b)
+		m, err := allcnn.Load(b)
 		if err != nil {
 			return 0, err
 		}
@@ -287,17 +287,17 @@ func classes(h int32) int32 {
 
 //go:wasmexport input
 func input(h int32, rgba uint32, w, ht int32, out uint32) int32 {
-	return fromImage(h, rgba, w, ht, out, (*api.Model).Input, "input out")
+	return fromImage(h, rgba, w, ht, out, (*allcnn.Model).Input, "input out")
 }
 
 //go:wasmexport classify
 func classify(h int32, rgba uint32, w, ht int32, out uint32) int32 {
-	return fromImage(h, rgba, w, ht, out, (*api.Model).Classify, "classify out")
+	return fromImage(h, rgba, w, ht, out, (*allcnn.Model).Classify, "classify out")
 }
 
 // fromImage applies f to model h and the w×ht image at rgba, writing the
 // result at out.
-func fromImage(h int32, rgba uint32, w, ht int32, out uint32, f func(m *api.Model, rgba []byte, w, h int) ([]float32, error), what string) int32 {
+func fromImage(h int32, rgba uint32, w, ht int32, out uint32, f func(m *allcnn.Model, rgba []byte, w, h int) ([]float32, error), what string) int32 {
 	return call(-1, func() (int32, error) {
 		m, err := model(h)
 		if err != nil {
@@ -335,19 +335,19 @@ func logits(h int32, xp, out uint32) int32 {
 }
 
 // request parses the options string at p.
-func request(p uint32, n int32) (api.SaliencyRequest, error) {
+func request(p uint32, n int32) (allcnn.SaliencyRequest, error) {
 	if n == 0 {
-		return api.NewRequest(), nil
+		return allcnn.NewRequest(), nil
 	}
 	b, err := mem(p, int64(n), "opts")
 	if err != nil {
-		return api.SaliencyRequest{}, err
+		return allcnn.SaliencyRequest{}, err
 	}
-	return api.ParseRequest(string(b))
+	return allcnn.ParseRequest(string(b))
 }
 
 // writeTarget writes the unit a map explains at p, unless p is 0.
-func writeTarget(p uint32, s *api.Saliency) error {
+func writeTarget(p uint32, s *allcnn.Saliency) error {
 	if p == 0 {
 		return nil
 	}

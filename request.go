@@ -1,4 +1,4 @@
-package api
+package allcnn
 
 import (
 	"errors"
@@ -69,7 +69,7 @@ const optionNames = "method, layer, unit, at, switches, pool, reduce, sign, clip
 func (r *SaliencyRequest) Set(key, value string) error {
 	err := r.set(key, value)
 	if err != nil {
-		return fmt.Errorf("api: option %s=%q: %w: %w", key, value, ErrRequest, err)
+		return fmt.Errorf("allcnn: option %s=%q: %w: %w", key, value, ErrRequest, err)
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func ParseRequest(q string) (SaliencyRequest, error) {
 		}
 		k, v, ok := strings.Cut(pair, "=")
 		if !ok {
-			return r, fmt.Errorf("api: option %q: want key=value: %w", pair, ErrRequest)
+			return r, fmt.Errorf("allcnn: option %q: want key=value: %w", pair, ErrRequest)
 		}
 		k, err := unescape(k)
 		if err != nil {
@@ -185,11 +185,11 @@ func unescape(s string) (string, error) {
 			continue
 		}
 		if i+2 >= len(s) {
-			return "", fmt.Errorf("api: option %q: truncated %% escape: %w", s, ErrRequest)
+			return "", fmt.Errorf("allcnn: option %q: truncated %% escape: %w", s, ErrRequest)
 		}
 		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
 		if err != nil {
-			return "", fmt.Errorf("api: option %q: bad %% escape: %w", s, ErrRequest)
+			return "", fmt.Errorf("allcnn: option %q: bad %% escape: %w", s, ErrRequest)
 		}
 		b.WriteByte(byte(v))
 		i += 2
@@ -204,7 +204,7 @@ func (r *SaliencyRequest) rule() (kernel.ReLURule, error) {
 	}
 	rule, err := kernel.ParseReLURule(r.Method)
 	if err != nil {
-		return 0, fmt.Errorf("api: %w: %w", ErrRequest, err)
+		return 0, fmt.Errorf("allcnn: %w: %w", ErrRequest, err)
 	}
 	return rule, nil
 }

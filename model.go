@@ -1,8 +1,12 @@
-// Package api is the one API that both WebAssembly builds wrap: the GOOS=js
-// global for browsers (wasm/js) and the GOOS=wasip1 reactor for WASI hosts
-// (wasm/wasip1). It loads a weight file, prepares images, classifies them
-// and computes and draws saliency maps (NOTES.md §6), so that the two
-// wrappers only move bytes and errors across their boundary.
+// Package allcnn is the application layer: what the command-line tools,
+// the GOOS=js module for browsers (wasm/js) and the GOOS=wasip1 reactor for
+// WASI hosts (wasm/wasip1) all call. It loads a weight file, prepares
+// images by the file's input contract, classifies them and computes and
+// draws saliency maps (NOTES.md §6), so that the wrappers only move bytes,
+// flags and errors across their boundary. The data path:
+//
+//	RGBA pixels ─ preprocess.Params.Input ─▶ net input ─ kernel.Net ─▶ logits, Classify
+//	                                              └─ Net.Saliency (rule) ─▶ map ─ render.Map ─▶ RGBA
 //
 // It imports kernel, kernel/preprocess, kernel/render and format only —
 // never trainer, native or cmd, which would drag datasets, image decoders
@@ -10,7 +14,7 @@
 // reflective encoder the linker would then keep: Info.JSON encodes by hand.
 //
 // A Model is safe for concurrent use; calls on one model run one at a time.
-package api
+package allcnn
 
 import (
 	"errors"
@@ -73,7 +77,7 @@ func (m *Model) Input(rgba []byte, w, h int) ([]float32, error) {
 	}
 	x, err := m.file.Preprocess.Input(rgba, w, h, m.net.Spec.Input)
 	if err != nil {
-		return nil, fmt.Errorf("api: %w", err)
+		return nil, fmt.Errorf("allcnn: %w", err)
 	}
 	return x, nil
 }
@@ -86,7 +90,7 @@ func (m *Model) pixels(rgba []byte, w, h int) ([]float32, error) {
 	}
 	img, err := m.file.Preprocess.Pixels(rgba, w, h, m.net.Spec.Input)
 	if err != nil {
-		return nil, fmt.Errorf("api: %w", err)
+		return nil, fmt.Errorf("allcnn: %w", err)
 	}
 	return img, nil
 }
@@ -94,7 +98,7 @@ func (m *Model) pixels(rgba []byte, w, h int) ([]float32, error) {
 // channels checks that images can feed the model.
 func (m *Model) channels() error {
 	if in := m.net.Spec.Input; in[0] != 1 && in[0] != 3 {
-		return fmt.Errorf("api: model %s takes %d input channels; images give 1 or 3: %w", m.net.Spec.Name, in[0], preprocess.ErrImage)
+		return fmt.Errorf("allcnn: model %s takes %d input channels; images give 1 or 3: %w", m.net.Spec.Name, in[0], preprocess.ErrImage)
 	}
 	return nil
 }
@@ -103,7 +107,7 @@ func (m *Model) channels() error {
 func (m *Model) tensor(x []float32) (*kernel.Tensor, error) {
 	in := m.net.Spec.Input
 	if len(x) != m.InputSize() {
-		return nil, fmt.Errorf("api: input has %d values, model %s takes %d×%d×%d = %d: %w", len(x), m.net.Spec.Name, in[0], in[1], in[2], m.InputSize(), kernel.ErrShape)
+		return nil, fmt.Errorf("allcnn: input has %d values, model %s takes %d×%d×%d = %d: %w", len(x), m.net.Spec.Name, in[0], in[1], in[2], m.InputSize(), kernel.ErrShape)
 	}
 	return &kernel.Tensor{Shape: []int{1, in[0], in[1], in[2]}, Data: x}, nil
 }
@@ -180,7 +184,7 @@ func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 	layer := len(n.Layers) - 1
 	if req.Layer != "" {
 		if layer, err = n.Unit(req.Layer); err != nil {
-			return nil, fmt.Errorf("api: %w: %w", ErrRequest, err)
+			return nil, fmt.Errorf("allcnn: %w: %w", ErrRequest, err)
 		}
 	}
 	sh := n.Shapes[layer]
@@ -189,10 +193,10 @@ func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 		what, where = req.Layer+" channel", req.Layer
 	}
 	if req.Unit < -1 || req.Unit >= sh[0] {
-		return nil, fmt.Errorf("api: %s %d outside [0, %d) (−1 for the strongest): %w", what, req.Unit, sh[0], ErrRequest)
+		return nil, fmt.Errorf("allcnn: %s %d outside [0, %d) (−1 for the strongest): %w", what, req.Unit, sh[0], ErrRequest)
 	}
 	if at := req.At; at != nil && (at[0] < 0 || at[0] >= sh[1] || at[1] < 0 || at[1] >= sh[2]) {
-		return nil, fmt.Errorf("api: position (%d,%d) outside the %d×%d map of %s: %w", at[0], at[1], sh[1], sh[2], where, ErrRequest)
+		return nil, fmt.Errorf("allcnn: position (%d,%d) outside the %d×%d map of %s: %w", at[0], at[1], sh[1], sh[2], where, ErrRequest)
 	}
 
 	pool := kernel.Switches
@@ -232,12 +236,12 @@ func (m *Model) SaliencyRGBA(rgba []byte, w, h int, req SaliencyRequest) (*Salie
 			return nil, err
 		}
 		if under, err = render.Pixels(img, in[0], in[1], in[2]); err != nil {
-			return nil, fmt.Errorf("api: %w", err)
+			return nil, fmt.Errorf("allcnn: %w", err)
 		}
 	}
 	out, err := render.Map(s.Raw, in[0], in[1], in[2], req.Render, under)
 	if err != nil {
-		return nil, fmt.Errorf("api: %w", err)
+		return nil, fmt.Errorf("allcnn: %w", err)
 	}
 	s.Image, s.Width, s.Height = out.Pix, in[2], in[1]
 	return s, nil
@@ -252,7 +256,7 @@ func (m *Model) netFor(switches bool) (*kernel.Net, error) {
 	if m.switched == nil {
 		s, err := m.net.WithSwitches()
 		if err != nil {
-			return nil, fmt.Errorf("api: switched net: %w", err)
+			return nil, fmt.Errorf("allcnn: switched net: %w", err)
 		}
 		m.switched = s
 	}

@@ -1,4 +1,4 @@
-package api
+package allcnn
 
 import (
 	"slices"

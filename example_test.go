@@ -1,12 +1,13 @@
-package api_test
+package allcnn_test
 
 import (
 	"fmt"
 
+	"github.com/allcnn/allcnn"
+
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
-	"github.com/allcnn/allcnn/wasm/api"
 )
 
 // A weight file in, a class and a guided-backpropagation map out: what the
@@ -19,7 +20,7 @@ func Example() {
 	classes := []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
 	file, _ := format.Marshal(format.FromNet(net, classes, preprocess.Params{Kind: preprocess.None}, format.F32, nil))
 
-	m, err := api.Load(file)
+	m, err := allcnn.Load(file)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -36,7 +37,7 @@ func Example() {
 	probs, _ := m.Classify(rgba, w, h)
 	fmt.Println("probabilities:", len(probs))
 
-	req, _ := api.ParseRequest("method=guided&colormap=rgb")
+	req, _ := allcnn.ParseRequest("method=guided&colormap=rgb")
 	s, err := m.SaliencyRGBA(rgba, w, h, req)
 	if err != nil {
 		fmt.Println(err)
@@ -44,11 +45,11 @@ func Example() {
 	}
 	fmt.Printf("explains %s; %d values, %d×%d RGBA\n", info.Classes[s.Unit], len(s.Raw), s.Width, s.Height)
 
-	_, err = m.Saliency(make([]float32, 3*32*32), api.SaliencyRequest{Layer: "conv10"})
+	_, err = m.Saliency(make([]float32, 3*32*32), allcnn.SaliencyRequest{Layer: "conv10"})
 	fmt.Println(err)
 	// Output:
 	// all-cnn-c [3 32 32] 10 layers
 	// probabilities: 10
 	// explains ship; 3072 values, 32×32 RGBA
-	// api: invalid request: kernel: no layer "conv10" in all-cnn-c (layers: [conv1 conv2 conv3 conv4 conv5 conv6 conv7 conv8 conv9 gap])
+	// allcnn: invalid request: kernel: no layer "conv10" in all-cnn-c (layers: [conv1 conv2 conv3 conv4 conv5 conv6 conv7 conv8 conv9 gap])
 }
