@@ -16,10 +16,12 @@ type evalReport struct {
 	K      int     `json:"top5_k"` // 5, or the model's classes if fewer
 	// HeldOut is -val: only the last HeldOut images of each class counted.
 	HeldOut int `json:"held_out_per_class,omitempty"`
+	// Flip is -flip: each image's probabilities averaged with its mirror's.
+	Flip bool `json:"flip_tta,omitempty"`
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := flags("eval", `eval -model FILE -data SPEC [-split test] [-val N] [-batch 100] [-limit N] [-json]
+	fs := flags("eval", `eval -model FILE -data SPEC [-split test] [-val N] [-flip] [-batch 100] [-limit N] [-json]
 
 Measures the top-1 and top-5 error of a model on a labelled data set:
   cifar10:DIR, cifar100:DIR   the CIFAR binary release; -split test reads its
@@ -30,13 +32,16 @@ The data's classes are matched to the model's by name, so a folder may hold
 any subset of the model's classes, in any order. Images of another size than
 the model's input are cropped and resampled as 'allcnn predict' does. Each
 batch is preprocessed with the model's parameters and run in evaluation
-mode. Progress goes to stderr every few seconds.`, stderr)
+mode; with -flip, each image's class probabilities are the mean of its own
+and its left-right mirror's (test-time augmentation; off by default, and
+said in the report when on). Progress goes to stderr every few seconds.`, stderr)
 	path := fs.String("model", "", "weight file (required)")
 	spec := fs.String("data", "", "data set: cifar10:DIR, cifar100:DIR, folder:DIR or folder:FILE.tar.gz (required)")
 	split := fs.String("split", "test", "test or train (cifar data; a folder is read whole)")
 	batch := fs.Int("batch", 100, "images per forward pass")
 	limit := fs.Int("limit", 0, "evaluate only N images spread evenly over the data set (0: all)")
 	val := fs.Int("val", 0, "evaluate only the last N images of each class: the images 'allcnn-train -val N' held out of the same data (0: all)")
+	flip := fs.Bool("flip", false, "average each image's probabilities with its mirror's (test-time augmentation)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -75,7 +80,7 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 		return fmt.Errorf("eval: %s holds no images", *spec)
 	}
 	k := m.net.Classes()
-	r := evalReport{Model: *path, Data: *spec, Split: *split, Images: len(idx), K: min(5, k)}
+	r := evalReport{Model: *path, Data: *spec, Split: *split, Images: len(idx), K: min(5, k), Flip: *flip}
 	where := fmt.Sprintf("%s, split %s", *spec, *split)
 	if strings.HasPrefix(*spec, "folder:") {
 		r.Split, where = "", *spec
@@ -92,7 +97,7 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 		if err != nil {
 			return err
 		}
-		p, err := m.probs(x)
+		p, err := m.probsTTA(x, *flip)
 		if err != nil {
 			return err
 		}
@@ -120,6 +125,9 @@ mode. Progress goes to stderr every few seconds.`, stderr)
 	}
 	fmt.Fprintf(stdout, "model:       %s (%s)\n", *path, m.file.Arch.Name)
 	fmt.Fprintf(stdout, "data:        %s: %d images of %d classes\n", where, len(idx), len(d.Classes))
+	if r.Flip {
+		fmt.Fprintln(stdout, "flip TTA:    on (each image's probabilities averaged with its mirror's)")
+	}
 	fmt.Fprintf(stdout, "top-1 error: %6.2f%%  (%d wrong)\n", 100*r.Top1, wrong1)
 	fmt.Fprintf(stdout, "top-%d error: %6.2f%%  (%d wrong)\n", r.K, 100*r.TopK, wrongK)
 	return nil

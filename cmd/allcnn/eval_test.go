@@ -3,6 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,4 +108,96 @@ func TestEval(t *testing.T) {
 			t.Errorf("%q: exit %d, want %d: %s", c.args, code, c.code, e)
 		}
 	}
+}
+
+// -flip averages each image's probabilities with its mirror's: on a mirror-
+// symmetric image it changes nothing, on others it changes the
+// probabilities, and the report says it is on.
+func TestFlipTTA(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.msgpack")
+	if _, e, code := runCmd(t, "init", "-arch", "all-cnn-c", "-width", "0.125", "-o", path); code != 0 {
+		t.Fatalf("init: %s", e)
+	}
+	sym, asym := filepath.Join(dir, "sym.png"), filepath.Join(dir, "asym.png")
+	for _, c := range []struct {
+		path string
+		px   func(x, y int) uint8
+	}{
+		{sym, func(x, y int) uint8 { return uint8(8 * min(x, 31-x) * (y + 1) % 256) }},
+		{asym, func(x, y int) uint8 { return uint8(8 * x * (y + 1) % 256) }},
+	} {
+		img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+		for y := range 32 {
+			for x := range 32 {
+				v := c.px(x, y)
+				img.SetRGBA(x, y, color.RGBA{v, 255 - v, v / 2, 255})
+			}
+		}
+		f, err := os.Create(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		png.Encode(f, img)
+		f.Close()
+	}
+	probs := func(flip bool) []prediction {
+		args := []string{"predict", "-model", path, "-top", "10", "-json", sym, asym}
+		if flip {
+			args = append(args, "-flip")
+		}
+		out, e, code := runCmd(t, args...)
+		if code != 0 {
+			t.Fatalf("predict: %s", e)
+		}
+		var p []prediction
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	plain, flipped := probs(false), probs(true)
+	byClass := func(p prediction) map[string]float32 {
+		m := map[string]float32{}
+		for _, c := range p.Top {
+			m[c.Class] = c.Prob
+		}
+		return m
+	}
+	a, b := byClass(plain[0]), byClass(flipped[0])
+	for c, v := range a {
+		if d := v - b[c]; d > 1e-6 || d < -1e-6 {
+			t.Errorf("symmetric image, class %s: %v without -flip, %v with", c, v, b[c])
+		}
+	}
+	a, b = byClass(plain[1]), byClass(flipped[1])
+	same := true
+	for c, v := range a {
+		same = same && v == b[c]
+	}
+	if same {
+		t.Error("-flip changes nothing on an asymmetric image")
+	}
+	out, e, code := runCmd(t, "eval", "-model", path, "-data", "folder:"+writeFolder(t, dir, sym), "-flip")
+	if code != 0 || !strings.Contains(out, "flip TTA:    on") {
+		t.Errorf("eval -flip: exit %d, %s %s", code, out, e)
+	}
+}
+
+// writeFolder puts an image in a one-class folder under dir and returns the
+// folder.
+func writeFolder(t *testing.T, dir, img string) string {
+	t.Helper()
+	f := filepath.Join(dir, "set", "airplane")
+	if err := os.MkdirAll(f, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f, "0.png"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(f)
 }

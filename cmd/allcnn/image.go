@@ -82,6 +82,33 @@ func (m *model) probs(x *kernel.Tensor) ([]float32, error) {
 	return p, nil
 }
 
+// probsTTA is probs, or with flip the mean of the probabilities of x and of
+// x mirrored left to right (test-time augmentation): the input mirrored is
+// the image mirrored, normalised and placed (to a pixel where a canvas or
+// crop margin is odd).
+func (m *model) probsTTA(x *kernel.Tensor, flip bool) ([]float32, error) {
+	p, err := m.probs(x)
+	if err != nil || !flip {
+		return p, err
+	}
+	w := x.Shape[3]
+	mirror := kernel.NewTensor(x.Shape...)
+	for r := 0; r < len(x.Data)/w; r++ {
+		row, out := x.Data[r*w:(r+1)*w], mirror.Data[r*w:(r+1)*w]
+		for i, v := range row {
+			out[w-1-i] = v
+		}
+	}
+	q, err := m.probs(mirror)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p {
+		p[i] = (p[i] + q[i]) / 2
+	}
+	return p, nil
+}
+
 // source is the size images are read at, before they become the net's
 // input: the input's channels and the model file's source size
 // (preprocess.Params.SourceSize; the input's own for most models).

@@ -20,16 +20,20 @@ type prediction struct {
 const predictBatch = 64
 
 func runPredict(args []string, stdout, stderr io.Writer) error {
-	fs := flags("predict", `predict -model FILE [-top 5] [-json] IMAGE...
+	fs := flags("predict", `predict -model FILE [-top 5] [-flip] [-json] IMAGE...
 
-Classifies each image (PNG or JPEG, any size): it is cropped to the model's
-aspect ratio around its centre and resampled to the model's input size
-(area averaging when shrinking, bilinear when enlarging), preprocessed as
-the model was trained, run through the net in evaluation mode (no dropout),
-and the softmax's top classes are printed with their probabilities.
-Flags may also follow the images.`, stderr)
+Classifies each image (PNG or JPEG, any size), brought to the net's input
+as the model file says (inspect prints it): resampled (area averaging when
+shrinking, bilinear when enlarging) to the input, or for a Large All-CNN to
+its source size and centred on its canvas, or for an ImageNet net to its
+resize and cropped; preprocessed as the model was trained, run through the
+net in evaluation mode (no dropout), and the softmax's top classes are
+printed with their probabilities. -flip averages them with the mirrored
+image's (test-time augmentation, off by default). Flags may also follow the
+images.`, stderr)
 	path := fs.String("model", "", "weight file (required)")
 	top := fs.Int("top", 5, "how many classes to print per image (at most the model's classes)")
+	flip := fs.Bool("flip", false, "average each image's probabilities with its mirror's (test-time augmentation)")
 	asJSON := fs.Bool("json", false, "print a JSON array: per image its path and top classes {class, index, prob}")
 	images, err := parseArgs(fs, args)
 	if err != nil {
@@ -56,7 +60,7 @@ Flags may also follow the images.`, stderr)
 		if err != nil {
 			return err
 		}
-		p, err := m.probs(x)
+		p, err := m.probsTTA(x, *flip)
 		if err != nil {
 			return err
 		}
