@@ -75,7 +75,7 @@ vet:
 
 test-go:
 	@[ -n "$(HAVE_CGO)" ] || echo "skip: cgo and OpenBLAS (no gcc or libopenblas-dev: make deps); the native tests run on the pure-Go build"
-	$(CGO_ENV) $(GO) test -count=1 ./...
+	$(CGO_ENV) $(GO) test -count=1 -timeout 30m ./...
 
 # The race detector, on the short suite (-short leaves out the long
 # training runs, which race instrumentation would make ten times longer) of
@@ -86,7 +86,7 @@ test-go:
 RACEPKGS = ./kernel/... ./native ./format/... ./trainer/... ./cmd/... ./internal/atomicfile
 test-race:
 	@[ -n "$(HAVE_CGO)" ] || { echo "skip: -race needs cgo (gcc: make deps)"; exit 0; }; \
-	$(GO) test -race -short -count=1 $(RACEPKGS)
+	$(GO) test -race -short -count=1 -timeout 30m $(RACEPKGS)
 
 # The same suite without cgo: gonum's pure-Go BLAS instead of OpenBLAS.
 test-purego:
