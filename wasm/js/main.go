@@ -16,7 +16,7 @@
 // Every function returns a Promise, settled before the function returns
 // (the work itself is synchronous and blocks the thread: call it from a
 // Web Worker). A failure rejects the promise with an Error whose message
-// says what was wrong ("api: option colormap=\"jet\": …"); nothing a caller
+// says what was wrong ("allcnn: option colormap=\"jet\": …"); nothing a caller
 // passes can crash the instance, as every call recovers Go panics (out of
 // memory excepted, which aborts the Go runtime). A Go callback cannot throw
 // into its JavaScript caller — syscall/js turns a thrown exception into a
