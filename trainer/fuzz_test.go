@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/allcnn/allcnn/internal/testimage"
 )
 
 // FuzzLoadCIFAR reads its input as the test file of CIFAR-10 and of
@@ -225,7 +227,7 @@ func folderSeeds(f *testing.F) [][]byte {
 		entries("a/0.png", png2, "README", []byte("hi")),               // file outside the classes
 		entries("a/0.png", png2, "a/1.png->../0.png", []byte("0.png")), // link
 		entries("../a/0.png", png2, "/b/0.png", png2),                  // escaping
-		entries("a/0.png", declaredPNG(100000, 100000)),
+		entries("a/0.png", testimage.DeclaredPNG(100000, 100000)),
 		entries("a/0.png", []byte{}),
 	}
 }

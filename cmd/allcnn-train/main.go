@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/allcnn/allcnn/internal/cliflag"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/native"
 	"github.com/allcnn/allcnn/trainer"
@@ -81,7 +82,7 @@ func (o *options) finish(given map[string]bool) error {
 		}
 		o.cfg.Dropout = []float32{float32(p[0]), float32(p[1])}
 	}
-	if isArchFile(o.arch) {
+	if cliflag.IsArchFile(o.arch) {
 		f, err := os.Open(o.arch)
 		if err != nil {
 			return err
@@ -126,7 +127,7 @@ func (o *options) checkApplies(given map[string]bool) error {
 	if o.sweep && given["lr"] {
 		return notHere("lr", "to sweep, which tries each rate of -lrs")
 	}
-	if isArchFile(o.arch) {
+	if cliflag.IsArchFile(o.arch) {
 		for _, f := range []string{"width", "classes"} {
 			if given[f] {
 				return notHere(f, fmt.Sprintf("with -arch %s: an architecture file fixes the layers, their widths and the classes (-width and -classes apply to a model of 'allcnn models')", o.arch))
@@ -146,14 +147,6 @@ func (o *options) checkApplies(given map[string]bool) error {
 		return notHere("warmup", fmt.Sprintf("with -lr-schedule %s: it is a setting of the onecycle schedule", o.cfg.LRSchedule))
 	}
 	return nil
-}
-
-// givenFlags is the set of flags given on the command line; call it before
-// a recipe sets others.
-func givenFlags(fs *flag.FlagSet) map[string]bool {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	return given
 }
 
 func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagSet {
@@ -328,7 +321,7 @@ func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
 	if err := oldModel(fs); err != nil {
 		return err
 	}
-	given := givenFlags(fs)
+	given := cliflag.Given(fs)
 	if err := applyRecipe(fs, o.recipe); err != nil {
 		return err
 	}
@@ -337,34 +330,6 @@ func parseFlags(fs *flag.FlagSet, o *options, args []string) error {
 
 // archUsage is the help of -arch.
 const archUsage = "architecture: a model of 'allcnn models', or a JSON architecture file (a value that ends in .json or names an existing file)"
-
-// isArchFile reports whether an -arch value names a JSON architecture file
-// rather than a model of 'allcnn models': it ends in .json or names an
-// existing file (not a folder).
-func isArchFile(arch string) bool {
-	if strings.HasSuffix(arch, ".json") {
-		return true
-	}
-	fi, err := os.Stat(arch)
-	return err == nil && !fi.IsDir()
-}
-
-// oldModel moves -model NAME, given on the command line, to -arch NAME, its
-// new spelling, with a warning on the flags' output (stderr). The old
-// spelling goes in the next release; with -arch as well it is a usage
-// error, as it was.
-func oldModel(fs *flag.FlagSet) error {
-	given := givenFlags(fs)
-	if !given["model"] {
-		return nil
-	}
-	name := fs.Lookup("model").Value.String()
-	if given["arch"] {
-		return fmt.Errorf("%w: -model %s is the old spelling of -arch; give -arch alone", errUsage, name)
-	}
-	fmt.Fprintf(fs.Output(), "allcnn-train: warning: -model %s is now -arch %s (the old spelling goes in the next release)\n", name, name)
-	return fs.Set("arch", name)
-}
 
 // recipes are named sets of flag values; flags given on the command line
 // win over them.
@@ -380,7 +345,7 @@ func applyRecipe(fs *flag.FlagSet, name string) error {
 	if !ok {
 		return fmt.Errorf("%w: -recipe %q (want paper or fast)", errUsage, name)
 	}
-	set := givenFlags(fs)
+	set := cliflag.Given(fs)
 	for _, kv := range r {
 		if set[kv[0]] || fs.Lookup(kv[0]) == nil {
 			continue
@@ -463,4 +428,13 @@ func parseFloats(s string) ([]float64, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// oldModel accepts -model NAME for -arch NAME, with a warning
+// (cliflag.OldModel); both at once is a usage error.
+func oldModel(fs *flag.FlagSet) error {
+	if err := cliflag.OldModel(fs, "allcnn-train"); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/allcnn/allcnn/internal/atomicfile"
+	"github.com/allcnn/allcnn/internal/cliflag"
 	"github.com/allcnn/allcnn/native"
 	"github.com/allcnn/allcnn/trainer"
 )
@@ -85,7 +86,7 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := oldModel(fs); err != nil {
 		return err
 	}
-	set := givenFlags(fs)
+	set := cliflag.Given(fs)
 	if set["arch"] {
 		return fmt.Errorf("%w: -arch does not apply to paper, which trains Table 3's models; choose them with -models", errUsage)
 	}

@@ -6,8 +6,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -21,74 +19,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/allcnn/allcnn/internal/testimage"
 )
-
-// declaredPNG is a PNG whose header declares w×h 8-bit RGB pixels, followed
-// by the start of a zlib stream and no pixels: enough for image.Decode to
-// allocate the whole image before finding out the data is missing. (The
-// trainer's tests have the same helper.)
-func declaredPNG(w, h uint32) []byte {
-	b := []byte("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
-		start := len(b)
-		b = append(append(b, typ...), data...)
-		b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[start:]))
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, w)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	chunk("IHDR", append(ihdr, 8, 2, 0, 0, 0)) // 8 bits, RGB, deflate, no filter, no interlace
-	chunk("IDAT", []byte{0x78, 0x9c})          // a zlib header, then nothing
-	chunk("IEND", nil)
-	return b
-}
-
-// cmykJPEG is a w×h Adobe CMYK JPEG (APP14 transform 0, inverted as Adobe
-// writes it) of the flat colour rgb: its C, M, Y planes hold the stored
-// values r, g, b and its K plane 255 (no black ink), so that it decodes to
-// rgb. image/jpeg writes no CMYK, so each plane is a gray JPEG's scan,
-// written as a non-interleaved scan of its own. (The trainer's tests have
-// the same helper.)
-func cmykJPEG(t testing.TB, w, h int, rgb [3]uint8) []byte {
-	t.Helper()
-	var tables []byte // the gray JPEG's DQT and DHT segments, the same for every plane
-	var scans [4][]byte
-	for p, v := range [4]uint8{rgb[0], rgb[1], rgb[2], 255} {
-		g := image.NewGray(image.Rect(0, 0, w, h))
-		for i := range g.Pix {
-			g.Pix[i] = v
-		}
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, g, &jpeg.Options{Quality: 100}); err != nil {
-			t.Fatal(err)
-		}
-		b := buf.Bytes()
-		tables = tables[:0]
-		for i := 2; i+4 <= len(b); {
-			marker, n := b[i+1], int(binary.BigEndian.Uint16(b[i+2:]))
-			if marker == 0xda { // SOS: the entropy-coded data runs to EOI
-				scans[p] = b[i+2+n : len(b)-2]
-				break
-			}
-			if marker == 0xdb || marker == 0xc4 {
-				tables = append(tables, b[i:i+2+n]...)
-			}
-			i += 2 + n
-		}
-	}
-	out := []byte{0xff, 0xd8}
-	out = append(out, 0xff, 0xee, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0)
-	out = append(out, tables...)
-	out = append(out, 0xff, 0xc0, 0, 8+3*4, 8, byte(h>>8), byte(h), byte(w>>8), byte(w), 4)
-	for c := range 4 {
-		out = append(out, byte(c+1), 0x11, 0)
-	}
-	for c, scan := range scans {
-		out = append(out, 0xff, 0xda, 0, 8, 1, byte(c+1), 0x00, 0, 63, 0)
-		out = append(out, scan...)
-	}
-	return append(out, 0xff, 0xd9)
-}
 
 // allocated runs f and returns the bytes it allocated.
 func allocated(f func()) uint64 {
@@ -112,9 +45,9 @@ func TestImageBadInput(t *testing.T) {
 		write func(path string) error
 		want  []string // words the error must hold, besides the file's path
 	}{
-		{"PNG declaring 100000×100000", func(p string) error { return os.WriteFile(p, declaredPNG(100000, 100000), 0o644) },
+		{"PNG declaring 100000×100000", func(p string) error { return os.WriteFile(p, testimage.DeclaredPNG(100000, 100000), 0o644) },
 			[]string{"a 100000×100000 image is empty or over 67108864 pixels"}},
-		{"PNG declaring 65536×1025", func(p string) error { return os.WriteFile(p, declaredPNG(65536, 1025), 0o644) },
+		{"PNG declaring 65536×1025", func(p string) error { return os.WriteFile(p, testimage.DeclaredPNG(65536, 1025), 0o644) },
 			[]string{"65536×1025 image is empty or over"}},
 		{"zero bytes", func(p string) error { return os.WriteFile(p, nil, 0o644) },
 			[]string{"not a PNG or JPEG image", "unknown format"}},
@@ -122,7 +55,7 @@ func TestImageBadInput(t *testing.T) {
 			[]string{"not a PNG or JPEG image", "unknown format"}},
 		{"truncated PNG", func(p string) error { return os.WriteFile(p, goodPNG.Bytes()[:goodPNG.Len()/2], 0o644) },
 			[]string{"not a PNG or JPEG image"}},
-		{"PNG with pixels missing", func(p string) error { return os.WriteFile(p, declaredPNG(8, 8), 0o644) },
+		{"PNG with pixels missing", func(p string) error { return os.WriteFile(p, testimage.DeclaredPNG(8, 8), 0o644) },
 			[]string{"not a PNG or JPEG image"}},
 		{"JPEG header only", func(p string) error { return os.WriteFile(p, []byte{0xff, 0xd8, 0xff}, 0o644) },
 			[]string{"not a PNG or JPEG image"}},
@@ -202,7 +135,7 @@ func TestReadImageDeepColor(t *testing.T) {
 		{"deep.png", b.Bytes(), func(ch, i int) float32 {
 			return float32([]uint16{uint16(i) * 4000, 0xabcd, 0x1234}[ch] >> 8)
 		}, 0},
-		{"print.jpg", cmykJPEG(t, 4, 4, [3]uint8{200, 100, 30}), func(ch, _ int) float32 {
+		{"print.jpg", testimage.CMYKJPEG(t, 4, 4, [3]uint8{200, 100, 30}), func(ch, _ int) float32 {
 			return []float32{200, 100, 30}[ch]
 		}, 2},
 	} {
@@ -343,8 +276,8 @@ func FuzzReadImage(f *testing.F) {
 		enc(image.NewGray(image.Rect(0, 0, 2, 5)), false), enc(image.NewGray(image.Rect(0, 0, 9, 1)), true),
 		enc(image.NewRGBA64(image.Rect(0, 0, 2, 2)), false),
 		enc(image.NewPaletted(image.Rect(0, 0, 4, 2), color.Palette{color.Black, color.White}), false),
-		cmykJPEG(f, 2, 3, [3]uint8{10, 20, 30}),
-		declaredPNG(100000, 100000), declaredPNG(4, 4),
+		testimage.CMYKJPEG(f, 2, 3, [3]uint8{10, 20, 30}),
+		testimage.DeclaredPNG(100000, 100000), testimage.DeclaredPNG(4, 4),
 		{}, []byte("not an image"),
 	} {
 		f.Add(seed)

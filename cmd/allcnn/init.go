@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allcnn/allcnn/format"
+	"github.com/allcnn/allcnn/internal/cliflag"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
 )
@@ -21,8 +22,8 @@ var cifar10Classes = []string{"airplane", "automobile", "bird", "cat", "deer", "
 // and -classes apply to a zoo model only: given on fs's command line with a
 // file, they are usage errors.
 func loadSpec(fs *flag.FlagSet, arch string, classes int, width float64) (*kernel.Spec, error) {
-	if isArchFile(arch) {
-		given := givenFlags(fs)
+	if cliflag.IsArchFile(arch) {
+		given := cliflag.Given(fs)
 		for _, f := range []string{"width", "classes"} {
 			if given[f] {
 				return nil, fmt.Errorf("%w: -%s does not apply with -arch %s: an architecture file fixes the layers, their widths and the classes (-width and -classes apply to a model of 'allcnn models')", errUsage, f, arch)

@@ -18,8 +18,8 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
 
+	"github.com/allcnn/allcnn/internal/cliflag"
 	"github.com/allcnn/allcnn/native"
 )
 
@@ -121,41 +121,6 @@ func archFlag(fs *flag.FlagSet, def string) *string {
 	return fs.String("arch", def, archUsage)
 }
 
-// oldModel moves -model NAME, given on the command line of a command that
-// takes an architecture, to -arch NAME, its new spelling, with a warning on
-// the flags' output (stderr). The old spelling goes in the next release;
-// with -arch as well it is a usage error.
-func oldModel(fs *flag.FlagSet) error {
-	given := givenFlags(fs)
-	if !given["model"] {
-		return nil
-	}
-	name := fs.Lookup("model").Value.String()
-	if given["arch"] {
-		return fmt.Errorf("%w: -model %s is the old spelling of -arch; give -arch alone", errUsage, name)
-	}
-	fmt.Fprintf(fs.Output(), "allcnn: warning: -model %s is now -arch %s (the old spelling goes in the next release)\n", name, name)
-	return fs.Set("arch", name)
-}
-
-// isArchFile reports whether an -arch value names a JSON architecture file
-// rather than a model of 'allcnn models': it ends in .json or names an
-// existing file (not a folder).
-func isArchFile(arch string) bool {
-	if strings.HasSuffix(arch, ".json") {
-		return true
-	}
-	fi, err := os.Stat(arch)
-	return err == nil && !fi.IsDir()
-}
-
-// givenFlags is the set of flags given on the command line.
-func givenFlags(fs *flag.FlagSet) map[string]bool {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	return given
-}
-
 // parse parses flags and wraps failures as usage errors.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
@@ -163,6 +128,15 @@ func parse(fs *flag.FlagSet, args []string) error {
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// oldModel accepts -model NAME for -arch NAME, with a warning
+// (cliflag.OldModel); both at once is a usage error.
+func oldModel(fs *flag.FlagSet) error {
+	if err := cliflag.OldModel(fs, "allcnn"); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return nil
 }
