@@ -67,33 +67,11 @@ func newSgemmCase(rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, nanC 
 		rowsB, colsB = n, k
 	}
 	var s sgemmCase
-	s.a, s.lda = newMatrix(rng, rowsA, colsA, pad, float32(math.NaN()), false)
-	s.b, s.ldb = newMatrix(rng, rowsB, colsB, pad, float32(math.NaN()), false)
+	s.a, s.lda = sgemmtest.Matrix(rng, rowsA, colsA, pad, float32(math.NaN()), false)
+	s.b, s.ldb = sgemmtest.Matrix(rng, rowsB, colsB, pad, float32(math.NaN()), false)
 	// With beta = 0, C's old values must be ignored, NaN included.
-	s.c, s.ldc = newMatrix(rng, m, n, pad, 7, nanC)
+	s.c, s.ldc = sgemmtest.Matrix(rng, m, n, pad, 7, nanC)
 	return s
-}
-
-// newMatrix returns a rows×cols row-major matrix with leading dimension
-// max(1, cols)+pad and the shortest slice gonum accepts, filled with values
-// in [-1, 1) (or NaN if nan is set); padding holds fill.
-func newMatrix(rng *rand.Rand, rows, cols, pad int, fill float32, nan bool) ([]float32, int) {
-	ld := max(1, cols) + pad
-	if rows == 0 {
-		return []float32{}, ld
-	}
-	x := make([]float32, (rows-1)*ld+cols)
-	for i := range x {
-		switch {
-		case i%ld >= cols:
-			x[i] = fill
-		case nan:
-			x[i] = float32(math.NaN())
-		default:
-			x[i] = 2*rng.Float32() - 1
-		}
-	}
-	return x, ld
 }
 
 // TestSgemmPanics checks that the installed Sgemm rejects invalid arguments

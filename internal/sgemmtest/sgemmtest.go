@@ -140,9 +140,9 @@ func Run(t testing.TB, f Func, c Case, rng *rand.Rand) float64 {
 	if c.TB != blas.NoTrans {
 		rowsB, colsB = c.N, c.K
 	}
-	a, lda := matrix(rng, rowsA, colsA, c.Pad, float32(math.NaN()), false)
-	b, ldb := matrix(rng, rowsB, colsB, c.Pad, float32(math.NaN()), false)
-	old, ldc := matrix(rng, c.M, c.N, c.Pad, sentinel, c.Beta == 0)
+	a, lda := Matrix(rng, rowsA, colsA, c.Pad, float32(math.NaN()), false)
+	b, ldb := Matrix(rng, rowsB, colsB, c.Pad, float32(math.NaN()), false)
+	old, ldc := Matrix(rng, c.M, c.N, c.Pad, sentinel, c.Beta == 0)
 	a0, b0 := append([]float32(nil), a...), append([]float32(nil), b...)
 	got := append([]float32(nil), old...)
 	f(c.TA, c.TB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, got, ldc)
@@ -194,10 +194,10 @@ func Run(t testing.TB, f Func, c Case, rng *rand.Rand) float64 {
 	return worst
 }
 
-// matrix returns a rows×cols row-major matrix with leading dimension
+// Matrix returns a rows×cols row-major matrix with leading dimension
 // max(1, cols)+pad and the shortest slice gonum accepts, filled with values
 // in [-1, 1) (or NaN if nan); padding holds fill.
-func matrix(rng *rand.Rand, rows, cols, pad int, fill float32, nan bool) ([]float32, int) {
+func Matrix(rng *rand.Rand, rows, cols, pad int, fill float32, nan bool) ([]float32, int) {
 	ld := max(1, cols) + pad
 	if rows == 0 {
 		return []float32{}, ld
