@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -638,22 +637,7 @@ func TestConformanceBundled(t *testing.T) {
 // realImage is a CIFAR-10 training image (a cat) as RGBA bytes: a trained
 // net is only meaningful on images like those it learnt from.
 func realImage(t *testing.T) *image.RGBA {
-	f, err := os.Open("testdata/cat.jpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	src, err := jpeg.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := image.NewRGBA(src.Bounds())
-	for y := src.Bounds().Min.Y; y < src.Bounds().Max.Y; y++ {
-		for x := src.Bounds().Min.X; x < src.Bounds().Max.X; x++ {
-			img.Set(x, y, src.At(x, y))
-		}
-	}
-	return img
+	return readRGBA(t, "testdata/cat.jpg")
 }
 
 // conformFile runs the model of a weight file natively and in the guest

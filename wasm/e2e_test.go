@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"image"
 	"image/draw"
+	_ "image/jpeg" // the decoders readRGBA uses
 	_ "image/png"
 	"os"
 	"testing"
