@@ -447,18 +447,8 @@ func modelFile(t *testing.T, name string, w float64, seed uint64) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := kernel.Build(*s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Init("he", seed); err != nil {
-		t.Fatal(err)
-	}
-	classes := make([]string, n.Classes())
-	for i := range classes {
-		classes[i] = fmt.Sprintf("class %d", i)
-	}
-	pre := preprocess.Params{Kind: preprocess.Channel, Mean: []float32{0.49, 0.48, 0.45}, Std: []float32{0.25, 0.24, 0.26}}
+	n := seededNet(t, *s, seed)
+	pre := channelNorm
 	// The placements their trainer writes: each build's path from an
 	// image to the input is compared.
 	switch name {
@@ -467,7 +457,33 @@ func modelFile(t *testing.T, name string, w float64, seed uint64) []byte {
 	case "imagenet-all-cnn":
 		pre.Place, pre.Size = preprocess.PlaceCrop, [2]int{256, 256}
 	}
-	b, err := format.Marshal(format.FromNet(n, classes, pre, format.F32, map[string]string{"seed": fmt.Sprint(seed)}))
+	return netFile(t, n, pre, map[string]string{"seed": fmt.Sprint(seed)})
+}
+
+// channelNorm is the per-channel normalisation of the suite's files.
+var channelNorm = preprocess.Params{Kind: preprocess.Channel, Mean: []float32{0.49, 0.48, 0.45}, Std: []float32{0.25, 0.24, 0.26}}
+
+// seededNet builds s with He initialisation from seed.
+func seededNet(t *testing.T, s kernel.Spec, seed uint64) *kernel.Net {
+	t.Helper()
+	n, err := kernel.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Init("he", seed); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// netFile is the weight file of n, with classes "class 0", "class 1", ….
+func netFile(t *testing.T, n *kernel.Net, pre preprocess.Params, meta map[string]string) []byte {
+	t.Helper()
+	classes := make([]string, n.Classes())
+	for i := range classes {
+		classes[i] = fmt.Sprintf("class %d", i)
+	}
+	b, err := format.Marshal(format.FromNet(n, classes, pre, format.F32, meta))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,13 +553,7 @@ func batchNormFile(t *testing.T, w float64, seed uint64) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := kernel.Build(bs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Init("he", seed); err != nil {
-		t.Fatal(err)
-	}
+	n := seededNet(t, bs, seed)
 	rng := rand.New(rand.NewPCG(seed, 3))
 	for _, l := range n.Layers {
 		if bn, ok := l.(*kernel.BatchNorm); ok {
@@ -555,16 +565,7 @@ func batchNormFile(t *testing.T, w float64, seed uint64) []byte {
 			}
 		}
 	}
-	classes := make([]string, n.Classes())
-	for i := range classes {
-		classes[i] = fmt.Sprintf("class %d", i)
-	}
-	pre := preprocess.Params{Kind: preprocess.Channel, Mean: []float32{0.49, 0.48, 0.45}, Std: []float32{0.25, 0.24, 0.26}}
-	b, err := format.Marshal(format.FromNet(n, classes, pre, format.F32, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return netFile(t, n, channelNorm, nil)
 }
 
 // pnormFile is modelFile for Model C with p-norm subsampling (paper Eq. 1)
@@ -585,23 +586,7 @@ func pnormFile(t *testing.T, w float64, seed uint64) []byte {
 	if len(ps) != 0 {
 		t.Fatalf("model-c has %d max-pools, want 2", 2-len(ps))
 	}
-	n, err := kernel.Build(*s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Init("he", seed); err != nil {
-		t.Fatal(err)
-	}
-	classes := make([]string, n.Classes())
-	for i := range classes {
-		classes[i] = fmt.Sprintf("class %d", i)
-	}
-	pre := preprocess.Params{Kind: preprocess.Channel, Mean: []float32{0.49, 0.48, 0.45}, Std: []float32{0.25, 0.24, 0.26}}
-	b, err := format.Marshal(format.FromNet(n, classes, pre, format.F32, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return netFile(t, seededNet(t, *s, seed), channelNorm, nil)
 }
 
 // conform runs one architecture natively and in the guest and compares.
