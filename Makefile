@@ -80,10 +80,10 @@ test-go:
 # The race detector, on the short suite (-short leaves out the long
 # training runs, which race instrumentation would make ten times longer) of
 # the packages whose goroutines share memory: the kernel's threading, the
-# BLAS seam, the trainer's loaders, the commands. The wasm packages' tests
+# BLAS seam, the data set loaders, the commands. The wasm packages' tests
 # run guest code, where the host has nothing to race; the AVX-512 Sgemm is
 # assembly, which the detector does not see.
-RACEPKGS = ./kernel/... ./native ./format/... ./trainer/... ./cmd/... ./internal/atomicfile
+RACEPKGS = ./kernel/... ./native ./format/... ./dataset/... ./trainer/... ./cmd/... ./internal/atomicfile
 test-race:
 	@[ -n "$(HAVE_CGO)" ] || { echo "skip: -race needs cgo (gcc: make deps)"; exit 0; }; \
 	$(GO) test -race -short -count=1 -timeout 30m $(RACEPKGS)
@@ -94,11 +94,12 @@ test-purego:
 
 # arm64, the pure-Go path (CGO_ENABLED=0) an Apple-silicon or Graviton user
 # gets first: every command builds, and the short tests of the kernel, the
-# format, the BLAS backends and the trainer run under qemu-aarch64.
+# format, the BLAS backends, the data sets and the trainer run under
+# qemu-aarch64.
 test-arm64:
 	@command -v qemu-aarch64 >/dev/null || { echo "skip: qemu-aarch64 is missing (qemu-user: make deps): arm64 is not tested"; exit 0; }; \
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) build -o /dev/null ./cmd/... && \
-	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64 ./kernel/... ./format/... ./native/... ./trainer/
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64 ./kernel/... ./format/... ./native/... ./dataset/ ./trainer/
 
 # The portable packages must build for both WebAssembly targets.
 test-wasm: simd-check
@@ -140,9 +141,9 @@ FUZZCIFLAGS = -run '^$$' -fuzztime $(FUZZCI) -fuzzminimizetime $(FUZZCIMIN)
 .PHONY: fuzz-ci
 fuzz-ci:
 	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzUnmarshal$$' ./format/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadCIFAR$$' ./trainer/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolder$$' ./trainer/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolderTar$$' ./trainer/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadCIFAR$$' ./dataset/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolder$$' ./dataset/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolderTar$$' ./dataset/
 	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzReadImage$$' ./cmd/allcnn/
 
 bench:

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
@@ -77,7 +78,7 @@ type Config struct {
 
 	// Resize, when positive, scales each image of folder data so that its
 	// shorter side is Resize pixels and keeps the central square
-	// (FolderOptions.Resize): with a smaller input, the crop mode above.
+	// (dataset.FolderOptions.Resize): with a smaller input, the crop mode above.
 	Resize int `msgpack:"resize,omitempty" json:"resize,omitempty"`
 }
 
@@ -150,6 +151,15 @@ func (c *Config) check() error {
 		return err
 	}
 	return nil
+}
+
+// load reads the config's training set: dataset.Load, except that folder
+// data is read with Resize.
+func (c *Config) load() (*dataset.Dataset, error) {
+	if path, ok := strings.CutPrefix(c.Data, "folder:"); ok && path != "" && c.Resize > 0 {
+		return dataset.LoadFolder(path, dataset.FolderOptions{Resize: c.Resize})
+	}
+	return dataset.Load(c.Data)
 }
 
 // resolveSpec builds the zoo architecture for the data's classes when the

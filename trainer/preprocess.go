@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/gonum"
 
+	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
@@ -29,7 +30,7 @@ const MaxZCADim = 4096
 // FitChannel fits per-channel normalization: the mean and the standard
 // deviation (over all pixels of all images, on the [0, 1] scale) of each
 // channel. A constant channel gets deviation 1.
-func FitChannel(d *Dataset) preprocess.Params {
+func FitChannel(d *dataset.Dataset) preprocess.Params {
 	hw := d.H * d.W
 	p := preprocess.Params{Kind: preprocess.Channel, Mean: make([]float32, d.C), Std: make([]float32, d.C)}
 	for c := 0; c < d.C; c++ {
@@ -63,7 +64,7 @@ func FitChannel(d *Dataset) preprocess.Params {
 // It refuses images of more than MaxZCADim values. Fitted on fewer images
 // than dimensions the covariance is singular and eps decides what held-out
 // images become; ChoosePreprocess guards against that.
-func FitGCNZCA(d *Dataset, scale, eps float32) (preprocess.Params, error) {
+func FitGCNZCA(d *dataset.Dataset, scale, eps float32) (preprocess.Params, error) {
 	dim, n := d.C*d.H*d.W, d.Len()
 	switch {
 	case dim > MaxZCADim:
@@ -196,7 +197,7 @@ func invSqrtShifted(a []float64, n int, eps float64) ([]float64, error) {
 // missing directions and held-out images become noise (NOTES.md §5: a run
 // fitted on 2,000 images stayed at chance). Between D and 10·D it warns and
 // fits. warn may be nil.
-func ChoosePreprocess(kind string, d *Dataset, warn io.Writer) (preprocess.Params, error) {
+func ChoosePreprocess(kind string, d *dataset.Dataset, warn io.Writer) (preprocess.Params, error) {
 	if warn == nil {
 		warn = io.Discard
 	}
@@ -232,7 +233,7 @@ var batchScratch sync.Pool // *[]float32
 // shape (p.Validate). For ZCA the whitening of the whole batch is one matrix
 // product (blas32.Gemm, so it uses whatever BLAS the program installed with
 // blas32.Use).
-func ApplyBatch(p *preprocess.Params, d *Dataset, idx []int, out []float32) {
+func ApplyBatch(p *preprocess.Params, d *dataset.Dataset, idx []int, out []float32) {
 	n := d.C * d.H * d.W
 	out = out[:len(idx)*n]
 	if p.Kind != preprocess.GCNZCA {

@@ -12,6 +12,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
@@ -19,7 +20,7 @@ import (
 // random mix of independent normal sources with scales 8, 8/2, 8/3, …: a
 // full-rank, far from isotropic covariance. The mix depends on the shape
 // only, so two calls with different seeds draw from one distribution.
-func correlatedDataset(n, c, h, w int, seed uint64) *Dataset {
+func correlatedDataset(n, c, h, w int, seed uint64) *dataset.Dataset {
 	dim := c * h * w
 	mr := rand.New(rand.NewPCG(uint64(dim), 0))
 	mix := make([]float64, dim*dim)
@@ -27,7 +28,7 @@ func correlatedDataset(n, c, h, w int, seed uint64) *Dataset {
 		mix[i] = mr.NormFloat64()
 	}
 	r := rand.New(rand.NewPCG(seed, 1))
-	d := &Dataset{Classes: []string{"x"}, C: c, H: h, W: w, Labels: make([]int, n), Images: make([]float32, n*dim)}
+	d := &dataset.Dataset{Classes: []string{"x"}, C: c, H: h, W: w, Labels: make([]int, n), Images: make([]float32, n*dim)}
 	z := make([]float64, dim)
 	for i := 0; i < n; i++ {
 		for k := range z {
@@ -77,7 +78,7 @@ type zcaReference struct {
 	w    *mat.SymDense // U diag(1/√(λ+eps)) Uᵀ
 }
 
-func fitReference(d *Dataset, scale, eps float64) zcaReference {
+func fitReference(d *dataset.Dataset, scale, eps float64) zcaReference {
 	dim, n := d.C*d.H*d.W, d.Len()
 	g := make([][]float64, n)
 	mean := make([]float64, dim)
@@ -136,7 +137,7 @@ func maxAbs(xs []float64) float64 {
 
 func TestFitChannel(t *testing.T) {
 	// Two 2×1×2 images; channel 1 is constant.
-	d := &Dataset{Classes: []string{"a"}, C: 2, H: 1, W: 2, Labels: []int{0, 0},
+	d := &dataset.Dataset{Classes: []string{"a"}, C: 2, H: 1, W: 2, Labels: []int{0, 0},
 		Images: []float32{0, 51, 7, 7, 102, 255, 7, 7}}
 	p := FitChannel(d)
 	// Channel 0 on [0, 1]: 0, 0.2, 0.4, 1 → mean 0.4, variance (0.16+0.04+0+0.36)/4 = 0.14.
@@ -367,14 +368,14 @@ func TestApplyBatchChannel(t *testing.T) {
 func TestFitGCNZCAErrors(t *testing.T) {
 	for _, c := range []struct {
 		name       string
-		d          *Dataset
+		d          *dataset.Dataset
 		scale, eps float32
 		want       string
 	}{
-		{"too big", &Dataset{C: 1, H: 65, W: 64, Labels: []int{0, 0}, Images: make([]float32, 2*65*64)}, 55, 0.1, "4160 dimensions"},
+		{"too big", &dataset.Dataset{C: 1, H: 65, W: 64, Labels: []int{0, 0}, Images: make([]float32, 2*65*64)}, 55, 0.1, "4160 dimensions"},
 		{"one image", correlatedDataset(1, 1, 2, 2, 1), 55, 0.1, "at least 2"},
 		{"eps 0", correlatedDataset(9, 1, 2, 2, 1), 55, 0, "eps"},
-		{"NaN pixel", &Dataset{C: 1, H: 1, W: 2, Labels: []int{0, 0}, Images: []float32{1, float32(math.NaN()), 3, 4}}, 55, 0.1, "not positive semidefinite or not finite"},
+		{"NaN pixel", &dataset.Dataset{C: 1, H: 1, W: 2, Labels: []int{0, 0}, Images: []float32{1, float32(math.NaN()), 3, 4}}, 55, 0.1, "not positive semidefinite or not finite"},
 	} {
 		if _, err := FitGCNZCA(c.d, c.scale, c.eps); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
@@ -385,10 +386,10 @@ func TestFitGCNZCAErrors(t *testing.T) {
 func TestChoosePreprocess(t *testing.T) {
 	// 2×2 gray images: 4 dimensions, so ZCA is refused up to 4 images,
 	// warned about below 40, and chosen by auto from 40 on.
-	big := &Dataset{Classes: []string{"x"}, C: 1, H: 65, W: 64, Labels: make([]int, 3), Images: make([]float32, 3*65*64)}
+	big := &dataset.Dataset{Classes: []string{"x"}, C: 1, H: 65, W: 64, Labels: make([]int, 3), Images: make([]float32, 3*65*64)}
 	for _, c := range []struct {
 		kind     string
-		d        *Dataset
+		d        *dataset.Dataset
 		want     string // Params.Kind, or "error"
 		saysWhat string // on the warn writer
 	}{
@@ -428,10 +429,10 @@ func TestChoosePreprocess(t *testing.T) {
 // CIFAR-10 JPEG tar (after holding out 500 per class). It takes minutes:
 // run it alone, once (-run '^$' -bench FitGCNZCA -benchtime 1x).
 func BenchmarkFitGCNZCACIFAR10(b *testing.B) {
-	if _, err := os.Stat(realTar); err != nil {
-		b.Skip("no", realTar)
+	if _, err := os.Stat(strings.TrimPrefix(realData, "folder:")); err != nil {
+		b.Skip("no", realData)
 	}
-	d, err := Load("folder:" + realTar)
+	d, err := dataset.Load(realData)
 	if err != nil {
 		b.Fatal(err)
 	}

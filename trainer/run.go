@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
@@ -68,9 +69,9 @@ type Run struct {
 
 	opt              SGD
 	shuffle, augment *rand.PCG
-	train, val       *Dataset  // raw pixels
-	xTrain, xVal     []float32 // preprocessed images, at the data's size
-	mode             inputMode // how they reach the network's input
+	train, val       *dataset.Dataset // raw pixels
+	xTrain, xVal     []float32        // preprocessed images, at the data's size
+	mode             inputMode        // how they reach the network's input
 	log              io.Writer
 }
 
@@ -226,7 +227,7 @@ func (r *Run) valLen() int {
 }
 
 // prepare preprocesses a whole dataset, in chunks.
-func prepare(p *preprocess.Params, d *Dataset) []float32 {
+func prepare(p *preprocess.Params, d *dataset.Dataset) []float32 {
 	dim := d.C * d.H * d.W
 	out := make([]float32, d.Len()*dim)
 	const chunk = 256

@@ -1,9 +1,11 @@
 package trainer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"image"
+	"image/png"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -118,7 +120,11 @@ func syntheticSized(t *testing.T, k, n, size int) string {
 				}
 			}
 			name := filepath.Join(cd, string(rune('a'+i/26))+string(rune('a'+i%26))+".png")
-			if err := os.WriteFile(name, encodePNG(t, im), 0o644); err != nil {
+			var b bytes.Buffer
+			if err := png.Encode(&b, im); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -20,10 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
-	"github.com/allcnn/allcnn/trainer"
 )
 
 // model is a weight file with its net built.
@@ -121,7 +121,7 @@ func (m *model) source() [3]int {
 // inputs brings images idx of d to the net's input, one batch, through the
 // model file's input contract (preprocess.Params.InputFromPixels): the
 // path the trainer's validation and the WebAssembly builds take too.
-func (m *model) inputs(d *trainer.Dataset, idx []int) (*kernel.Tensor, error) {
+func (m *model) inputs(d *dataset.Dataset, idx []int) (*kernel.Tensor, error) {
 	in := m.input()
 	x := kernel.NewTensor(len(idx), in[0], in[1], in[2])
 	for k, i := range idx {
@@ -134,7 +134,7 @@ func (m *model) inputs(d *trainer.Dataset, idx []int) (*kernel.Tensor, error) {
 
 // pixels is images idx of d as the net's input shows them, before
 // normalisation (preprocess.Params.PixelsFromPixels), for drawing.
-func (m *model) pixels(d *trainer.Dataset, idx []int) (*kernel.Tensor, error) {
+func (m *model) pixels(d *dataset.Dataset, idx []int) (*kernel.Tensor, error) {
 	in := m.input()
 	x := kernel.NewTensor(len(idx), in[0], in[1], in[2])
 	for k, i := range idx {
@@ -146,7 +146,7 @@ func (m *model) pixels(d *trainer.Dataset, idx []int) (*kernel.Tensor, error) {
 }
 
 // labelsAt is the labels of images idx of d.
-func labelsAt(d *trainer.Dataset, idx []int) []int {
+func labelsAt(d *dataset.Dataset, idx []int) []int {
 	l := make([]int, len(idx))
 	for k, i := range idx {
 		l[k] = d.Labels[i]
@@ -156,7 +156,7 @@ func labelsAt(d *trainer.Dataset, idx []int) []int {
 
 // maxImagePixels bounds a decoded image (8192×8192), so that a hostile
 // header cannot make us allocate gigabytes; maxImageBytes bounds the file,
-// as the trainer's folder loader does.
+// as dataset.LoadFolder does.
 const (
 	maxImagePixels = 1 << 26
 	maxImageBytes  = 64 << 20
@@ -165,7 +165,7 @@ const (
 // readImage decodes a PNG or JPEG file and resamples it to in (channels,
 // height, width) with preprocess.FromRGBA: a centred crop to the input's
 // aspect ratio, then area averaging or bilinear interpolation. Alpha is
-// dropped, as the trainer's folder loader drops it. The result is pixel
+// dropped, as dataset.LoadFolder drops it. The result is pixel
 // values in [0, 255], channel-major. Errors name the file; a file over
 // maxImageBytes or an image over maxImagePixels is refused before it is
 // decoded.
@@ -222,8 +222,8 @@ func readFileMax(path string, max int64) ([]byte, error) {
 
 // readImages reads image files into a data set at size in (labels all 0;
 // m.source() for a model), failing on the first file that does not read.
-func readImages(paths []string, in [3]int) (*trainer.Dataset, error) {
-	d := &trainer.Dataset{Classes: []string{""}, C: in[0], H: in[1], W: in[2], Labels: make([]int, len(paths))}
+func readImages(paths []string, in [3]int) (*dataset.Dataset, error) {
+	d := &dataset.Dataset{Classes: []string{""}, C: in[0], H: in[1], W: in[2], Labels: make([]int, len(paths))}
 	for _, p := range paths {
 		px, err := readImage(p, in)
 		if err != nil {
@@ -234,24 +234,24 @@ func readImages(paths []string, in [3]int) (*trainer.Dataset, error) {
 	return d, nil
 }
 
-// loadData reads a data set spec (trainer.Load) for model m: split "test"
-// is the test set of cifar10:DIR and cifar100:DIR (trainer.LoadTest),
+// loadData reads a data set spec (dataset.Load) for model m: split "test"
+// is the test set of cifar10:DIR and cifar100:DIR (dataset.LoadTest),
 // "train" the training set; a folder has no splits and is read whole
 // either way. A model trained on crops of resized images (the placement
 // preprocess.PlaceCrop) reads a folder as its trainer did
-// (trainer.FolderOptions.Resize), so that photos of any size load.
-func loadData(spec, split string, m *model) (*trainer.Dataset, error) {
+// (dataset.FolderOptions.Resize), so that photos of any size load.
+func loadData(spec, split string, m *model) (*dataset.Dataset, error) {
 	if split != "test" && split != "train" {
 		return nil, fmt.Errorf("%w: -split %q (want test or train)", errUsage, split)
 	}
 	p := &m.file.Preprocess
 	if path, ok := strings.CutPrefix(spec, "folder:"); ok && path != "" && p.Place == preprocess.PlaceCrop && p.Size[0] == p.Size[1] {
-		return trainer.LoadFolder(path, trainer.FolderOptions{Resize: p.Size[0]})
+		return dataset.LoadFolder(path, dataset.FolderOptions{Resize: p.Size[0]})
 	}
 	if split == "test" {
-		return trainer.LoadTest(spec)
+		return dataset.LoadTest(spec)
 	}
-	return trainer.Load(spec)
+	return dataset.Load(spec)
 }
 
 // sample returns the indices of limit images spread evenly over n (every

@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
-	"github.com/allcnn/allcnn/trainer"
 )
 
 // tinyModel writes All-CNN-C at width 1/8 (12 and 24 channels, the ten
@@ -206,7 +206,7 @@ func TestInputsMatchReadImage(t *testing.T) {
 	for i, f := range []string{"a/0.png", "a/1.jpg", "b/0.png"} {
 		writeImage(t, filepath.Join(dir, f), 11, 9, uint64(i))
 	}
-	d, err := trainer.LoadFolder(dir, trainer.FolderOptions{})
+	d, err := dataset.LoadFolder(dir, dataset.FolderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

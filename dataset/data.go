@@ -1,4 +1,4 @@
-package trainer
+package dataset
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 // more than 8192×8192 pixels or has the wrong size, an empty class folder, a
 // tar entry that is a link or whose name leads outside the archive. The
 // message names the file.
-var ErrData = errors.New("trainer: invalid data")
+var ErrData = errors.New("dataset: invalid data")
 
 // Dataset is a labelled image set held in memory. Images are float32 pixel
 // values in [0, 255], channel-major (C×H×W), one after another.
@@ -41,17 +41,8 @@ func (d *Dataset) Image(i int) []float32 {
 // Folder data sets have one image size (that of the first image) and their
 // class names are the sub-folder names, sorted; see LoadFolder for the rules
 // and for options. Load reads them as they are; a training run with
-// Config.Resize reads them with FolderOptions.Resize.
+// trainer.Config.Resize reads them with FolderOptions.Resize.
 func Load(spec string) (*Dataset, error) { return load(spec, false) }
-
-// load reads the config's training set: Load, except that folder data is
-// read with Resize.
-func (c *Config) load() (*Dataset, error) {
-	if path, ok := strings.CutPrefix(c.Data, "folder:"); ok && path != "" && c.Resize > 0 {
-		return LoadFolder(path, FolderOptions{Resize: c.Resize})
-	}
-	return Load(c.Data)
-}
 
 // LoadTest reads the test set belonging to spec: test_batch.bin for cifar10,
 // test.bin for cifar100. A folder spec has no separate test split, so the
@@ -61,7 +52,7 @@ func LoadTest(spec string) (*Dataset, error) { return load(spec, true) }
 func load(spec string, test bool) (*Dataset, error) {
 	kind, path, ok := strings.Cut(spec, ":")
 	if !ok || path == "" {
-		return nil, fmt.Errorf("trainer: data spec %q: want cifar10:DIR, cifar100:DIR or folder:PATH", spec)
+		return nil, fmt.Errorf("dataset: data spec %q: want cifar10:DIR, cifar100:DIR or folder:PATH", spec)
 	}
 	switch kind {
 	case "cifar10":
@@ -71,7 +62,7 @@ func load(spec string, test bool) (*Dataset, error) {
 	case "folder":
 		return LoadFolder(path, FolderOptions{})
 	}
-	return nil, fmt.Errorf("trainer: data spec %q: unknown kind %q (want cifar10, cifar100 or folder)", spec, kind)
+	return nil, fmt.Errorf("dataset: data spec %q: unknown kind %q (want cifar10, cifar100 or folder)", spec, kind)
 }
 
 // Split holds out the last perClass images of each class, in data set

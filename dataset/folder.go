@@ -1,4 +1,4 @@
-package trainer
+package dataset
 
 import (
 	"archive/tar"
@@ -30,8 +30,9 @@ type FolderOptions struct {
 	W, H int
 	// Resize, when positive, scales each image so that its shorter side is
 	// Resize pixels and keeps the central Resize×Resize square (both at
-	// once, with preprocess.FromRGBA), before the size check: the ImageNet-style path (NOTES.md §4),
-	// followed by RandomCrop or CenterCrop to the network's input size.
+	// once, with preprocess.FromRGBA), before the size check: the
+	// ImageNet-style path (NOTES.md §4), followed by trainer.RandomCrop or
+	// trainer.CenterCrop to the network's input size.
 	Resize int
 	// Workers is the number of decoding goroutines; 0 means GOMAXPROCS.
 	Workers int
@@ -74,7 +75,7 @@ const maxImagePixels = 1 << 26
 func LoadFolder(path string, opt FolderOptions) (*Dataset, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("trainer: %w", err)
+		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	dec := newDecoder(opt)
 	var classes map[string]string
@@ -141,7 +142,7 @@ func (f *imageFile) decode(resize int) {
 	if data == nil {
 		var err error
 		if data, err = os.ReadFile(f.path); err != nil {
-			f.err = fmt.Errorf("trainer: %w", err)
+			f.err = fmt.Errorf("dataset: %w", err)
 			return
 		}
 	}
@@ -243,7 +244,7 @@ func hidden(name string) bool { return strings.HasPrefix(name, ".") }
 func walkFolder(dir string, dec *decoder) (map[string]string, error) {
 	top, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("trainer: %w", err)
+		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	classes := map[string]string{}
 	for _, c := range top {
@@ -252,14 +253,14 @@ func walkFolder(dir string, dec *decoder) (map[string]string, error) {
 		}
 		cdir := filepath.Join(dir, c.Name())
 		if fi, err := os.Stat(cdir); err != nil { // follows links
-			return nil, fmt.Errorf("trainer: %w", err)
+			return nil, fmt.Errorf("dataset: %w", err)
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("%w: %s: a file outside the class folders", ErrData, cdir)
 		}
 		classes[c.Name()] = cdir
 		ents, err := os.ReadDir(cdir)
 		if err != nil {
-			return nil, fmt.Errorf("trainer: %w", err)
+			return nil, fmt.Errorf("dataset: %w", err)
 		}
 		for _, e := range ents {
 			if hidden(e.Name()) {
@@ -267,7 +268,7 @@ func walkFolder(dir string, dec *decoder) (map[string]string, error) {
 			}
 			p := filepath.Join(cdir, e.Name())
 			if fi, err := os.Stat(p); err != nil {
-				return nil, fmt.Errorf("trainer: %w", err)
+				return nil, fmt.Errorf("dataset: %w", err)
 			} else if fi.IsDir() {
 				return nil, fmt.Errorf("%w: %s: a folder inside a class folder", ErrData, p)
 			}
@@ -283,7 +284,7 @@ func walkFolder(dir string, dec *decoder) (map[string]string, error) {
 func streamTar(file string, dec *decoder) (map[string]string, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("trainer: %w", err)
+		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
 	gz, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))

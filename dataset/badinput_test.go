@@ -1,4 +1,4 @@
-package trainer
+package dataset
 
 // Bad input, at the loaders (issue 18): every malformed data set is refused
 // with an error that names the file and says what is wrong, returns no data

@@ -1,4 +1,4 @@
-package trainer
+package dataset
 
 import (
 	"fmt"
@@ -64,7 +64,7 @@ func loadCIFAR(f cifarFormat, dir string, test bool) (*Dataset, error) {
 func (f cifarFormat) read(path string, d *Dataset) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("trainer: %s: %w", f.name, err)
+		return fmt.Errorf("dataset: %s: %w", f.name, err)
 	}
 	rec := f.labelBytes + cifarPixels
 	if len(b)%rec != 0 {

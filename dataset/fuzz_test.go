@@ -1,4 +1,4 @@
-package trainer
+package dataset
 
 import (
 	"archive/tar"
@@ -244,8 +244,8 @@ func checkFolderResult(t *testing.T, source string, resize int, d *Dataset, err 
 		if d != nil {
 			t.Fatalf("a data set with the error %v", err)
 		}
-		if !strings.HasPrefix(err.Error(), "trainer: ") {
-			t.Fatalf("error %q does not start with trainer:", err)
+		if !strings.HasPrefix(err.Error(), "dataset: ") {
+			t.Fatalf("error %q does not start with dataset:", err)
 		}
 		if errors.Is(err, ErrData) && !strings.Contains(err.Error(), source) {
 			t.Fatalf("error %q does not name %s", err, source)
