@@ -48,10 +48,8 @@ func (m *Model) Info() Info {
 		kind = preprocess.None
 	}
 	place := f.Preprocess.Place
-	var warnings []string
 	if place == "" {
 		place = preprocess.PlaceResize
-		warnings = append(warnings, "the weight file has no preprocess.place (it predates the input contract): images are resized to the input")
 	}
 	sh, sw := f.Preprocess.SourceSize(f.Arch.Input)
 	info := Info{
@@ -61,7 +59,7 @@ func (m *Model) Info() Info {
 		Preprocess: kind,
 		Place:      place,
 		Source:     [2]int{sh, sw},
-		Warnings:   warnings,
+		Warnings:   m.Warnings(),
 		Layers:     layers(f.Arch),
 		Meta:       make(map[string]string, len(f.Meta)),
 	}

@@ -8,12 +8,18 @@
 //	RGBA pixels ─ preprocess.Params.Input ─▶ net input ─ kernel.Net ─▶ logits, Classify
 //	                                              └─ Net.Saliency (rule) ─▶ map ─ render.Map ─▶ RGBA
 //
-// It imports kernel, kernel/preprocess, kernel/render and format only —
-// never trainer, native or cmd, which would drag datasets, image decoders
-// and cgo into the wasm binaries — and does not call encoding/json, whose
-// reflective encoder the linker would then keep: Info.JSON encodes by hand.
+// The commands, which read image files and data sets, take the same path
+// in batches: pixel images ─ Inputs ─▶ a batch of inputs ─ Probs ─▶
+// probabilities (with flip test-time augmentation).
 //
-// A Model is safe for concurrent use; calls on one model run one at a time.
+// It imports kernel, kernel/preprocess, kernel/render and format only —
+// never dataset, trainer, native or cmd, which would drag image decoders,
+// archive readers and cgo into the wasm binaries — and does not call
+// encoding/json, whose reflective encoder the linker would then keep:
+// Info.JSON encodes by hand.
+//
+// A Model is safe for concurrent use; calls on one model run one at a
+// time. Net is the exception: its caller takes care of that.
 package allcnn
 
 import (
@@ -49,12 +55,54 @@ func Load(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	return fromFile(f)
+}
+
+// Open reads and validates the weight file at path (format.ReadFile, which
+// treats it as hostile and whose errors name it) and builds its network.
+func Open(path string) (*Model, error) {
+	f, err := format.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := fromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// fromFile builds the network of a decoded file and keeps the file
+// without its tensors.
+func fromFile(f *format.File) (*Model, error) {
 	n, err := f.Net()
 	if err != nil {
 		return nil, err
 	}
 	f.Tensors = nil // the net holds the only copy of the weights
 	return &Model{file: f, net: n}, nil
+}
+
+// File is the weight file the model was loaded from (architecture, class
+// names, preprocessing, metadata) without its tensors, which the network
+// holds. The caller must not modify it.
+func (m *Model) File() *format.File { return m.file }
+
+// Net is the model's network, for what the model does not offer: its
+// weights, a forward pass to a layer, receptive fields. Calls on it bypass
+// the model's lock, so a caller who uses it must not use the model from
+// another goroutine meanwhile.
+func (m *Model) Net() *kernel.Net { return m.net }
+
+// Warnings are what a caller should show once about the model, as
+// Info.Warnings: a file older than the input contract, read as
+// "resize".
+func (m *Model) Warnings() []string {
+	if m.file.Preprocess.Place != "" {
+		return nil
+	}
+	in := m.file.Arch.Input
+	return []string{fmt.Sprintf("the weight file has no preprocess.place (it predates the input contract): images are resized to the %d×%d input", in[1], in[2])}
 }
 
 // InputSize is the number of values of a prepared input, C·H·W.
@@ -82,9 +130,9 @@ func (m *Model) Input(rgba []byte, w, h int) ([]float32, error) {
 	return x, nil
 }
 
-// pixels is the image as the input shows it, before normalisation
+// pixelsRGBA is the image as the input shows it, before normalisation
 // (preprocess.Params.Pixels), in [0, 255]: what maps are drawn over.
-func (m *Model) pixels(rgba []byte, w, h int) ([]float32, error) {
+func (m *Model) pixelsRGBA(rgba []byte, w, h int) ([]float32, error) {
 	if err := m.channels(); err != nil {
 		return nil, err
 	}
@@ -135,13 +183,13 @@ func (m *Model) Classify(rgba []byte, w, h int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	logits, err := m.Logits(x)
+	t, err := m.tensor(x)
 	if err != nil {
 		return nil, err
 	}
-	probs := make([]float32, len(logits))
-	kernel.Softmax(logits, len(logits), probs)
-	return probs, nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.probs(t)
 }
 
 // Saliency is a map computed by Model.Saliency or Model.SaliencyRGBA.
@@ -231,7 +279,7 @@ func (m *Model) SaliencyRGBA(rgba []byte, w, h int, req SaliencyRequest) (*Salie
 	}
 	var under image.Image
 	if req.Render.Overlay > 0 {
-		img, err := m.pixels(rgba, w, h)
+		img, err := m.pixelsRGBA(rgba, w, h)
 		if err != nil {
 			return nil, err
 		}
