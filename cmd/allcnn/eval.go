@@ -62,7 +62,7 @@ said in the report when on). Progress goes to stderr every few seconds.`, stderr
 		_, d = d.Split(*val)
 	}
 	// The model's index of each data class, by name.
-	classes := m.file.Classes
+	classes := m.File().Classes
 	toModel := make([]int, len(d.Classes))
 	for i, name := range d.Classes {
 		toModel[i] = -1
@@ -79,7 +79,7 @@ said in the report when on). Progress goes to stderr every few seconds.`, stderr
 	if len(idx) == 0 {
 		return fmt.Errorf("eval: %s holds no images", *spec)
 	}
-	k := m.net.Classes()
+	k := m.Classes()
 	r := evalReport{Model: *path, Data: *spec, Split: *split, Images: len(idx), K: min(5, k), Flip: *flip}
 	where := fmt.Sprintf("%s, split %s", *spec, *split)
 	if strings.HasPrefix(*spec, "folder:") {
@@ -93,11 +93,11 @@ said in the report when on). Progress goes to stderr every few seconds.`, stderr
 	prog := newProgress(stderr, "eval", len(idx))
 	for lo := 0; lo < len(idx); lo += *batch {
 		part := idx[lo:min(lo+*batch, len(idx))]
-		x, err := m.inputs(d, part)
+		x, err := inputs(m, d, part)
 		if err != nil {
 			return err
 		}
-		p, err := m.probsTTA(x, *flip)
+		p, err := m.Probs(x, *flip)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ said in the report when on). Progress goes to stderr every few seconds.`, stderr
 	if *asJSON {
 		return writeJSON(stdout, r)
 	}
-	fmt.Fprintf(stdout, "model:       %s (%s)\n", *path, m.file.Arch.Name)
+	fmt.Fprintf(stdout, "model:       %s (%s)\n", *path, m.File().Arch.Name)
 	fmt.Fprintf(stdout, "data:        %s: %d images of %d classes\n", where, len(idx), len(d.Classes))
 	if r.Flip {
 		fmt.Fprintln(stdout, "flip TTA:    on (each image's probabilities averaged with its mirror's)")

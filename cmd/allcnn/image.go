@@ -1,8 +1,8 @@
 package main
 
-// What predict, eval and viz share: the model file, images read from disk
-// or from a data set and brought to the model's input, the softmax, and a
-// few flag values.
+// What predict, eval and viz share: the model file (opened by the root
+// package, allcnn, which brings images to the input and classifies them),
+// images read from disk or from a data set, and a few flag values.
 
 import (
 	"bytes"
@@ -20,37 +20,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/allcnn/allcnn"
 	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
-// model is a weight file with its net built.
-type model struct {
-	file *format.File
-	net  *kernel.Net
-}
-
-// openModel reads a weight file and builds its net. A file older than the
-// input contract (no preprocess.place) gets a warning on stderr naming the
-// field: its images are resized to the input, as before.
-func openModel(path string, stderr io.Writer) (*model, error) {
+// openModel opens the weight file of -model (allcnn.Open) and prints the
+// model's warnings on stderr: a file older than the input contract (no
+// preprocess.place) is read as before, its images resized to the input.
+func openModel(path string, stderr io.Writer) (*allcnn.Model, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: -model FILE is required", errUsage)
 	}
-	f, err := format.ReadFile(path) // its errors name the file
+	m, err := allcnn.Open(path) // its errors name the file
 	if err != nil {
 		return nil, err
 	}
-	n, err := f.Net()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	for _, w := range m.Warnings() {
+		fmt.Fprintf(stderr, "allcnn: warning: %s: %s\n", path, w)
 	}
-	if f.Preprocess.Place == "" {
-		fmt.Fprintf(stderr, "allcnn: warning: %s has no preprocess.place (it predates the input contract); images are resized to the %d×%d input\n", path, f.Arch.Input[1], f.Arch.Input[2])
-	}
-	return &model{file: f, net: n}, nil
+	return m, nil
 }
 
 // describeInput says in a line how an image becomes the input of f's net.
@@ -67,82 +58,25 @@ func describeInput(f *format.File) string {
 	return fmt.Sprintf("resize: resampled to %d×%d (assumed: the file has no preprocess.place)", in[1], in[2])
 }
 
-// input is the model's input shape: channels, height, width.
-func (m *model) input() [3]int { return m.file.Arch.Input }
-
-// probs runs x through the net in evaluation mode and returns the softmax
-// of the outputs, one row of m.net.Classes() per example.
-func (m *model) probs(x *kernel.Tensor) ([]float32, error) {
-	out, err := m.net.Forward(x, false)
-	if err != nil {
-		return nil, err
-	}
-	p := make([]float32, len(out.Data))
-	kernel.Softmax(out.Data, m.net.Classes(), p)
-	return p, nil
+// inputs brings images idx of d to m's input, one batch, through the model
+// file's input contract (allcnn.Model.Inputs).
+func inputs(m *allcnn.Model, d *dataset.Dataset, idx []int) (*kernel.Tensor, error) {
+	return m.Inputs(imagesAt(d, idx), d.C, d.H, d.W)
 }
 
-// probsTTA is probs, or with flip the mean of the probabilities of x and of
-// x mirrored left to right (test-time augmentation): the input mirrored is
-// the image mirrored, normalised and placed (to a pixel where a canvas or
-// crop margin is odd).
-func (m *model) probsTTA(x *kernel.Tensor, flip bool) ([]float32, error) {
-	p, err := m.probs(x)
-	if err != nil || !flip {
-		return p, err
-	}
-	w := x.Shape[3]
-	mirror := kernel.NewTensor(x.Shape...)
-	for r := 0; r < len(x.Data)/w; r++ {
-		row, out := x.Data[r*w:(r+1)*w], mirror.Data[r*w:(r+1)*w]
-		for i, v := range row {
-			out[w-1-i] = v
-		}
-	}
-	q, err := m.probs(mirror)
-	if err != nil {
-		return nil, err
-	}
-	for i := range p {
-		p[i] = (p[i] + q[i]) / 2
-	}
-	return p, nil
+// pixels is images idx of d as m's input shows them, before normalisation
+// (allcnn.Model.Pixels), for drawing.
+func pixels(m *allcnn.Model, d *dataset.Dataset, idx []int) (*kernel.Tensor, error) {
+	return m.Pixels(imagesAt(d, idx), d.C, d.H, d.W)
 }
 
-// source is the size images are read at, before they become the net's
-// input: the input's channels and the model file's source size
-// (preprocess.Params.SourceSize; the input's own for most models).
-func (m *model) source() [3]int {
-	in := m.input()
-	h, w := m.file.Preprocess.SourceSize(in)
-	return [3]int{in[0], h, w}
-}
-
-// inputs brings images idx of d to the net's input, one batch, through the
-// model file's input contract (preprocess.Params.InputFromPixels): the
-// path the trainer's validation and the WebAssembly builds take too.
-func (m *model) inputs(d *dataset.Dataset, idx []int) (*kernel.Tensor, error) {
-	in := m.input()
-	x := kernel.NewTensor(len(idx), in[0], in[1], in[2])
+// imagesAt is images idx of d, aliasing d.Images.
+func imagesAt(d *dataset.Dataset, idx []int) [][]float32 {
+	imgs := make([][]float32, len(idx))
 	for k, i := range idx {
-		if err := m.file.Preprocess.InputFromPixels(d.Image(i), d.C, d.H, d.W, in, x.Example(k)); err != nil {
-			return nil, err
-		}
+		imgs[k] = d.Image(i)
 	}
-	return x, nil
-}
-
-// pixels is images idx of d as the net's input shows them, before
-// normalisation (preprocess.Params.PixelsFromPixels), for drawing.
-func (m *model) pixels(d *dataset.Dataset, idx []int) (*kernel.Tensor, error) {
-	in := m.input()
-	x := kernel.NewTensor(len(idx), in[0], in[1], in[2])
-	for k, i := range idx {
-		if err := m.file.Preprocess.PixelsFromPixels(d.Image(i), d.C, d.H, d.W, in, x.Example(k)); err != nil {
-			return nil, err
-		}
-	}
-	return x, nil
+	return imgs
 }
 
 // labelsAt is the labels of images idx of d.
@@ -221,7 +155,8 @@ func readFileMax(path string, max int64) ([]byte, error) {
 }
 
 // readImages reads image files into a data set at size in (labels all 0;
-// m.source() for a model), failing on the first file that does not read.
+// allcnn.Model.Source for a model), failing on the first file that does
+// not read.
 func readImages(paths []string, in [3]int) (*dataset.Dataset, error) {
 	d := &dataset.Dataset{Classes: []string{""}, C: in[0], H: in[1], W: in[2], Labels: make([]int, len(paths))}
 	for _, p := range paths {
@@ -240,11 +175,11 @@ func readImages(paths []string, in [3]int) (*dataset.Dataset, error) {
 // either way. A model trained on crops of resized images (the placement
 // preprocess.PlaceCrop) reads a folder as its trainer did
 // (dataset.FolderOptions.Resize), so that photos of any size load.
-func loadData(spec, split string, m *model) (*dataset.Dataset, error) {
+func loadData(spec, split string, m *allcnn.Model) (*dataset.Dataset, error) {
 	if split != "test" && split != "train" {
 		return nil, fmt.Errorf("%w: -split %q (want test or train)", errUsage, split)
 	}
-	p := &m.file.Preprocess
+	p := &m.File().Preprocess
 	if path, ok := strings.CutPrefix(spec, "folder:"); ok && path != "" && p.Place == preprocess.PlaceCrop && p.Size[0] == p.Size[1] {
 		return dataset.LoadFolder(path, dataset.FolderOptions{Resize: p.Size[0]})
 	}

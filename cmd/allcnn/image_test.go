@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/allcnn/allcnn"
 	"github.com/allcnn/allcnn/dataset"
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
@@ -228,9 +229,9 @@ func TestInputsMatchReadImage(t *testing.T) {
 		if err := p.Validate(c.in[0], c.in[1], c.in[2]); err != nil {
 			t.Fatal(err)
 		}
-		m := &model{file: &format.File{Arch: kernel.Spec{Input: c.in}, Preprocess: p}}
+		m := pooledModel(t, c.in, p)
 		idx := []int{2, 0, 1}
-		x, err := m.inputs(d, idx)
+		x, err := inputs(m, d, idx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,11 +242,11 @@ func TestInputsMatchReadImage(t *testing.T) {
 		for k, f := range files {
 			files[k] = filepath.Join(dir, f)
 		}
-		r, err := readImages(files, m.source())
+		r, err := readImages(files, m.Source())
 		if err != nil {
 			t.Fatal(err)
 		}
-		y, err := m.inputs(r, seq(3))
+		y, err := inputs(m, r, seq(3))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,4 +256,23 @@ func TestInputsMatchReadImage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pooledModel is a model of input in whose net is a global average pool,
+// with preprocessing p, loaded through a weight file.
+func pooledModel(t *testing.T, in [3]int, p preprocess.Params) *allcnn.Model {
+	t.Helper()
+	n, err := kernel.Build(kernel.Spec{Name: "pooled", Input: in, Layers: []kernel.LayerSpec{{Type: kernel.TypeGAP, Name: "gap"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := format.Marshal(format.FromNet(n, classNames(n.Classes()), p, format.F32, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := allcnn.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/allcnn/allcnn/internal/cliflag"
 	"github.com/allcnn/allcnn/native"
@@ -87,17 +88,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exit(c.run(args[1:], stdout, stderr), stderr)
 }
 
+// exit prints err, if any, and returns the exit status: 2 for a usage
+// error. The root package's errors start with "allcnn: " already.
 func exit(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, "allcnn:", err)
-		return 2
-	default:
-		fmt.Fprintln(stderr, "allcnn:", err)
-		return 1
 	}
+	fmt.Fprintln(stderr, "allcnn:", strings.TrimPrefix(err.Error(), "allcnn: "))
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
 }
 
 // flags makes a FlagSet that prints its usage to stderr and returns errors.

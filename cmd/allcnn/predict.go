@@ -48,19 +48,19 @@ images.`, stderr)
 		return err
 	}
 	// Read every image first, so that a bad file fails before any output.
-	d, err := readImages(images, m.source())
+	d, err := readImages(images, m.Source())
 	if err != nil {
 		return err
 	}
-	k := m.net.Classes()
+	k, classes := m.Classes(), m.File().Classes
 	var preds []prediction
 	for lo := 0; lo < d.Len(); lo += predictBatch {
 		idx := seq(d.Len())[lo:min(lo+predictBatch, d.Len())]
-		x, err := m.inputs(d, idx)
+		x, err := inputs(m, d, idx)
 		if err != nil {
 			return err
 		}
-		p, err := m.probsTTA(x, *flip)
+		p, err := m.Probs(x, *flip)
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ images.`, stderr)
 			row := p[i*k : (i+1)*k]
 			pr := prediction{Image: images[lo+i]}
 			for _, c := range topK(row, *top) {
-				pr.Top = append(pr.Top, classProb{Class: m.file.Classes[c], Index: c, Prob: row[c]})
+				pr.Top = append(pr.Top, classProb{Class: classes[c], Index: c, Prob: row[c]})
 			}
 			preds = append(preds, pr)
 		}

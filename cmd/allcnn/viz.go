@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/allcnn/allcnn"
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/kernel/render"
 )
@@ -111,19 +112,20 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := readImages(images, m.source())
+	net := m.Net()
+	d, err := readImages(images, m.Source())
 	if err != nil {
 		return err
 	}
-	x, err := m.inputs(d, seq(d.Len()))
+	x, err := inputs(m, d, seq(d.Len()))
 	if err != nil {
 		return err
 	}
-	px, err := m.pixels(d, seq(d.Len()))
+	px, err := pixels(m, d, seq(d.Len()))
 	if err != nil {
 		return err
 	}
-	probs, err := m.probs(x)
+	probs, err := m.Probs(x, false)
 	if err != nil {
 		return err
 	}
@@ -145,10 +147,10 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 		if *switches {
 			pool = kernel.NoSwitches
 		}
-		cols = append(cols, column{r.String(), m.net, kernel.Rule{ReLU: r, Pool: pool}})
+		cols = append(cols, column{r.String(), net, kernel.Rule{ReLU: r, Pool: pool}})
 	}
 	if *switches {
-		sw, err := m.net.WithSwitches()
+		sw, err := net.WithSwitches()
 		if err != nil {
 			return err
 		}
@@ -157,8 +159,8 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	in := m.input()
-	k := m.net.Classes()
+	in := net.Spec.Input
+	k := m.Classes()
 	header := []string{"input"}
 	rows := make([][]render.Cell, d.Len())
 	for i := range rows {
@@ -167,12 +169,12 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		c := kernel.Argmax(probs[i*k : (i+1)*k])
-		rows[i] = []render.Cell{{Image: img, Label: fmt.Sprintf("%s %.1f%%", m.file.Classes[c], 100*probs[i*k+c])}}
+		rows[i] = []render.Cell{{Image: img, Label: fmt.Sprintf("%s %.1f%%", m.File().Classes[c], 100*probs[i*k+c])}}
 	}
 	for _, col := range cols {
 		header = append(header, col.header)
 		ts := targets
-		if col.net != m.net {
+		if col.net != net {
 			ts = switchedTargets(col.net, targets)
 		}
 		sal, _, err := col.net.Saliency(x, ts, col.rule)
@@ -232,14 +234,15 @@ type targetChoice struct {
 // resolve picks each image's target on the net as trained, with a cell
 // label. A unit's channel and position are fixed here, so that every
 // column explains the same unit.
-func (c targetChoice) resolve(m *model, x *kernel.Tensor, probs []float32) ([]kernel.Target, []string, error) {
-	n, k := x.Shape[0], m.net.Classes()
+func (c targetChoice) resolve(m *allcnn.Model, x *kernel.Tensor, probs []float32) ([]kernel.Target, []string, error) {
+	net, classes := m.Net(), m.File().Classes
+	n, k := x.Shape[0], m.Classes()
 	targets, labels := make([]kernel.Target, n), make([]string, n)
 	if c.layer == "" {
 		class := -1
 		if c.class != "" {
 			var err error
-			if class, err = classIndex(m.file.Classes, c.class); err != nil {
+			if class, err = classIndex(classes, c.class); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -248,15 +251,15 @@ func (c targetChoice) resolve(m *model, x *kernel.Tensor, probs []float32) ([]ke
 			if t < 0 {
 				t = kernel.Argmax(probs[i*k : (i+1)*k])
 			}
-			targets[i], labels[i] = kernel.Target{Channel: t}, "class "+m.file.Classes[t]
+			targets[i], labels[i] = kernel.Target{Channel: t}, "class "+classes[t]
 		}
 		return targets, labels, nil
 	}
-	li, err := m.net.Unit(c.layer)
+	li, err := net.Unit(c.layer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: -layer: %v", errUsage, err)
 	}
-	sh := m.net.Shapes[li]
+	sh := net.Shapes[li]
 	if c.unit >= sh[0] || c.unit < -1 {
 		return nil, nil, fmt.Errorf("%w: -unit %d: layer %s has channels 0 to %d", errUsage, c.unit, c.layer, sh[0]-1)
 	}
@@ -267,7 +270,7 @@ func (c targetChoice) resolve(m *model, x *kernel.Tensor, probs []float32) ([]ke
 		targets[i] = kernel.Target{Layer: c.layer, Channel: c.unit, At: c.at}
 	}
 	// The kernel fixes the channel and position the net explains.
-	targets, err = m.net.Resolve(x, targets)
+	targets, err = net.Resolve(x, targets)
 	if err != nil {
 		return nil, nil, err
 	}

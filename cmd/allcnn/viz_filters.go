@@ -53,6 +53,7 @@ func runVizFilters(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	net := m.Net()
 
 	// A row of maps (nil: blank) and the side of its receptive field.
 	type row struct {
@@ -61,11 +62,11 @@ func runVizFilters(args []string, stdout, stderr io.Writer) error {
 		side int
 	}
 	var rows []row
-	for _, l := range m.file.Arch.Layers {
+	for _, l := range m.File().Arch.Layers {
 		if l.Type != kernel.TypeConv {
 			continue
 		}
-		w := m.net.Param(l.Name + ".weight") // out × in × k × k
+		w := net.Param(l.Name + ".weight") // out × in × k × k
 		in, k := w.Shape[1], w.Shape[2]
 		raw, rawOpt := row{name: l.Name + " weights", side: k}, opt
 		rawOpt.Clip = 0
@@ -81,22 +82,22 @@ func runVizFilters(args []string, stdout, stderr io.Writer) error {
 		rows = append(rows, raw)
 		break // the first convolution only
 	}
-	in := m.input()
+	in := net.Spec.Input
 	for _, name := range strings.Split(*layers, ",") {
 		if name = strings.TrimSpace(name); name == "" {
 			continue
 		}
-		li, err := m.net.Unit(name)
+		li, err := net.Unit(name)
 		if err != nil {
 			return fmt.Errorf("%w: -layers: %v", errUsage, err)
 		}
-		sh := m.net.Shapes[li]
-		y0, y1, x0, x1 := m.net.ReceptiveField(li, sh[1]/2, sh[2]/2)
+		sh := net.Shapes[li]
+		y0, y1, x0, x1 := net.ReceptiveField(li, sh[1]/2, sh[2]/2)
 		r := row{name: name, side: max(y1-y0, x1-x0)}
 		for _, u := range units {
 			var img image.Image
 			if u < sh[0] {
-				p, err := m.net.Pattern(name, u)
+				p, err := net.Pattern(name, u)
 				if err != nil {
 					return err
 				}

@@ -66,11 +66,12 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	li, err := m.net.Unit(*layer)
+	net := m.Net()
+	li, err := net.Unit(*layer)
 	if err != nil {
 		return fmt.Errorf("%w: -layer: %v", errUsage, err)
 	}
-	sh := m.net.Shapes[li]
+	sh := net.Shapes[li]
 	var kept []int
 	for _, u := range units {
 		if u < sh[0] {
@@ -92,17 +93,17 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 
 	// Stream the images through the net to the layer, keeping each unit's
 	// k strongest images.
-	in := m.input()
+	in := net.Spec.Input
 	best := make([]hits, len(units))
 	hw := sh[1] * sh[2]
 	prog := newProgress(stderr, "top-patches", len(idx))
 	for lo := 0; lo < len(idx); lo += *batch {
 		part := idx[lo:min(lo+*batch, len(idx))]
-		x, err := m.inputs(d, part)
+		x, err := inputs(m, d, part)
 		if err != nil {
 			return err
 		}
-		act, err := m.net.ForwardTo(x, li, false)
+		act, err := net.ForwardTo(x, li, false)
 		if err != nil {
 			return err
 		}
@@ -134,22 +135,22 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 			imgs[i] = h.img
 			targets[i] = kernel.Target{Layer: *layer, Channel: u, At: &[2]int{h.y, h.x}}
 		}
-		x, err := m.inputs(d, imgs)
+		x, err := inputs(m, d, imgs)
 		if err != nil {
 			return err
 		}
-		px, err := m.pixels(d, imgs)
+		px, err := pixels(m, d, imgs)
 		if err != nil {
 			return err
 		}
 		rows[j] = []render.Cell{{Label: fmt.Sprintf("unit %d", u)}}
 		for _, r := range rules {
-			sal, _, err := m.net.Saliency(x, targets, kernel.Rule{ReLU: r, Pool: kernel.Switches})
+			sal, _, err := net.Saliency(x, targets, kernel.Rule{ReLU: r, Pool: kernel.Switches})
 			if err != nil {
 				return err
 			}
 			for i, h := range hs {
-				y0, y1, x0, x1 := m.net.ReceptiveField(li, h.y, h.x)
+				y0, y1, x0, x1 := net.ReceptiveField(li, h.y, h.x)
 				img, err := render.Map(cropMap(sal.Example(i), in[0], in[1], in[2], y0, y1, x0, x1), in[0], y1-y0, x1-x0, opt, nil)
 				if err != nil {
 					return fmt.Errorf("unit %d, image %d, %s: %w", u, h.img, r, err)
@@ -158,7 +159,7 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		for i, h := range hs {
-			y0, y1, x0, x1 := m.net.ReceptiveField(li, h.y, h.x)
+			y0, y1, x0, x1 := net.ReceptiveField(li, h.y, h.x)
 			patch, err := render.Pixels(cropMap(px.Example(i), in[0], in[1], in[2], y0, y1, x0, x1), in[0], y1-y0, x1-x0)
 			if err != nil {
 				return err
