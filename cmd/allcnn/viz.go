@@ -129,7 +129,7 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	targets, labels, err := sel.resolve(m, x, probs)
+	targets, labels, err := sel.resolve(m, x)
 	if err != nil {
 		return err
 	}
@@ -232,52 +232,52 @@ type targetChoice struct {
 }
 
 // resolve picks each image's target on the net as trained, with a cell
-// label. A unit's channel and position are fixed here, so that every
-// column explains the same unit.
-func (c targetChoice) resolve(m *allcnn.Model, x *kernel.Tensor, probs []float32) ([]kernel.Target, []string, error) {
+// label: the flags' class or unit, and where they leave the choice open,
+// what kernel.Net.Resolve picks (the top class, the strongest channel, its
+// strongest position). The channel and position are fixed here, so that
+// every column explains the same unit.
+func (c targetChoice) resolve(m *allcnn.Model, x *kernel.Tensor) ([]kernel.Target, []string, error) {
 	net, classes := m.Net(), m.File().Classes
-	n, k := x.Shape[0], m.Classes()
-	targets, labels := make([]kernel.Target, n), make([]string, n)
+	t := kernel.Target{Layer: c.layer, Channel: c.unit, At: c.at}
+	var sh [3]int
 	if c.layer == "" {
-		class := -1
+		t.Channel = kernel.Strongest
 		if c.class != "" {
 			var err error
-			if class, err = classIndex(classes, c.class); err != nil {
+			if t.Channel, err = classIndex(classes, c.class); err != nil {
 				return nil, nil, err
 			}
 		}
-		for i := range targets {
-			t := class
-			if t < 0 {
-				t = kernel.Argmax(probs[i*k : (i+1)*k])
-			}
-			targets[i], labels[i] = kernel.Target{Channel: t}, "class "+classes[t]
+	} else {
+		li, err := net.Unit(c.layer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: -layer: %v", errUsage, err)
 		}
-		return targets, labels, nil
+		sh = net.Shapes[li]
+		if c.unit >= sh[0] || c.unit < kernel.Strongest {
+			return nil, nil, fmt.Errorf("%w: -unit %d: layer %s has channels 0 to %d", errUsage, c.unit, c.layer, sh[0]-1)
+		}
+		if c.at != nil && (c.at[0] < 0 || c.at[0] >= sh[1] || c.at[1] < 0 || c.at[1] >= sh[2]) {
+			return nil, nil, fmt.Errorf("%w: -at %d,%d: layer %s is %d×%d", errUsage, c.at[0], c.at[1], c.layer, sh[1], sh[2])
+		}
 	}
-	li, err := net.Unit(c.layer)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: -layer: %v", errUsage, err)
-	}
-	sh := net.Shapes[li]
-	if c.unit >= sh[0] || c.unit < -1 {
-		return nil, nil, fmt.Errorf("%w: -unit %d: layer %s has channels 0 to %d", errUsage, c.unit, c.layer, sh[0]-1)
-	}
-	if c.at != nil && (c.at[0] < 0 || c.at[0] >= sh[1] || c.at[1] < 0 || c.at[1] >= sh[2]) {
-		return nil, nil, fmt.Errorf("%w: -at %d,%d: layer %s is %d×%d", errUsage, c.at[0], c.at[1], c.layer, sh[1], sh[2])
-	}
+	targets := make([]kernel.Target, x.Shape[0])
 	for i := range targets {
-		targets[i] = kernel.Target{Layer: c.layer, Channel: c.unit, At: c.at}
+		targets[i] = t
 	}
-	// The kernel fixes the channel and position the net explains.
-	targets, err = net.Resolve(x, targets)
+	targets, err := net.Resolve(x, targets)
 	if err != nil {
 		return nil, nil, err
 	}
+	labels := make([]string, len(targets))
 	for i, t := range targets {
-		labels[i] = fmt.Sprintf("%s u%d", c.layer, t.Channel)
-		if sh[1]*sh[2] > 1 {
-			labels[i] += fmt.Sprintf(" (%d,%d)", t.At[0], t.At[1])
+		switch {
+		case c.layer == "":
+			labels[i] = "class " + classes[t.Channel]
+		case sh[1]*sh[2] > 1:
+			labels[i] = fmt.Sprintf("%s u%d (%d,%d)", c.layer, t.Channel, t.At[0], t.At[1])
+		default:
+			labels[i] = fmt.Sprintf("%s u%d", c.layer, t.Channel)
 		}
 	}
 	return targets, labels, nil
