@@ -9,7 +9,7 @@ What it mirrors, and where allcnn defines it:
                  leaky_relu, dropout, maxpool, gap, batchnorm
   data           a folder tree or .tar.gz of class folders (folder: data),
                  files sorted by class then name; -per-class keeps the first
-                 N of each class, -val holds out the last N (trainer/data.go)
+                 N of each class, -val holds out the last N (dataset/data.go)
   preprocessing  per-channel mean and standard deviation of x/255 over the
                  training split (trainer.FitChannel)
   augmentation   flip with probability 1/2, then a shift of dx, dy in
