@@ -7,10 +7,14 @@ import (
 	"github.com/allcnn/allcnn/kernel/preprocess"
 )
 
-// Net builds the file's network and loads its weights. The file should be
-// valid (Unmarshal and ReadFile return only valid files).
-func (f *File) Net() (*kernel.Net, error) {
-	n, err := kernel.Build(f.Arch)
+// Net builds the file's network with the kernel's default options and loads
+// its weights. The file should be valid (Unmarshal and ReadFile return only
+// valid files).
+func (f *File) Net() (*kernel.Net, error) { return f.NetWith(kernel.Options{}) }
+
+// NetWith is Net, the net computing as o says.
+func (f *File) NetWith(o kernel.Options) (*kernel.Net, error) {
+	n, err := o.Build(f.Arch)
 	if err != nil {
 		return nil, fmt.Errorf("format: %w", err)
 	}

@@ -1,6 +1,10 @@
 package kernel
 
-import "math"
+import (
+	"math"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
+)
 
 // Defaults of a batch-normalisation layer, PyTorch's BatchNorm2d's.
 const (
@@ -30,9 +34,7 @@ type BatchNorm struct {
 	train      bool
 	mean, istd []float32
 
-	// rectify, set by Net when a plain rectifier follows, has Forward
-	// apply max(·, 0) to its output (the rectifier then passes it on).
-	rectify bool
+	eng *engine.Engine
 }
 
 // NewBatchNorm makes a batch-normalisation layer over c channels with γ = 1,
@@ -52,6 +54,7 @@ func NewBatchNorm(name string, c int, eps, momentum float32) *BatchNorm {
 		Mean: newParam(name+".running_mean", c), Var: newParam(name+".running_var", c),
 		Momentum: momentum,
 		mean:     make([]float32, c), istd: make([]float32, c),
+		eng: defaultEngine,
 	}
 	l.Reset()
 	return l
@@ -87,19 +90,19 @@ func (l *BatchNorm) Scale() (scale, shift []float64) {
 
 // channels runs f(c0, c1) over the channels, split among the kernel's
 // goroutines when the tensor is large enough to pay for them.
-func channels(c, size int, f func(c0, c1 int)) {
-	team(min(Threads(), c, size/(32<<10)+1), func(w, nw int) {
-		c0, c1 := span(c, w, nw, 1)
-		f(c0, c1)
-	})
+func (l *BatchNorm) channels(c, size int, f func(c0, c1 int)) {
+	l.eng.Parts(c, size, 32<<10, f)
 }
 
-func (l *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
+func (l *BatchNorm) Forward(x *Tensor, train bool) *Tensor { return l.forward(x, train, false) }
+
+// forward is Forward, rectified if rectify (a Net's fused rectifier).
+func (l *BatchNorm) forward(x *Tensor, train, rectify bool) *Tensor {
 	n, c, p := x.N(), x.C(), x.H()*x.W()
 	l.x, l.train = x, train
 	l.y = reuse(l.y, x.Shape...)
 	m := n * p
-	channels(c, len(x.Data), func(c0, c1 int) {
+	l.channels(c, len(x.Data), func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
 			var mean, istd float64
 			if train {
@@ -134,11 +137,7 @@ func (l *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 			b := float32(float64(l.Bias.Data[ch]) - mean*a)
 			for j := range n {
 				off := (j*c + ch) * p
-				if l.rectify {
-					affineReLU(l.y.Data[off:off+p], x.Data[off:off+p], float32(a), b)
-					continue
-				}
-				affine(l.y.Data[off:off+p], x.Data[off:off+p], float32(a), b)
+				l.eng.Affine(l.y.Data[off:off+p], x.Data[off:off+p], float32(a), b, rectify)
 			}
 		}
 	})
@@ -169,33 +168,6 @@ func sums(x []float32, ref float32) (s, q float64) {
 	return float64(s0+s1) + float64(s2+s3), float64(q0+q1) + float64(q2+q3)
 }
 
-// affine sets dst[i] = a·x[i] + b.
-func affine(dst, x []float32, a, b float32) {
-	k := affineFast(dst, x, a, b, false)
-	dst, x = dst[k:], x[k:len(dst)]
-	for i, v := range x {
-		dst[i] = a*v + b
-	}
-}
-
-// affineReLU sets dst[i] = max(a·x[i] + b, 0).
-func affineReLU(dst, x []float32, a, b float32) {
-	k := affineFast(dst, x, a, b, true)
-	dst, x = dst[k:], x[k:len(dst)]
-	for i, v := range x {
-		dst[i] = rectified(a*v + b)
-	}
-}
-
-// affine2 sets dst[i] = a·x[i] + c·z[i] + b.
-func affine2(dst, x, z []float32, a, c, b float32) {
-	k := affine2Fast(dst, x, z, a, c, b)
-	dst, x, z = dst[k:], x[k:len(dst)], z[k:len(dst)]
-	for i, v := range x {
-		dst[i] = a*v + c*z[i] + b
-	}
-}
-
 // Backward in training mode differentiates through the batch statistics:
 //
 //	dx = γ/σ̂ · (dy − mean(dy) − x̂·mean(dy·x̂)),  x̂ = (x − μ)/σ̂,
@@ -210,7 +182,7 @@ func (l *BatchNorm) Backward(dy *Tensor, ps Pass) *Tensor {
 	if ps.Input {
 		l.dx = reuse(l.dx, x.Shape...)
 	}
-	channels(c, len(x.Data), func(c0, c1 int) {
+	l.channels(c, len(x.Data), func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
 			mean, istd := l.mean[ch], float64(l.istd[ch])
 			var sdy, sdyx float64 // Σ dy, Σ dy·(x − μ)
@@ -241,10 +213,10 @@ func (l *BatchNorm) Backward(dy *Tensor, ps Pass) *Tensor {
 			for j := range n {
 				off := (j*c + ch) * p
 				if !l.train {
-					affine(l.dx.Data[off:off+p], dy.Data[off:off+p], float32(g), 0)
+					l.eng.Affine(l.dx.Data[off:off+p], dy.Data[off:off+p], float32(g), 0, false)
 					continue
 				}
-				affine2(l.dx.Data[off:off+p], dy.Data[off:off+p], x.Data[off:off+p], float32(g), float32(k), float32(b))
+				l.eng.Affine2(l.dx.Data[off:off+p], dy.Data[off:off+p], x.Data[off:off+p], float32(g), float32(k), float32(b))
 			}
 		}
 	})

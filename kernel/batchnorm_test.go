@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
 )
 
 // bnReference is batch normalisation in float64, PyTorch's definition:
@@ -81,19 +83,17 @@ func TestBatchNormForward(t *testing.T) {
 // TestBatchNormThreads: the channels split over goroutines give what one
 // goroutine gives, forward and backward.
 func TestBatchNormThreads(t *testing.T) {
-	defer SetThreads(SetThreads(1))
 	x := randTensor(newRNG(4), 1, 8, 16, 32, 32) // large enough to split
 	dy := randTensor(newRNG(5), 1, 8, 16, 32, 32)
-	run := func() (y, dx, dg, db []float32) {
+	run := func(threads int) (y, dx, dg, db []float32) {
 		l := NewBatchNorm("bn", 16, 0, 0)
+		l.eng = engine.New(engine.Config{Threads: threads})
 		y = l.Forward(x, true).Clone().Data
 		dx = l.Backward(dy, Pass{Params: true, Input: true}).Clone().Data
 		return y, dx, l.Weight.Grad, l.Bias.Grad
 	}
-	SetThreads(1)
-	y1, dx1, g1, b1 := run()
-	SetThreads(3)
-	y2, dx2, g2, b2 := run()
+	y1, dx1, g1, b1 := run(1)
+	y2, dx2, g2, b2 := run(3)
 	if maxDiff(y1, y2) != 0 || maxDiff(dx1, dx2) != 0 || maxDiff(g1, g2) != 0 || maxDiff(b1, b2) != 0 {
 		t.Fatalf("3 goroutines differ from 1: %g %g %g %g", maxDiff(y1, y2), maxDiff(dx1, dx2), maxDiff(g1, g2), maxDiff(b1, b2))
 	}

@@ -1,6 +1,6 @@
 package kernel
 
-import "sync/atomic"
+import "github.com/allcnn/allcnn/kernel/internal/engine"
 
 // Conv2D is a 2-D convolution (cross-correlation, as in every deep-learning
 // framework) with a square kernel, equal stride and zero padding on both
@@ -11,7 +11,7 @@ import "sync/atomic"
 // weights with one GEMM; a group is one example where that makes a product
 // wide enough for a BLAS to run near peak, several on the paper's 6×6 and
 // 8×8 upper maps. The groups of a batch are spread over the kernel's
-// goroutines (see SetThreads), each with its own buffers, so that the
+// goroutines (Options.Threads), each with its own buffers, so that the
 // lowering, the product and the write-back of different examples overlap.
 // A group of one example multiplies straight into the output tensor, and a
 // 1×1 convolution with stride 1 multiplies the input itself: neither copies.
@@ -24,16 +24,15 @@ type Conv2D struct {
 	x, y, dx *Tensor
 	work     []convWork // one per goroutine
 
-	// Winograd F(m×m, 3×3) for 3×3, stride-1 layers where it pays (see
-	// winograd.go): wino for the forward pass and the weight gradient,
-	// winoData for the input gradient (its map may want another tile size),
-	// with scratch buffers that Build shares among a net's layers.
-	wino, winoData *winograd
-	scratch        *winogradScratch
+	eng *engine.Engine // how it computes (Options)
 
-	// rectify, set by Net when a plain rectifier follows, has Forward
-	// apply max(·, 0) to each group's output right after its product.
-	rectify bool
+	// Winograd F(m×m, 3×3) for 3×3, stride-1 layers where it pays (see
+	// internal/engine/winograd.go): wino for the forward pass and the
+	// weight gradient, winoData for the input gradient (its map may want
+	// another tile size), with scratch buffers that Build shares among a
+	// net's layers.
+	wino, winoData *engine.Winograd
+	scratch        *engine.WinogradScratch
 }
 
 // convWork is one goroutine's buffers: the lowered input (or its gradient),
@@ -44,10 +43,6 @@ type convWork struct {
 	phase            []float32 // phase planes of a strided lowering (phase.go)
 	dirty            bool      // dw and db hold sums not yet added to the Param
 }
-
-// chunkFloats bounds the im2col buffer of one goroutine (16 MiB of
-// float32); a variable so that tests can force one-example groups.
-var chunkFloats = 4 << 20
 
 // minCols is the fewest product columns a group aims for: below it, a BLAS
 // spends more time packing than multiplying.
@@ -63,6 +58,7 @@ func NewConv2D(name string, in, out, k, stride, pad int) *Conv2D {
 		InC:  in, OutC: out, K: k, S: stride, Pad: pad,
 		Weight: newParam(name+".weight", out, in, k, k),
 		Bias:   newParam(name+".bias", out),
+		eng:    defaultEngine,
 	}
 }
 
@@ -83,8 +79,8 @@ func (l *Conv2D) geom(x *Tensor) convGeom {
 	g.oh, g.ow = ConvOut(g.h, l.K, l.S, l.Pad), ConvOut(g.w, l.K, l.S, l.Pad)
 	g.p, g.kk = g.oh*g.ow, l.InC*l.K*l.K
 	g.direct = l.K == 1 && l.S == 1 && l.Pad == 0
-	nw := Threads()
-	g.group = max(1, min((minCols+g.p-1)/g.p, chunkFloats/(g.kk*g.p), (g.n+nw-1)/nw))
+	nw := l.eng.Threads()
+	g.group = max(1, min((minCols+g.p-1)/g.p, l.eng.ChunkFloats()/(g.kk*g.p), (g.n+nw-1)/nw))
 	groups := (g.n + g.group - 1) / g.group
 	g.outer = min(nw, groups)
 	g.inner = max(1, nw/g.outer)
@@ -102,7 +98,7 @@ func (l *Conv2D) buffers(g convGeom, params bool) {
 		if len(wk.col) < g.kk*cols {
 			wk.col = make([]float32, g.kk*cols)
 		}
-		if n := phaseFloats(l.InC, g.h, g.w, l.S); l.S > 1 && len(wk.phase) < n {
+		if n := engine.PhaseFloats(l.InC, g.h, g.w, l.S); l.S > 1 && len(wk.phase) < n {
 			wk.phase = make([]float32, n)
 		}
 		if g.group > 1 && len(wk.out) < l.OutC*cols {
@@ -118,7 +114,7 @@ func (l *Conv2D) buffers(g convGeom, params bool) {
 // groups calls f(w, n0, nb) for every group of examples [n0, n0+nb), the
 // groups spread over g.outer goroutines, w being the goroutine's index.
 func (g convGeom) groups(f func(w, n0, nb int)) {
-	team(g.outer, func(w, nw int) {
+	engine.Team(g.outer, func(w, nw int) {
 		for n0 := w * g.group; n0 < g.n; n0 += nw * g.group {
 			f(w, n0, min(g.group, g.n-n0))
 		}
@@ -145,17 +141,17 @@ func (l *Conv2D) lower(x *Tensor, g convGeom, wk *convWork, n0, nb int) ([]float
 }
 
 // im2col lowers one example, splitting its channels over g.inner goroutines.
-// A strided convolution lowers through phase planes in phase (phase.go):
+// A strided convolution lowers through phase planes (engine/phase.go):
 // 44% faster on All-CNN-C's conv3, 13% on conv6 (BenchmarkIm2col). Its
 // adjoint stays col2im, which the planes made slower.
 func (l *Conv2D) im2col(x []float32, g convGeom, col []float32, ld, off int, phase []float32) {
-	team(min(g.inner, l.InC), func(w, nw int) {
-		c0, c1 := span(l.InC, w, nw, 1)
+	engine.Team(min(g.inner, l.InC), func(w, nw int) {
+		c0, c1 := engine.Span(l.InC, w, nw, 1)
 		if l.S > 1 {
-			im2colPhase(x, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, ld, off, phase)
+			l.eng.Im2colPhase(x, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, ld, off, phase)
 			return
 		}
-		im2col(x, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, ld, off)
+		engine.Im2col(x, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, ld, off)
 	})
 }
 
@@ -183,40 +179,32 @@ func scatter(buf []float32, c, p, n0, nb int, t *Tensor) {
 	}
 }
 
-// winogradOn is whether 3×3, stride-1 convolutions may use Winograd.
-var winogradOn atomic.Bool
-
-func init() { winogradOn.Store(true) }
-
-// SetWinograd turns Winograd's F(m×m, 3×3) for 3×3, stride-1 convolutions on
-// (the default) or off, leaving every convolution to im2col + GEMM, and
-// returns the previous setting: for comparisons, and for tests that need the
-// plain algorithm as a reference. Results differ only by rounding (relative
-// differences of a few 1e-6 measured). Call it between passes, not during one.
-func SetWinograd(on bool) (was bool) { return winogradOn.Swap(on) }
-
 // winograd returns the Winograd runner of a pass whose output is side×side
 // (made or remade for that side's tile size), or nil where im2col is faster.
-func (l *Conv2D) winograd(w **winograd, g convGeom, side int) *winograd {
-	if !winogradOn.Load() || !winogradOK(l.K, l.S, l.Pad) || !winogradPays(l.InC, g.n, g.oh, g.ow) {
+func (l *Conv2D) winograd(w **engine.Winograd, g convGeom, side int) *engine.Winograd {
+	if !l.eng.Winograd() || !engine.WinogradOK(l.K, l.S, l.Pad) || !engine.WinogradPays(l.InC, g.n, g.oh, g.ow) {
 		return nil
 	}
 	if l.scratch == nil {
-		l.scratch = new(winogradScratch)
+		l.scratch = new(engine.WinogradScratch)
 	}
-	if m := winogradTile(side); *w == nil || (*w).tr.m != m {
-		*w = newWinograd(m, l.InC, l.OutC, l.Pad, l.scratch)
+	if m := engine.WinogradTile(side); *w == nil || (*w).Tile() != m {
+		*w = l.eng.NewWinograd(m, l.InC, l.OutC, l.Pad, l.scratch)
 	}
 	return *w
 }
 
-func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
+func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor { return l.forward(x, train, false) }
+
+// forward is Forward, with the output rectified if rectify: a net whose
+// plain rectifier follows has the convolution apply max(·, 0) to each
+// group's output right after its product, while it is in cache.
+func (l *Conv2D) forward(x *Tensor, train, rectify bool) *Tensor {
 	g := l.geom(x)
 	l.x = x
 	l.y = reuse(l.y, g.n, l.OutC, g.oh, g.ow)
 	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
-		w.keepU, w.rectify = !train, l.rectify
-		w.forward(x, l.Weight.Data, l.Bias.Data, l.y)
+		w.Forward(maps(x), l.Weight.Data, l.Bias.Data, maps(l.y), !train, rectify)
 		return l.y
 	}
 	l.buffers(g, false)
@@ -234,9 +222,9 @@ func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor {
 				row[j] = b
 			}
 		}
-		gemmSplit(g.inner, false, false, l.OutC, cols, g.kk, 1, l.Weight.Data, g.kk, col, ld, 1, out, ldc)
-		if l.rectify {
-			rectifyAll(out[:l.OutC*ldc])
+		l.eng.GemmSplit(g.inner, false, false, l.OutC, cols, g.kk, 1, l.Weight.Data, g.kk, col, ld, 1, out, ldc)
+		if rectify {
+			l.eng.RectifyTo(out[:l.OutC*ldc], out[:l.OutC*ldc])
 		}
 		if nb > 1 {
 			scatter(out, l.OutC, g.p, n0, nb, l.y)
@@ -253,12 +241,12 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 	}
 	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
 		if ps.Params {
-			w.backwardWeights(x, dy, l.Weight.Grad, l.Bias.Grad)
+			w.BackwardWeights(maps(x), maps(dy), l.Weight.Grad, l.Bias.Grad)
 		}
 		if !ps.Input {
 			return nil
 		}
-		l.winograd(&l.winoData, g, min(g.h, g.w)).backwardData(dy, l.Weight.Data, l.dx)
+		l.winograd(&l.winoData, g, min(g.h, g.w)).BackwardData(maps(dy), l.Weight.Data, maps(l.dx))
 		return l.dx
 	}
 	l.buffers(g, ps.Params)
@@ -283,7 +271,7 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 				}
 			}
 			col, ld := l.lower(x, g, wk, n0, nb)
-			gemmSplit(g.inner, false, true, l.OutC, g.kk, cols, 1, d, ldd, col, ld, beta, dw, g.kk)
+			l.eng.GemmSplit(g.inner, false, true, l.OutC, g.kk, cols, 1, d, ldd, col, ld, beta, dw, g.kk)
 			for o := range db {
 				var s float32
 				for _, v := range d[o*ldd : o*ldd+cols] {
@@ -296,11 +284,11 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 			// dcol = Wᵀ·dy, then col2im back to the input layout; a direct
 			// convolution of one example writes the gradient in place.
 			if g.direct && nb == 1 {
-				gemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, l.dx.Example(n0), g.p)
+				l.eng.GemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, l.dx.Example(n0), g.p)
 				return
 			}
 			col := wk.col[:g.kk*cols]
-			gemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, col, cols)
+			l.eng.GemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, col, cols)
 			for j := range nb {
 				if g.direct {
 					dst := l.dx.Example(n0 + j)
@@ -310,9 +298,9 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 					continue
 				}
 				dst := l.dx.Example(n0 + j)
-				team(min(g.inner, l.InC), func(w, nw int) {
-					c0, c1 := span(l.InC, w, nw, 1)
-					col2im(col, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, cols, j*g.p, dst)
+				engine.Team(min(g.inner, l.InC), func(w, nw int) {
+					c0, c1 := engine.Span(l.InC, w, nw, 1)
+					engine.Col2im(col, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, cols, j*g.p, dst)
 				})
 			}
 		}
@@ -336,76 +324,4 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 		return nil
 	}
 	return l.dx
-}
-
-// im2col writes the rows of channels [c0, c1) (k·k rows each) of one
-// example's patches into col, a matrix with ld columns, starting at column
-// off: column off+j holds the input patch seen by output pixel j, zero where
-// the patch leaves the image.
-func im2col(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32, ld, off int) {
-	p := oh * ow
-	row := c0 * k * k
-	for ci := c0; ci < c1; ci++ {
-		plane := x[ci*h*w : (ci+1)*h*w]
-		for ki := 0; ki < k; ki++ {
-			for kj := 0; kj < k; kj++ {
-				dst := col[row*ld+off : row*ld+off+p]
-				row++
-				for y := 0; y < oh; y++ {
-					iy := y*s - pad + ki
-					d := dst[y*ow : (y+1)*ow]
-					if iy < 0 || iy >= h {
-						zero(d)
-						continue
-					}
-					src := plane[iy*w : (iy+1)*w]
-					ix := kj - pad
-					if s == 1 && ix >= 0 && ix+ow <= w {
-						copy(d, src[ix:ix+ow])
-						continue
-					}
-					for xo := range d {
-						if ix >= 0 && ix < w {
-							d[xo] = src[ix]
-						} else {
-							d[xo] = 0
-						}
-						ix += s
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im is the adjoint of im2col for channels [c0, c1): it sums each
-// column entry back into the input pixel it was copied from. Those channels
-// of dx are overwritten.
-func col2im(col []float32, c0, c1, h, w, k, s, pad, oh, ow, ld, off int, dx []float32) {
-	p := oh * ow
-	row := c0 * k * k
-	for ci := c0; ci < c1; ci++ {
-		plane := dx[ci*h*w : (ci+1)*h*w]
-		zero(plane)
-		for ki := 0; ki < k; ki++ {
-			for kj := 0; kj < k; kj++ {
-				src := col[row*ld+off : row*ld+off+p]
-				row++
-				for y := 0; y < oh; y++ {
-					iy := y*s - pad + ki
-					if iy < 0 || iy >= h {
-						continue
-					}
-					d := plane[iy*w : (iy+1)*w]
-					ix := kj - pad
-					for _, v := range src[y*ow : (y+1)*ow] {
-						if ix >= 0 && ix < w {
-							d[ix] += v
-						}
-						ix += s
-					}
-				}
-			}
-		}
-	}
 }

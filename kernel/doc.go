@@ -11,8 +11,16 @@
 // the notes on what the code takes from it, NOTES.md at the repository
 // root, as "NOTES.md §n".
 //
+// The data path, from a spec to an explanation:
+//
+//	Spec (ZooSpec, or JSON) ─Options.Build→ Net ─Init or weights→
+//	Forward(x NCHW) → logits ─Softmax→ probabilities
+//	Saliency(x, targets, Rule) → input-space map (Backward with the rule)
+//
 // Tensors are NCHW. The package is pure Go with no cgo and no syscall/js, so
-// it builds natively and for GOOS=js and GOOS=wasip1. Matrix products go
-// through gonum's blas32 seam (blas32.Use installs a faster implementation,
-// see package native).
+// it builds natively and for GOOS=js and GOOS=wasip1. How the layers
+// compute (goroutines, matrix products through a gonum blas.Float32,
+// Winograd, assembly loops) is the engine in kernel/internal/engine, chosen
+// by the Options a net is built with; the zero Options use gonum's blas32
+// seam (blas32.Use installs a faster implementation, see package native).
 package kernel

@@ -3,6 +3,8 @@ package kernel
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
 )
 
 // Dropout zeroes each input with probability P while training and scales the
@@ -17,11 +19,12 @@ type Dropout struct {
 	train bool
 	mask  []float32
 	y, dx *Tensor
+	eng   *engine.Engine
 }
 
 // NewDropout makes a dropout layer drawing from its own PCG(seed, stream).
 func NewDropout(name string, p float32, seed, stream uint64) *Dropout {
-	return &Dropout{spec: LayerSpec{Type: TypeDropout, Name: name, P: p}, P: p, RNG: rand.NewPCG(seed, stream)}
+	return &Dropout{spec: LayerSpec{Type: TypeDropout, Name: name, P: p}, P: p, RNG: rand.NewPCG(seed, stream), eng: defaultEngine}
 }
 
 func (l *Dropout) Spec() LayerSpec  { return l.spec }
@@ -66,7 +69,7 @@ func (l *Dropout) Backward(dy *Tensor, p Pass) *Tensor {
 		return dy
 	}
 	l.dx = reuse(l.dx, dy.Shape...)
-	elementwise(len(dy.Data), func(lo, hi int) {
+	l.eng.Elementwise(len(dy.Data), func(lo, hi int) {
 		dx, m := l.dx.Data[lo:hi], l.mask[lo:hi]
 		for i, g := range dy.Data[lo:hi] {
 			dx[i] = g * m[i]

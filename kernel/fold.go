@@ -73,7 +73,7 @@ func FoldBatchNorm(n *Net) (*Net, error) {
 			return nil, fmt.Errorf("kernel: batchnorm %q does not follow a convolution, so it cannot be folded", l.Name)
 		}
 	}
-	m, err := Build(n.Spec.WithoutBatchNorm())
+	m, err := n.build(n.Spec.WithoutBatchNorm())
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
 )
 
 // The finite-difference checks below compare each analytic gradient with
@@ -245,12 +247,11 @@ func TestConvScheduling(t *testing.T) {
 		{3, 4, 3, 1, 1, 3, 20}, // one-example groups, straight into the output
 		{2, 3, 3, 1, 1, 1, 24}, // one example: goroutines within the group
 	}
-	defer SetThreads(SetThreads(1))
-	defer func(old int) { chunkFloats = old }(chunkFloats)
 	for _, c := range cases {
 		x := randTensor(newRNG(8), 1, c.n, c.in, c.h, c.h)
-		run := func() (y, dx, dw, db []float32) {
+		run := func(threads, chunk int) (y, dx, dw, db []float32) {
 			l := NewConv2D("c", c.in, c.out, c.k, c.s, c.pad)
+			l.eng = engine.New(engine.Config{Threads: threads, ChunkFloats: chunk})
 			r := newRNG(1)
 			for i := range l.Weight.Data {
 				l.Weight.Data[i] = float32(r.NormFloat64())
@@ -265,14 +266,10 @@ func TestConvScheduling(t *testing.T) {
 			d := l.Backward(dy, Pass{Params: true, Input: true})
 			return out.Clone().Data, d.Clone().Data, l.Weight.Grad, l.Bias.Grad
 		}
-		SetThreads(1)
-		chunkFloats = 4 << 20
-		y1, dx1, dw1, db1 := run()
+		y1, dx1, dw1, db1 := run(1, 4<<20)
 		for _, threads := range []int{1, 2, 3, 4} {
 			for _, chunk := range []int{1, 4 << 20} {
-				SetThreads(threads)
-				chunkFloats = chunk
-				y2, dx2, dw2, db2 := run()
+				y2, dx2, dw2, db2 := run(threads, chunk)
 				for _, v := range []struct {
 					name string
 					a, b []float32

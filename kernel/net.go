@@ -3,6 +3,8 @@ package kernel
 import (
 	"errors"
 	"fmt"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
 )
 
 // ErrShape is wrapped by errors about a tensor of the wrong shape.
@@ -15,49 +17,75 @@ type Net struct {
 	Layers []Layer
 	Shapes [][3]int // Shapes[i] is the output shape of layer i
 
-	ran int // layers run by the last forward pass
+	ran   int // layers run by the last forward pass
+	opts  Options
+	eng   *engine.Engine
+	fused []bool // fused[i]: layer i rectifies its output for layer i+1, a plain ReLU
 }
 
-// Build makes the layers of a spec with zero weights. Dropout layers are
-// seeded with seed 0; call Seed to choose.
-func Build(s Spec) (*Net, error) {
+// buildOn makes the layers of s on engine e (o's).
+func buildOn(s Spec, o Options, e *engine.Engine) (*Net, error) {
 	shapes, err := s.Shapes()
 	if err != nil {
 		return nil, err
 	}
-	n := &Net{Spec: s, Shapes: shapes}
+	n := &Net{Spec: s, Shapes: shapes, opts: o, eng: e}
 	n.Spec.Layers = append([]LayerSpec(nil), s.Layers...)
 	in := s.Input[0]
 	// One net runs one layer at a time, so its convolutions share their
 	// Winograd buffers.
-	scratch := new(winogradScratch)
+	scratch := new(engine.WinogradScratch)
 	for i, l := range s.Layers {
 		var layer Layer
 		switch l.Type {
 		case TypeConv:
 			c := NewConv2D(l.Name, in, l.Out, l.Kernel, l.Stride, l.Pad)
-			c.scratch = scratch
+			c.scratch, c.eng = scratch, e
 			layer = c
-		case TypeReLU:
-			layer = NewReLU(l.Name, 0)
-		case TypeLeakyReLU:
-			layer = NewReLU(l.Name, l.Slope)
-			layer.(*ReLU).spec = l
+		case TypeReLU, TypeLeakyReLU:
+			r := NewReLU(l.Name, l.Slope)
+			if l.Type == TypeLeakyReLU {
+				r.spec = l
+			}
+			r.eng = e
+			layer = r
 		case TypeDropout:
-			layer = NewDropout(l.Name, l.P, 0, uint64(i))
+			d := NewDropout(l.Name, l.P, 0, uint64(i))
+			d.eng = e
+			layer = d
 		case TypeMaxPool:
 			layer = NewMaxPool(l.Name, l.Kernel, l.Stride, l.Pad, l.Ceil)
 		case TypePNorm:
-			layer = NewPNorm(l.Name, l.Kernel, l.Stride, l.Pad, l.Ceil, l.P)
+			p := NewPNorm(l.Name, l.Kernel, l.Stride, l.Pad, l.Ceil, l.P)
+			p.eng = e
+			layer = p
 		case TypeGAP:
 			layer = NewGAP(l.Name)
 		case TypeBatchNorm:
-			layer = NewBatchNorm(l.Name, in, l.Eps, l.Momentum)
+			b := NewBatchNorm(l.Name, in, l.Eps, l.Momentum)
+			b.eng = e
+			layer = b
 		}
 		n.Layers = append(n.Layers, layer)
 		in = shapes[i][0]
 	}
+	// A convolution or batchnorm whose output goes only to a plain
+	// rectifier rectifies it itself while it is in cache, and the
+	// rectifier passes it on without a copy (its backward pass reads the
+	// signs from it as before): decided here, once.
+	n.fused = make([]bool, len(n.Layers))
+	for i := range len(n.Layers) - 1 {
+		r, ok := n.Layers[i+1].(*ReLU)
+		_, producer := n.Layers[i].(rectifying)
+		n.fused[i] = producer && ok && r.Slope == 0
+	}
 	return n, nil
+}
+
+// rectifying is a layer that can rectify its own output: the producer of a
+// fused pair.
+type rectifying interface {
+	forward(x *Tensor, train, rectify bool) *Tensor
 }
 
 // Seed reseeds every dropout layer: layer i draws from PCG(seed, i).
@@ -129,29 +157,15 @@ func (n *Net) ForwardTo(x *Tensor, last int, train bool) (*Tensor, error) {
 		return nil, fmt.Errorf("kernel: layer %d out of range [0, %d)", last, len(n.Layers))
 	}
 	for i, l := range n.Layers[:last+1] {
-		// A convolution whose output goes only to a plain rectifier that
-		// runs too rectifies its own output while it is in cache, and the
-		// rectifier passes it on without a copy (its backward pass reads
-		// the signs from it as before).
-		// Batch normalisation does the same.
-		var rectify *bool
-		switch c := l.(type) {
-		case *Conv2D:
-			rectify = &c.rectify
-		case *BatchNorm:
-			rectify = &c.rectify
+		switch {
+		case n.fused[i] && i < last:
+			x = l.(rectifying).forward(x, train, true)
+		case i > 0 && n.fused[i-1]:
+			// Layer i-1 ran fused (i-1 < last): x is rectified.
+			x = l.(*ReLU).pass(x)
+		default:
+			x = l.Forward(x, train)
 		}
-		if rectify != nil {
-			var r *ReLU
-			if i < len(n.Layers)-1 {
-				r, _ = n.Layers[i+1].(*ReLU)
-			}
-			*rectify = r != nil && r.Slope == 0 && i < last
-			if r != nil {
-				r.fused = *rectify
-			}
-		}
-		x = l.Forward(x, train)
 	}
 	n.ran = last + 1
 	return x, nil

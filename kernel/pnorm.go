@@ -1,6 +1,10 @@
 package kernel
 
-import "math"
+import (
+	"math"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
+)
 
 // PNorm is p-norm subsampling, the paper's Eq. 1 (NOTES.md §1): each output is the
 // p-norm of a K×K window of its channel, taken with stride S,
@@ -40,7 +44,7 @@ import "math"
 // every term lies in [0, 1] and the sum in [1, K²]. The backward pass
 // raises |f|/s ≤ 1 to the p−1 with the float64 s kept from the forward
 // pass. Each window element costs a math.Pow, so the layer spreads its
-// channels over Threads() goroutines.
+// planes over the net's goroutines (Options.Threads).
 type PNorm struct {
 	spec      LayerSpec
 	K, S, Pad int
@@ -50,6 +54,7 @@ type PNorm struct {
 	x     *Tensor   // the last forward input
 	norm  []float64 // s of each output of the last forward pass
 	y, dx *Tensor
+	eng   *engine.Engine
 }
 
 // NewPNorm makes a p-norm subsampling layer with exponent p ≥ 1.
@@ -58,7 +63,7 @@ func NewPNorm(name string, k, stride, pad int, ceil bool, p float32) *PNorm {
 		stride = 1
 	}
 	return &PNorm{spec: LayerSpec{Type: TypePNorm, Name: name, Kernel: k, Stride: stride, Pad: pad, Ceil: ceil, P: p},
-		K: k, S: stride, Pad: pad, Ceil: ceil, P: p}
+		K: k, S: stride, Pad: pad, Ceil: ceil, P: p, eng: defaultEngine}
 }
 
 func (l *PNorm) Spec() LayerSpec  { return l.spec }
@@ -76,8 +81,7 @@ func (l *PNorm) window(o, n int) (lo, hi int) {
 // repay them. Planes are independent, so the result does not depend on
 // the split.
 func (l *PNorm) planes(n, outputs int, f func(plane int)) {
-	team(min(Threads(), n, outputs*l.K*l.K/(16<<10)+1), func(w, nw int) {
-		lo, hi := span(n, w, nw, 1)
+	l.eng.Parts(n, outputs*l.K*l.K, 16<<10, func(lo, hi int) {
 		for plane := lo; plane < hi; plane++ {
 			f(plane)
 		}

@@ -1,6 +1,6 @@
 package kernel
 
-import "math"
+import "github.com/allcnn/allcnn/kernel/internal/engine"
 
 // ReLU is the rectifier max(x, 0), or the leaky rectifier x > 0 ? x : Slope·x
 // when Slope > 0. Its backward pass obeys the pass's ReLURule (paper Fig. 1);
@@ -12,10 +12,7 @@ type ReLU struct {
 	Slope float32
 
 	y, dx *Tensor
-
-	// fused is set by Net for a rectifier whose input a convolution has
-	// already rectified: Forward passes it on as its own output.
-	fused bool
+	eng   *engine.Engine
 }
 
 // NewReLU makes a rectifier; slope 0 is the plain ReLU.
@@ -24,26 +21,29 @@ func NewReLU(name string, slope float32) *ReLU {
 	if slope != 0 {
 		s = LayerSpec{Type: TypeLeakyReLU, Name: name, Slope: slope}
 	}
-	return &ReLU{spec: s, Slope: slope}
+	return &ReLU{spec: s, Slope: slope, eng: defaultEngine}
 }
 
 func (l *ReLU) Spec() LayerSpec  { return l.spec }
 func (l *ReLU) Params() []*Param { return nil }
 
+// pass takes x, already rectified by the layer before it (a convolution or
+// batch normalisation that a Net fused with this rectifier), as its output.
+func (l *ReLU) pass(x *Tensor) *Tensor {
+	l.y = x
+	return x
+}
+
 func (l *ReLU) Forward(x *Tensor, train bool) *Tensor {
-	if l.fused {
-		l.y = x
-		return x
-	}
 	if l.y != nil && cap(l.y.Data) > 0 && cap(x.Data) > 0 && &l.y.Data[:1][0] == &x.Data[:1][0] {
 		l.y = nil // a fused pass kept the convolution's output: not ours to write
 	}
 	l.y = reuse(l.y, x.Shape...)
 	a := l.Slope
-	elementwise(len(x.Data), func(lo, hi int) {
+	l.eng.Elementwise(len(x.Data), func(lo, hi int) {
 		y, x := l.y.Data[lo:hi], x.Data[lo:hi]
 		if a == 0 {
-			rectifyTo(y, x)
+			l.eng.RectifyTo(y, x)
 			return
 		}
 		for i, v := range x {
@@ -68,47 +68,23 @@ func (l *ReLU) Backward(dy *Tensor, p Pass) *Tensor {
 	if rule != Gradient && rule != Deconvnet && rule != Guided {
 		panic("kernel: unknown ReLU rule " + rule.String())
 	}
-	elementwise(len(dy.Data), func(lo, hi int) {
+	l.eng.Elementwise(len(dy.Data), func(lo, hi int) {
 		l.backward(rule, dy.Data[lo:hi], l.y.Data[lo:hi], l.dx.Data[lo:hi])
 	})
 	return l.dx
 }
 
-// positive is all ones where the float32 with bits u is greater than zero,
-// else zero: a mask that selects without a branch (a data-dependent branch
-// mispredicts on half of a rectifier's inputs, which made the loops 5× slower).
-func positive(u uint32) uint32 { return uint32(-int64(int32(u)) >> 63) }
-
 func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
 	a := l.Slope
 	y, dx = y[:len(dy)], dx[:len(dy)]
 	if a == 0 {
-		// The assembly does a prefix; the loops below finish it.
-		var k int
 		switch rule {
 		case Gradient:
-			k = maskFast(dx, dy, y, false)
+			l.eng.Mask(dx, dy, y, false)
 		case Deconvnet:
-			k = maskFast(dx, dy, nil, true)
+			l.eng.Mask(dx, dy, nil, true)
 		case Guided:
-			k = maskFast(dx, dy, y, true)
-		}
-		dy, y, dx = dy[k:], y[k:], dx[k:]
-		switch rule {
-		case Gradient:
-			for i, g := range dy {
-				dx[i] = math.Float32frombits(math.Float32bits(g) & positive(math.Float32bits(y[i])))
-			}
-		case Deconvnet:
-			for i, g := range dy {
-				u := math.Float32bits(g)
-				dx[i] = math.Float32frombits(u & positive(u))
-			}
-		case Guided:
-			for i, g := range dy {
-				u := math.Float32bits(g)
-				dx[i] = math.Float32frombits(u & positive(u) & positive(math.Float32bits(y[i])))
-			}
+			l.eng.Mask(dx, dy, y, true)
 		}
 		return
 	}
@@ -140,17 +116,5 @@ func (l *ReLU) backward(rule ReLURule, dy, y, dx []float32) {
 				dx[i] = a * g
 			}
 		}
-	}
-}
-
-// rectifyAll sets every element of s to max(element, 0).
-func rectifyAll(s []float32) { rectifyTo(s, s) }
-
-// rectifyTo sets dst[i] = max(src[i], 0); dst may be src.
-func rectifyTo(dst, src []float32) {
-	k := rectifyFast(dst, src)
-	dst, src = dst[k:len(src)], src[k:]
-	for i, v := range src {
-		dst[i] = rectified(v)
 	}
 }

@@ -43,7 +43,7 @@ func (n *Net) WithSwitches() (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := Build(s)
+	m, err := n.build(s)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,10 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
+)
 
 // Tensor is a dense float32 array in NCHW order. A 4-D tensor holds N
 // examples of C channels of H×W pixels.
@@ -80,3 +84,8 @@ func zero(s []float32) {
 }
 
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.Shape) }
+
+// maps is t as the engine's view of a batch of feature maps.
+func maps(t *Tensor) engine.Maps {
+	return engine.Maps{Data: t.Data, N: t.N(), C: t.C(), H: t.H(), W: t.W()}
+}

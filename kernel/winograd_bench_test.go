@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"testing"
+
+	"github.com/allcnn/allcnn/kernel/internal/engine"
 )
 
 // BenchmarkWinograd times each pass of the 3×3, stride-1 convolutions of
@@ -30,7 +32,7 @@ func BenchmarkWinograd(b *testing.B) {
 			in = net.Shapes[i-1]
 		}
 		conv, ok := l.(*Conv2D)
-		if !ok || !winogradOK(conv.K, conv.S, conv.Pad) {
+		if !ok || !engine.WinogradOK(conv.K, conv.S, conv.Pad) {
 			continue
 		}
 		for _, batch := range []int{64, 1} {
@@ -65,7 +67,7 @@ func BenchmarkWinograd(b *testing.B) {
 				})
 			}
 			for _, m := range []int{2, 4} {
-				wg := newWinograd(m, conv.InC, conv.OutC, conv.Pad, nil)
+				wg := defaultEngine.NewWinograd(m, conv.InC, conv.OutC, conv.Pad, nil)
 				out := NewTensor(y.Shape...)
 				dx := NewTensor(x.Shape...)
 				alg := fmt.Sprintf("winograd%d", m)
@@ -74,9 +76,9 @@ func BenchmarkWinograd(b *testing.B) {
 						// Training changes the weights every step; inference
 						// (batch 1 here) transforms them once.
 						if batch > 1 {
-							wg.s.owner = nil
+							conv.Weight.Data[0] = -conv.Weight.Data[0]
 						}
-						wg.forward(x, conv.Weight.Data, conv.Bias.Data, out)
+						wg.Forward(maps(x), conv.Weight.Data, conv.Bias.Data, maps(out), batch == 1, false)
 					}
 					gflops(b)
 				})
@@ -85,14 +87,14 @@ func BenchmarkWinograd(b *testing.B) {
 				}
 				b.Run(name+"/data/"+alg, func(b *testing.B) {
 					for b.Loop() {
-						wg.s.owner = nil
-						wg.backwardData(dy, conv.Weight.Data, dx)
+						conv.Weight.Data[0] = -conv.Weight.Data[0]
+						wg.BackwardData(maps(dy), conv.Weight.Data, maps(dx))
 					}
 					gflops(b)
 				})
 				b.Run(name+"/weights/"+alg, func(b *testing.B) {
 					for b.Loop() {
-						wg.backwardWeights(x, dy, conv.Weight.Grad, conv.Bias.Grad)
+						wg.BackwardWeights(maps(x), maps(dy), conv.Weight.Grad, conv.Bias.Grad)
 					}
 					gflops(b)
 				})

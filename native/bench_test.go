@@ -19,14 +19,15 @@ var winograd = flag.Bool("winograd", true, "let 3×3 stride-1 convolutions use W
 
 func benchNet(b *testing.B) (*kernel.Net, func(n int) *kernel.Tensor) {
 	b.Helper()
-	native.Setup(0)
-	old := kernel.SetWinograd(*winograd)
-	b.Cleanup(func() { kernel.SetWinograd(old) })
+	opts := native.Setup(0).Kernel
+	if !*winograd {
+		opts.Conv = kernel.ConvIm2col
+	}
 	s, err := kernel.ZooSpec("all-cnn-c", 10, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	net, err := kernel.Build(*s)
+	net, err := opts.Build(*s)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,6 +29,7 @@ package native
 import (
 	"fmt"
 	"os"
+	"runtime"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -55,6 +56,9 @@ type Info struct {
 	// of them in a build without OpenBLAS, and those at least
 	// avx512.MinColumns wide otherwise (OpenBLAS keeps the narrow ones).
 	AVX512 bool
+	// Kernel is what Setup returns for building nets: its goroutines per
+	// layer and the BLAS it installed. Use leaves it zero.
+	Kernel kernel.Options
 }
 
 // String returns a line for logs: the backend, the thread count and, for
@@ -88,12 +92,15 @@ func (i Info) String() string {
 // product runs. When the caller already runs products on several goroutines,
 // pass threads = 1 so that goroutines × OpenBLAS threads does not exceed the
 // cores.
-func Use(threads int) Info {
+func Use(threads int) Info { return use(threads, true) }
+
+// use is Use, with package avx512's Sgemm only if avx (and the CPU has it).
+func use(threads int, avx bool) Info {
 	if threads > 0 {
 		setThreads(threads)
 	}
 	impl, backend, config := implementation()
-	avx := avx512.Available() && os.Getenv("ALLCNN_AVX512") != "0"
+	avx = avx && avx512.Available() && os.Getenv("ALLCNN_AVX512") != "0"
 	if avx {
 		_, pureGo := impl.(gonum.Implementation)
 		impl = routed{Float32: impl, all: pureGo}
@@ -127,16 +134,35 @@ func Threads() int {
 	return threads()
 }
 
+// Config says what Setup prepares.
+type Config struct {
+	// Threads is how many goroutines the kernel spreads each layer's work
+	// over; below 1, GOMAXPROCS.
+	Threads int
+	// NoAVX512 keeps every product on OpenBLAS (or gonum) where the CPU
+	// has AVX-512, as the environment variable ALLCNN_AVX512=0 does: for
+	// comparisons.
+	NoAVX512 bool
+}
+
 // Setup prepares a native build for package kernel: it installs the BLAS as
-// Use does, with one thread per product, and has the kernel spread each
-// layer's work over threads goroutines (threads < 1 means GOMAXPROCS). The
-// kernel splits a batch by examples and a single example by product columns,
-// so the cores never wait on a BLAS thread pool, whose idle threads would
-// otherwise spin against the kernel's own goroutines. The returned Info's
-// Threads is the kernel's goroutine count.
-func Setup(threads int) Info {
-	info := Use(1)
-	kernel.SetThreads(threads)
-	info.Threads = kernel.Threads()
+// Use does, with one thread per product, and returns in Info.Kernel the
+// options that nets should be built with (kernel.Options.Build): that BLAS,
+// and c.Threads goroutines per layer. The kernel splits a batch by
+// examples and a single example by product columns, so the cores never wait
+// on a BLAS thread pool, whose idle threads would otherwise spin against
+// the kernel's own goroutines. The returned Info's Threads is the kernel's
+// goroutine count.
+func (c Config) Setup() Info {
+	info := use(1, !c.NoAVX512)
+	threads := c.Threads
+	if threads < 1 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	info.Threads = threads
+	info.Kernel = kernel.Options{Threads: threads, BLAS: blas32.Implementation()}
 	return info
 }
+
+// Setup is Config{Threads: threads}.Setup().
+func Setup(threads int) Info { return Config{Threads: threads}.Setup() }

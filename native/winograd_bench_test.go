@@ -26,7 +26,7 @@ import (
 //
 //	go test ./native -run '^$' -bench 'ConvLayers/.*/.*/winograd' -count 6
 func BenchmarkConvLayers(b *testing.B) {
-	native.Setup(0)
+	opts := native.Setup(0).Kernel
 	s, err := kernel.ZooSpec("all-cnn-c", 10, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -51,20 +51,31 @@ func BenchmarkConvLayers(b *testing.B) {
 		if spec.Type != kernel.TypeConv || spec.Kernel != 3 || spec.Stride != 1 || in[0] < 16 {
 			continue
 		}
-		conv := kernel.NewConv2D(spec.Name, in[0], spec.Out, 3, 1, spec.Pad)
-		copy(conv.Weight.Data, randn(kernel.NewTensor(conv.Weight.Shape...), math.Sqrt(2/float64(9*in[0]))).Data)
+		// The layer alone, built once per algorithm, with the same weights.
+		layer := kernel.Spec{Name: spec.Name, Input: in, Layers: []kernel.LayerSpec{spec}}
+		convs := map[string]*kernel.Conv2D{}
+		weights := randn(kernel.NewTensor(spec.Out, in[0], 3, 3), math.Sqrt(2/float64(9*in[0]))).Data
+		for alg, conv := range map[string]kernel.ConvAlgorithm{"winograd": kernel.ConvAuto, "im2col": kernel.ConvIm2col} {
+			o := opts
+			o.Conv = conv
+			n, err := o.Build(layer)
+			if err != nil {
+				b.Fatal(err)
+			}
+			convs[alg] = n.Layers[0].(*kernel.Conv2D)
+			copy(convs[alg].Weight.Data, weights)
+		}
 		for _, batch := range []int{64, 1} {
 			if batch == 1 && in[1] < 16 {
 				continue // im2col either way (see winogradPays)
 			}
 			x := randn(kernel.NewTensor(batch, in[0], in[1], in[2]), 1)
-			y := conv.Forward(x, true)
+			y := convs["im2col"].Forward(x, true)
 			dy := randn(kernel.NewTensor(y.Shape...), 1)
 			name := fmt.Sprintf("%s-%dto%d-%dx%d/b%d", spec.Name, in[0], spec.Out, in[1], in[2], batch)
 			for _, alg := range []string{"winograd", "im2col"} {
-				on := alg == "winograd"
+				conv := convs[alg]
 				b.Run(name+"/forward/"+alg, func(b *testing.B) {
-					defer kernel.SetWinograd(kernel.SetWinograd(on))
 					conv.Forward(x, true)
 					t0 := cpuTime()
 					for b.Loop() {
@@ -77,7 +88,6 @@ func BenchmarkConvLayers(b *testing.B) {
 					continue
 				}
 				b.Run(name+"/backward/"+alg, func(b *testing.B) {
-					defer kernel.SetWinograd(kernel.SetWinograd(on))
 					conv.Forward(x, true)
 					conv.Backward(dy, kernel.Pass{Params: true, Input: true})
 					t0 := cpuTime()

@@ -90,9 +90,10 @@ func (r *Run) save() error {
 	return nil
 }
 
-// Resume continues the run in dir from its checkpoint. epochs > 0 changes
-// the number of epochs in all (to extend a finished run).
-func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
+// Resume continues the run in dir from its checkpoint, its nets computing
+// as o says (Config.Kernel). epochs > 0 changes the number of epochs in all
+// (to extend a finished run).
+func Resume(dir string, epochs int, o kernel.Options, log io.Writer) (*Run, error) {
 	if log == nil {
 		log = io.Discard
 	}
@@ -112,7 +113,8 @@ func Resume(dir string, epochs int, log io.Writer) (*Run, error) {
 	if err := c.Config.check(); err != nil {
 		return nil, err
 	}
-	net, err := f.Net()
+	c.Config.Kernel = o
+	net, err := f.NetWith(o)
 	if err != nil {
 		return nil, err
 	}

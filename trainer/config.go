@@ -80,6 +80,12 @@ type Config struct {
 	// shorter side is Resize pixels and keeps the central square
 	// (dataset.FolderOptions.Resize): with a smaller input, the crop mode above.
 	Resize int `msgpack:"resize,omitempty" json:"resize,omitempty"`
+
+	// Kernel is how the nets compute (goroutines per layer, BLAS, the
+	// convolution algorithm; native.Setup returns them): not part of the
+	// recipe, so neither saved nor compared. The zero value is the
+	// kernel's default.
+	Kernel kernel.Options `msgpack:"-" json:"-"`
 }
 
 // DefaultConfig is the paper's recipe for All-CNN-C on CIFAR-10 (NOTES.md

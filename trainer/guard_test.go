@@ -85,7 +85,7 @@ func TestNaNStopsTheRun(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, ModelFile)); err == nil {
 				t.Error("a diverged run wrote model.msgpack")
 			}
-			if back, err := Resume(dir, 0, nil); err != nil || back.Epoch() != 1 {
+			if back, err := Resume(dir, 0, kernel.Options{}, nil); err != nil || back.Epoch() != 1 {
 				t.Errorf("resume: %v", err)
 			}
 		})
@@ -463,7 +463,7 @@ func TestResumeRefusesNonFinite(t *testing.T) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err = Resume(dir, 0, nil)
+		_, err = Resume(dir, 0, kernel.Options{}, nil)
 		if !errors.Is(err, ErrCheckpoint) || !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: resume: want %v saying %q, got %v", c.name, c.is, c.want, err)
 		}

@@ -49,7 +49,7 @@ func TestBatchNormRun(t *testing.T) {
 	if err := rb.Train(ctx, stopAfter{cancel}); err != context.Canceled {
 		t.Fatalf("interrupted run: %v", err)
 	}
-	if rb, err = Resume(b, 0, nil); err != nil {
+	if rb, err = Resume(b, 0, kernel.Options{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if rb.Epoch() != 1 {

@@ -110,7 +110,7 @@ func Start(cfg Config, dir string, log io.Writer) (*Run, error) {
 		return nil, err
 	}
 	cfg = r.Cfg // with the architecture resolved
-	net, err := kernel.Build(cfg.Spec)
+	net, err := cfg.Kernel.Build(cfg.Spec)
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,7 @@ func TestResumeIsExact(t *testing.T) {
 	if err := rb.Train(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	rb, err = Resume(b, 3, nil)
+	rb, err = Resume(b, 3, kernel.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestResumeIsExact(t *testing.T) {
 		}
 	}
 	// A finished run resumed with more epochs extends it.
-	rc, err := Resume(a, 4, nil)
+	rc, err := Resume(a, 4, kernel.Options{}, nil)
 	if err != nil || rc.Epoch() != 3 || rc.Cfg.Epochs != 4 {
 		t.Fatalf("extend: %v, epoch %d of %d", err, rc.Epoch(), rc.Cfg.Epochs)
 	}
@@ -221,7 +221,7 @@ func TestDivergenceKeepsCheckpoint(t *testing.T) {
 	if !strings.Contains(err.Error(), "epoch 2") {
 		t.Errorf("message does not say where: %v", err)
 	}
-	back, err := Resume(dir, 0, nil)
+	back, err := Resume(dir, 0, kernel.Options{}, nil)
 	if err != nil || back.Epoch() != 1 {
 		t.Fatalf("the last good checkpoint: %v (epoch %d)", err, back.Epoch())
 	}
@@ -268,7 +268,7 @@ func TestStartErrors(t *testing.T) {
 	}
 	// A damaged checkpoint is a clear error.
 	os.WriteFile(filepath.Join(dir, CheckpointFile), []byte("\x93garbage"), 0o644)
-	if _, err := Resume(dir, 0, nil); !errors.Is(err, ErrCheckpoint) {
+	if _, err := Resume(dir, 0, kernel.Options{}, nil); !errors.Is(err, ErrCheckpoint) {
 		t.Errorf("damaged checkpoint: %v", err)
 	}
 }
@@ -311,7 +311,7 @@ func checkResume(t *testing.T, cfg Config) *Run {
 	if err := rb.Train(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if rb, err = Resume(b, 2, nil); err != nil {
+	if rb, err = Resume(b, 2, kernel.Options{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := rb.Train(context.Background(), nil); err != nil {

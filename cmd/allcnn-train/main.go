@@ -374,11 +374,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				epochs = o.cfg.Epochs
 			}
 		})
-		r, err = trainer.Resume(o.resume, epochs, stderr)
+		r, err = trainer.Resume(o.resume, epochs, info.Kernel, stderr)
 	} else {
 		if o.out == "" {
 			o.out = filepath.Join("runs", fmt.Sprintf("%s-%s", o.cfg.Model, time.Now().Format("20060102-150405")))
 		}
+		o.cfg.Kernel = info.Kernel
 		r, err = trainer.Start(o.cfg, o.out, stderr)
 	}
 	if err != nil {

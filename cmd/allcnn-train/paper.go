@@ -141,7 +141,9 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		form += fmt.Sprintf(", the first %d images of each class", o.cfg.PerClass)
 	}
 	form += fmt.Sprintf(", the last %d of each held out", o.cfg.ValPerClass)
-	fmt.Fprintf(stderr, "BLAS: %s\n", native.Setup(o.threads))
+	info := native.Setup(o.threads)
+	o.cfg.Kernel = info.Kernel
+	fmt.Fprintf(stderr, "BLAS: %s\n", info)
 	fmt.Fprintf(stderr, "paper: %d models, %d epochs each (schedule ×%g after %v), width %g, in %s\n", len(todo), o.cfg.Epochs, o.cfg.Gamma, o.cfg.Milestones, o.cfg.Width, o.out)
 	for i := range todo {
 		row := &todo[i]
@@ -156,7 +158,7 @@ func runPaper(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		var r *trainer.Run
 		var err error
 		if _, statErr := os.Stat(filepath.Join(row.Dir, trainer.CheckpointFile)); statErr == nil {
-			r, err = trainer.Resume(row.Dir, 0, stderr)
+			r, err = trainer.Resume(row.Dir, 0, info.Kernel, stderr)
 		} else {
 			r, err = trainer.Start(cfg, row.Dir, stderr)
 		}

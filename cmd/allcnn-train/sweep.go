@@ -42,7 +42,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.out == "" {
 		o.out = filepath.Join("runs", "sweep-"+time.Now().Format("20060102-150405"))
 	}
-	fmt.Fprintf(stderr, "BLAS: %s\n", native.Setup(o.threads))
+	info := native.Setup(o.threads)
+	o.cfg.Kernel = info.Kernel
+	fmt.Fprintf(stderr, "BLAS: %s\n", info)
 	var rows []sweepRow
 	for _, lr := range lrs {
 		cfg := o.cfg

@@ -62,11 +62,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *batch < 1 || *runs < 1 || *threads < 1 || *rounds < 1 {
 		return fmt.Errorf("%w: -batch, -runs, -rounds and -threads must be ≥ 1", errUsage)
 	}
-	defer kernel.SetWinograd(kernel.SetWinograd(*winograd))
-	if !*avx512 {
-		os.Setenv("ALLCNN_AVX512", "0")
+	info := native.Config{Threads: *threads, NoAVX512: !*avx512}.Setup()
+	opts := info.Kernel
+	if !*winograd {
+		opts.Conv = kernel.ConvIm2col
 	}
-	info := native.Setup(*threads)
 	s, err := loadSpec(fs, *arch, 0, *width)
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		s = &bn
 	}
-	tnet, err := kernel.Build(*s)
+	tnet, err := opts.Build(*s)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import (
 	"math"
@@ -10,7 +10,7 @@ import (
 // lengths that leave a tail for Go, and rectify as the builtin max does:
 // NaN stays NaN, −0 and negatives become +0.
 func TestAffineAsm(t *testing.T) {
-	if !affineAsm {
+	if !New(Config{}).affineAsm {
 		t.Skip("no assembly affine loops on this CPU or build")
 	}
 	rng := newRNG(6)
@@ -22,12 +22,11 @@ func TestAffineAsm(t *testing.T) {
 		}
 		a, c, b := float32(1.7), float32(-0.3), float32(0.25)
 		run := func(asm bool) (y, r, y2 []float32) {
-			defer func(old bool) { affineAsm = old }(affineAsm)
-			affineAsm = asm
+			e := New(Config{NoAsm: !asm})
 			y, r, y2 = make([]float32, n), make([]float32, n), make([]float32, n)
-			affine(y, x, a, b)
-			affineReLU(r, x, a, 0)
-			affine2(y2, x, z, a, c, b)
+			e.Affine(y, x, a, b, false)
+			e.Affine(r, x, a, 0, true)
+			e.Affine2(y2, x, z, a, c, b)
 			return
 		}
 		ya, ra, y2a := run(true)

@@ -1,10 +1,6 @@
 //go:build !amd64 || purego
 
-package kernel
-
-// winogradAsm is whether the blocks of 8 tiles of the fused transforms run
-// in assembly: never on this platform (see winograd_amd64.go).
-var winogradAsm = false
+package engine
 
 func winogradInput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]int) {
 	panic("kernel: no assembly Winograd transforms on this platform")

@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package kernel
+package engine
 
 // rectified is max(v, 0): branch-free on amd64 and arm64 (and 25% faster there
 // than the integer form the wasm build uses).

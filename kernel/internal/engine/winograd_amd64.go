@@ -1,13 +1,9 @@
 //go:build amd64 && !purego
 
-package kernel
+package engine
 
-import "golang.org/x/sys/cpu"
-
-// winogradAsm is whether the blocks of 8 tiles of the fused transforms
-// (winograd_fused.go) run in assembly: on CPUs with AVX2 and FMA. A variable
-// so that tests can force the Go functions.
-var winogradAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// The blocks of 8 tiles of the fused transforms (winograd_fused.go) run
+// in assembly on CPUs with AVX2 and FMA (Engine.winogradAsm).
 
 // winogradInput4x8 is winogradInput4 for 8 tiles: for l, o := range off {
 // column l of dst (36 rows of ldd floats) = Bᵀ d B for the 6×6 tile d at

@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ func TestPhaseLowering(t *testing.T) {
 			for pad := 0; pad < k; pad++ {
 				for _, hw := range [][2]int{{7, 9}, {8, 8}, {5, 6}, {16, 16}, {6, 32}, {7, 16}} {
 					h, w := hw[0], hw[1]
-					oh, ow := ConvOut(h, k, s, pad), ConvOut(w, k, s, pad)
+					oh, ow := convOut(h, k, s, pad), convOut(w, k, s, pad)
 					if oh < 1 || ow < 1 {
 						continue
 					}
@@ -28,12 +28,14 @@ func TestPhaseLowering(t *testing.T) {
 						got[i] = 99 // every entry of the rows must be written
 					}
 					buf := make([]float32, phaseFloats(c, h, w, s))
-					im2col(x, 0, c, h, w, k, s, pad, oh, ow, want, ld, off)
-					im2colPhase(x, 0, 1, h, w, k, s, pad, oh, ow, got, ld, off, buf)
-					im2colPhase(x, 1, c, h, w, k, s, pad, oh, ow, got, ld, off, buf)
-					for r := range c * k * k {
-						if d := maxDiff(got[r*ld+off:r*ld+off+oh*ow], want[r*ld+off:r*ld+off+oh*ow]); d != 0 {
-							t.Fatalf("%s: im2col row %d differs by %g", name, r, d)
+					Im2col(x, 0, c, h, w, k, s, pad, oh, ow, want, ld, off)
+					for _, asm := range []bool{false, hasAVX2} {
+						im2colPhase(asm, x, 0, 1, h, w, k, s, pad, oh, ow, got, ld, off, buf)
+						im2colPhase(asm, x, 1, c, h, w, k, s, pad, oh, ow, got, ld, off, buf)
+						for r := range c * k * k {
+							if d := maxDiff(got[r*ld+off:r*ld+off+oh*ow], want[r*ld+off:r*ld+off+oh*ow]); d != 0 {
+								t.Fatalf("%s, asm %v: im2col row %d differs by %g", name, asm, r, d)
+							}
 						}
 					}
 				}
@@ -45,7 +47,7 @@ func TestPhaseLowering(t *testing.T) {
 // TestPhaseAsm holds the assembly phase split and row copy to the Go loops:
 // the same floats, bit for bit, and nothing written outside.
 func TestPhaseAsm(t *testing.T) {
-	if !phaseAsm {
+	if !hasAVX2 {
 		t.Skip("no assembly on this platform")
 	}
 	rng := newRNG(13)
@@ -58,10 +60,8 @@ func TestPhaseAsm(t *testing.T) {
 		for i := range got {
 			got[i], want[i] = 99, 99
 		}
-		phaseAsm = false
-		deinterleave(x, h, w, 2, ph, pw, want)
-		phaseAsm = true
-		deinterleave(x, h, w, 2, ph, pw, got)
+		deinterleave(false, x, h, w, 2, ph, pw, want)
+		deinterleave(true, x, h, w, 2, ph, pw, got)
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("%dx%d: phase planes [%d] = %v, Go loop %v", h, w, i, got[i], want[i])

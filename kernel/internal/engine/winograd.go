@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import (
 	"bytes"
@@ -43,38 +43,38 @@ import (
 //     approximation of the direct gradient.
 //
 // A batch is split into groups of examples, each group's tiles forming the
-// columns of the products. The kernel's goroutines (see SetThreads) share
+// columns of the products. The engine's goroutines (Config.Threads) share
 // each group, splitting every step (unlike Conv2D, which gives each
 // goroutine its own examples): one set of buffers instead of one per
 // goroutine, and each goroutine reads only its share of U. On 2 cores shared
 // with other work this measured 20% faster than a group per goroutine on
 // 192 channels and from 5% faster to 20% slower on 96; the memory decided.
 
-// winogradOK reports whether a convolution can run as F(m×m, 3×3): a 3×3
+// WinogradOK reports whether a convolution can run as F(m×m, 3×3): a 3×3
 // kernel with stride 1 and padding 0, 1 or 2 (the input gradient pads by
 // 2−pad).
-func winogradOK(k, stride, pad int) bool {
+func WinogradOK(k, stride, pad int) bool {
 	return k == 3 && stride == 1 && pad >= 0 && pad <= 2
 }
 
-// winogradPays reports whether Winograd beats im2col for a convolution that
-// winogradOK accepts, with inC input channels and n·oh·ow output pixels per
+// WinogradPays reports whether Winograd beats im2col for a convolution that
+// WinogradOK accepts, with inC input channels and n·oh·ow output pixels per
 // channel. Measured on All-CNN-C (BenchmarkWinograd, OpenBLAS): with 3
 // input channels the t² products are too short and Winograd is 2–5× slower;
 // at batch 1 on the 6×6 map it is 1.2–2× slower; on the 16×16 and 32×32 maps
 // with 96 or 192 channels F(4×4) is 1.8–2.4× faster per core at batch 64
 // and 1.4–2.4× faster at batch 1.
-func winogradPays(inC, n, oh, ow int) bool {
+func WinogradPays(inC, n, oh, ow int) bool {
 	return inC >= 16 && n*oh*ow >= 256
 }
 
-// winogradTile returns the output tile m (2 or 4) for a pass whose output
+// WinogradTile returns the output tile m (2 or 4) for a pass whose output
 // (the layer's output for forward and weight gradient, its input for the
 // input gradient) is side×side: F(4×4) except on small maps that 4 does not
 // divide, where F(2×2) wastes less (6×6: F(4×4) computes 8×8, and F(2×2) was
 // 1.2–1.4× faster there; on the 8×8 input gradient F(4×4) was 1.3–1.5×
 // faster).
-func winogradTile(side int) int {
+func WinogradTile(side int) int {
 	if side < 16 && side%4 != 0 {
 		return 2
 	}
@@ -170,38 +170,29 @@ func newWinogradTransforms(m int) *winogradTransforms {
 	return tr
 }
 
-// winograd runs the three passes of one 3×3, stride-1 convolution layer
+// Winograd runs the three passes of one 3×3, stride-1 convolution layer
 // (weights [outC][inC][3][3], NCHW tensors) with F(m×m, 3×3).
-type winograd struct {
+type Winograd struct {
+	e              *Engine
 	tr             *winogradTransforms
 	inC, outC, pad int
 	weight         []float32 // a copy of the weights of the last call
-	s              *winogradScratch
+	s              *WinogradScratch
 	geom           winogradGeom // of the last call (scratch: no allocation per call)
 
-	// keepU has forward keep U in u, a buffer of this layer, transforming
-	// the weights again only when they change: for inference, where they
-	// do not, and a scratch shared with other layers would lose U between
-	// calls (measured at batch 1: the transform is 10–30% of a forward
-	// pass). It costs t²/9 times the weights' memory. Training changes the
-	// weights every step and need not set it.
-	keepU bool
-	u     []float32
-
-	// rectify has forward apply max(·, 0) to each output channel right
-	// after writing it (Conv2D's fused rectifier).
-	rectify bool
-	uOK     bool // u holds U for weight
+	// u holds U for Forward with keepU, and uOK says it is U for weight.
+	u   []float32
+	uOK bool
 }
 
-// winogradScratch holds the buffers of the passes: tiles and their
+// WinogradScratch holds the buffers of the passes: tiles and their
 // transforms (a, b, c; how they are used depends on the pass), and the
 // transformed weights U or U′ of one layer, or its weight gradient dU (u,
 // t² × outC × inC). Layers that never run at the same time, such as those of
 // one Net, may share one, so that a net holds these buffers once and not
 // once per layer. After the first call with the largest shapes, no pass
 // allocates.
-type winogradScratch struct {
+type WinogradScratch struct {
 	a, b, c, u []float32
 	// pad holds padded planes and off tile offsets for the fused
 	// transforms (winograd_fused.go).
@@ -209,37 +200,28 @@ type winogradScratch struct {
 	off []int
 	// u holds U (rot false) or U′ (rot true) for owner's current weights;
 	// owner is nil when u holds neither.
-	owner *winograd
+	owner *Winograd
 	rot   bool
 }
 
-// winogradMinTiles is the fewest tiles a group of examples aims for: they
-// are the columns of the t² products, and below about a hundred a BLAS
-// spends more time packing than multiplying. Measured on All-CNN-C at batch
-// 64 with OpenBLAS and two goroutines, alternating runs: 512 tiles against
-// 128 made the forward passes of the 3×3 layers 4% faster and the backward
-// passes 5% (conv2's forward 13%), for some 45 MiB more scratch, shared by
-// the net's layers.
-var winogradMinTiles = 512
-
-// newWinograd prepares F(m×m, 3×3) (m = 2 or 4) for a layer with inC input
+// NewWinograd prepares F(m×m, 3×3) (m = 2 or 4) for a layer with inC input
 // and outC output channels and zero padding pad (0, 1 or 2) on each side,
 // with buffers s (a new scratch if nil).
-func newWinograd(m, inC, outC, pad int, s *winogradScratch) *winograd {
+func (e *Engine) NewWinograd(m, inC, outC, pad int, s *WinogradScratch) *Winograd {
 	if pad < 0 || pad > 2 {
 		panic(fmt.Sprintf("kernel: Winograd convolution with padding %d (want 0, 1 or 2)", pad))
 	}
 	if s == nil {
-		s = new(winogradScratch)
+		s = new(WinogradScratch)
 	}
-	return &winograd{tr: newWinogradTransforms(m), inC: inC, outC: outC, pad: pad,
+	return &Winograd{e: e, tr: newWinogradTransforms(m), inC: inC, outC: outC, pad: pad,
 		weight: make([]float32, outC*inC*9), s: s}
 }
 
 // setWeights notes the weights of this call. The transformed weights are
 // kept while the weights equal the last call's: comparing costs a fraction
 // of transforming, and no caller can forget to say that they changed.
-func (w *winograd) setWeights(weight []float32) {
+func (w *Winograd) setWeights(weight []float32) {
 	if len(weight) != len(w.weight) {
 		panic(fmt.Sprintf("kernel: Winograd convolution: %d weights, want %d", len(weight), len(w.weight)))
 	}
@@ -256,17 +238,17 @@ func (w *winograd) setWeights(weight []float32) {
 // transformWeights returns U (rot false) or U′ (rot true), t² × outC·inC:
 // entry ξ of every kernel's G g Gᵀ, of the kernel rotated by 180° for U′.
 // One GEMM: U = (G⊗G) · Wᵀ with W as (outC·inC) × 9.
-func (w *winograd) transformWeights(rot bool) []float32 {
+func (w *Winograd) transformWeights(rot, keepU bool) []float32 {
 	s := w.s
 	tt, kk := w.tr.t*w.tr.t, w.outC*w.inC
 	gg := w.tr.gg
 	if rot {
 		gg = w.tr.ggRot
 	}
-	if w.keepU && !rot {
+	if keepU && !rot {
 		w.u = grow(w.u, tt*kk)
 		if !w.uOK {
-			gemmSplit(Threads(), false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, w.u, kk)
+			w.e.GemmSplit(w.e.threads, false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, w.u, kk)
 			w.uOK = true
 		}
 		return w.u[:tt*kk]
@@ -276,7 +258,7 @@ func (w *winograd) transformWeights(rot bool) []float32 {
 	if s.owner == w && s.rot == rot {
 		return u
 	}
-	gemmSplit(Threads(), false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, u, kk)
+	w.e.GemmSplit(w.e.threads, false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, u, kk)
 	s.owner, s.rot = w, rot
 	return u
 }
@@ -289,20 +271,28 @@ func grow(buf []float32, n int) []float32 {
 	return buf
 }
 
-// forward sets y = conv(x, weight) + bias. y must have the output shape
+// Forward sets y = conv(x, weight) + bias. y must have the output shape
 // (N, outC, H+2·pad−2, W+2·pad−2); it is overwritten.
-func (w *winograd) forward(x *Tensor, weight, bias []float32, y *Tensor) {
+//
+// keepU keeps U in a buffer of w, transforming the weights again only when
+// they change: for inference, where they do not, and a scratch shared with
+// other layers would lose U between calls (measured at batch 1: the
+// transform is 10–30% of a forward pass). It costs t²/9 times the weights'
+// memory. Training changes the weights every step and need not set it.
+// rectify applies max(·, 0) to each output channel right after writing it
+// (a convolution's fused rectifier).
+func (w *Winograd) Forward(x Maps, weight, bias []float32, y Maps, keepU, rectify bool) {
 	w.setWeights(weight)
-	u := w.transformWeights(false)
-	w.convolve(x, w.inC, w.outC, w.pad, u, false, bias, w.rectify, y)
+	u := w.transformWeights(false, keepU)
+	w.convolve(x, w.inC, w.outC, w.pad, u, false, bias, rectify, y)
 }
 
-// backwardData sets dx to the gradient of the loss with respect to the
+// BackwardData sets dx to the gradient of the loss with respect to the
 // input, given dy, its gradient with respect to the output; dx has the
 // input's shape and is overwritten.
-func (w *winograd) backwardData(dy *Tensor, weight []float32, dx *Tensor) {
+func (w *Winograd) BackwardData(dy Maps, weight []float32, dx Maps) {
 	w.setWeights(weight)
-	u := w.transformWeights(true)
+	u := w.transformWeights(true, false)
 	// U′[ξ] is outC × inC: as the weights of a convolution from outC to
 	// inC channels it is used transposed.
 	w.convolve(dy, w.outC, w.inC, 2-w.pad, u, true, nil, false, dx)
@@ -320,21 +310,21 @@ type winogradGeom struct {
 
 // setGeom fills w.geom for a pass over x (N×cin×h×w) with cout output
 // channels and padding pad; perTile is the floats of buffers a group needs
-// per tile, which chunkFloats bounds.
-func (w *winograd) setGeom(x *Tensor, cin, cout, pad int, perTile int) *winogradGeom {
+// per tile, which the engine's ChunkFloats bounds.
+func (w *Winograd) setGeom(x Maps, cin, cout, pad int, perTile int) *winogradGeom {
 	m := w.tr.m
 	g := &w.geom
-	*g = winogradGeom{n: x.N(), h: x.H(), w: x.W(), cin: cin, cout: cout, pad: pad, nw: Threads()}
-	if x.C() != cin {
-		panic(fmt.Sprintf("kernel: Winograd convolution of %v, want %d channels", x.Shape, cin))
+	*g = winogradGeom{n: x.N, h: x.H, w: x.W, cin: cin, cout: cout, pad: pad, nw: w.e.threads}
+	if x.C != cin {
+		panic(fmt.Sprintf("kernel: Winograd convolution of %v, want %d channels", x, cin))
 	}
 	g.oh, g.ow = g.h+2*pad-2, g.w+2*pad-2
 	if g.oh < 1 || g.ow < 1 {
-		panic(fmt.Sprintf("kernel: Winograd convolution of %v with padding %d: no output", x.Shape, pad))
+		panic(fmt.Sprintf("kernel: Winograd convolution of %v with padding %d: no output", x, pad))
 	}
 	g.tilesY, g.tilesX = (g.oh+m-1)/m, (g.ow+m-1)/m
 	g.p = g.tilesY * g.tilesX
-	g.group = max(1, min(g.n, (winogradMinTiles+g.p-1)/g.p, chunkFloats/(perTile*g.p)))
+	g.group = max(1, min(g.n, (w.e.minTiles+g.p-1)/g.p, w.e.chunkFloats/(perTile*g.p)))
 	return g
 }
 
@@ -352,12 +342,12 @@ func (w *winograd) setGeom(x *Tensor, cin, cout, pad int, perTile int) *winograd
 // The goroutines share each step: the copies by channels, the transforms by
 // columns or rows, the t² products by ξ. With the fused transforms
 // (w.fused()), V comes straight from x and y straight from M.
-func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU bool, bias []float32, rectify bool, y *Tensor) {
+func (w *Winograd) convolve(x Maps, cin, cout, pad int, u []float32, transU bool, bias []float32, rectify bool, y Maps) {
 	m, t := w.tr.m, w.tr.t
 	mm, tt := m*m, t*t
 	g := w.setGeom(x, cin, cout, pad, tt*max(cin, cout)+max(tt*cin, mm*cout))
-	if y.N() != g.n || y.C() != cout || y.H() != g.oh || y.W() != g.ow {
-		panic(fmt.Sprintf("kernel: Winograd convolution of %v to %v, want output [%d %d %d %d]", x.Shape, y.Shape, g.n, cout, g.oh, g.ow))
+	if y.N != g.n || y.C != cout || y.H != g.oh || y.W != g.ow {
+		panic(fmt.Sprintf("kernel: Winograd convolution of %v to %v, want output [%d %d %d %d]", x, y, g.n, cout, g.oh, g.ow))
 	}
 	s := w.s
 	// The fused transforms space the t² rows of V and M by winogradLd
@@ -380,19 +370,19 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 			w.fusedInput(x, n0, nb, g, v, ldv)
 		} else {
 			d := s.a[:cin*T*tt]
-			team(min(g.nw, cin), func(iw, nw int) {
-				c0, c1 := span(cin, iw, nw, 1)
+			Team(min(g.nw, cin), func(iw, nw int) {
+				c0, c1 := Span(cin, iw, nw, 1)
 				for j := range nb {
 					im2tile(x.Example(n0+j), c0, c1, g.h, g.w, pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
 				}
 			})
-			gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
+			w.e.GemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
 		}
 		prod := s.a[:tt*ldm]
-		team(min(g.nw, tt), func(iw, nw int) {
-			x0, x1 := span(tt, iw, nw, 1)
+		Team(min(g.nw, tt), func(iw, nw int) {
+			x0, x1 := Span(tt, iw, nw, 1)
 			for xi := x0; xi < x1; xi++ {
-				gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*ldv:], T, 0, prod[xi*ldm:], T)
+				w.e.Gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*ldv:], T, 0, prod[xi*ldm:], T)
 			}
 		})
 		if w.fused() {
@@ -400,26 +390,26 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 			continue
 		}
 		yt := s.b[:cout*T*mm]
-		team(g.nw, func(iw, nw int) {
-			r0, r1 := span(cout*T, iw, nw, 16)
+		Team(g.nw, func(iw, nw int) {
+			r0, r1 := Span(cout*T, iw, nw, 16)
 			if r0 < r1 {
-				gemm(true, true, r1-r0, mm, tt, 1, prod[r0:], cout*T, w.tr.aa, tt, 0, yt[r0*mm:], mm)
+				w.e.Gemm(true, true, r1-r0, mm, tt, 1, prod[r0:], cout*T, w.tr.aa, tt, 0, yt[r0*mm:], mm)
 			}
 		})
-		team(min(g.nw, cout), func(iw, nw int) {
-			c0, c1 := span(cout, iw, nw, 1)
+		Team(min(g.nw, cout), func(iw, nw int) {
+			c0, c1 := Span(cout, iw, nw, 1)
 			for j := range nb {
 				out := y.Example(n0 + j)
 				tile2im(yt, c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, T, j*g.p, bias, out)
 				if rectify {
-					rectifyAll(out[c0*g.oh*g.ow : c1*g.oh*g.ow])
+					w.e.RectifyTo(out[c0*g.oh*g.ow:c1*g.oh*g.ow], out[c0*g.oh*g.ow:c1*g.oh*g.ow])
 				}
 			}
 		})
 	}
 }
 
-// backwardWeights adds to dWeight and dBias the gradients of the loss with
+// BackwardWeights adds to dWeight and dBias the gradients of the loss with
 // respect to the weights and biases, given the forward input x and dy, the
 // gradient with respect to the output. Per group of T tiles:
 //
@@ -431,13 +421,13 @@ func (w *winograd) convolve(x *Tensor, cin, cout, pad int, u []float32, transU b
 //
 // and finally dW += dUᵀ · (G⊗G). With the fused transforms (w.fused()), V
 // comes straight from x and dM straight from dy.
-func (w *winograd) backwardWeights(x, dy *Tensor, dWeight, dBias []float32) {
+func (w *Winograd) BackwardWeights(x, dy Maps, dWeight, dBias []float32) {
 	m, t := w.tr.m, w.tr.t
 	mm, tt := m*m, t*t
 	cin, cout, kk := w.inC, w.outC, w.outC*w.inC
 	g := w.setGeom(x, cin, cout, w.pad, max(tt*cin, mm*cout)+tt*cin+tt*cout)
-	if dy.N() != g.n || dy.C() != cout || dy.H() != g.oh || dy.W() != g.ow {
-		panic(fmt.Sprintf("kernel: Winograd weight gradient for input %v and output gradient %v", x.Shape, dy.Shape))
+	if dy.N != g.n || dy.C != cout || dy.H != g.oh || dy.W != g.ow {
+		panic(fmt.Sprintf("kernel: Winograd weight gradient for input %v and output gradient %v", x, dy))
 	}
 	if g.n == 0 {
 		return
@@ -464,43 +454,43 @@ func (w *winograd) backwardWeights(x, dy *Tensor, dWeight, dBias []float32) {
 			w.fusedGradOutput(dy, n0, nb, g, dm, ldm)
 		} else {
 			d := s.a[:cin*T*tt]
-			team(min(g.nw, cin), func(iw, nw int) {
-				c0, c1 := span(cin, iw, nw, 1)
+			Team(min(g.nw, cin), func(iw, nw int) {
+				c0, c1 := Span(cin, iw, nw, 1)
 				for j := range nb {
 					im2tile(x.Example(n0+j), c0, c1, g.h, g.w, w.pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
 				}
 			})
-			gemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
+			w.e.GemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
 			e := s.a[:cout*T*mm]
-			team(min(g.nw, cout), func(iw, nw int) {
-				c0, c1 := span(cout, iw, nw, 1)
+			Team(min(g.nw, cout), func(iw, nw int) {
+				c0, c1 := Span(cout, iw, nw, 1)
 				for j := range nb {
 					outTiles(dy.Example(n0+j), c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, e, T, j*g.p)
 				}
 			})
-			gemmSplit(g.nw, true, true, tt, cout*T, mm, 1, w.tr.aa, tt, e, mm, 0, dm, cout*T)
+			w.e.GemmSplit(g.nw, true, true, tt, cout*T, mm, 1, w.tr.aa, tt, e, mm, 0, dm, cout*T)
 		}
 		beta := float32(1)
 		if n0 == 0 {
 			beta = 0
 		}
-		team(min(g.nw, tt), func(iw, nw int) {
-			x0, x1 := span(tt, iw, nw, 1)
+		Team(min(g.nw, tt), func(iw, nw int) {
+			x0, x1 := Span(tt, iw, nw, 1)
 			for xi := x0; xi < x1; xi++ {
-				gemm(false, true, cout, cin, T, 1, dm[xi*ldm:], T, v[xi*ldv:], T, beta, du[xi*kk:], cin)
+				w.e.Gemm(false, true, cout, cin, T, 1, dm[xi*ldm:], T, v[xi*ldv:], T, beta, du[xi*kk:], cin)
 			}
 		})
 	}
-	team(g.nw, func(iw, nw int) {
-		r0, r1 := span(kk, iw, nw, 16)
+	Team(g.nw, func(iw, nw int) {
+		r0, r1 := Span(kk, iw, nw, 16)
 		if r0 < r1 {
-			gemm(true, false, r1-r0, 9, tt, 1, du[r0:], kk, w.tr.gg, 9, 1, dWeight[r0*9:], 9)
+			w.e.Gemm(true, false, r1-r0, 9, tt, 1, du[r0:], kk, w.tr.gg, 9, 1, dWeight[r0*9:], 9)
 		}
 	})
 	// The bias gradient is Σ dy over examples and pixels, per channel.
 	p := g.oh * g.ow
-	team(min(g.nw, cout), func(iw, nw int) {
-		o0, o1 := span(cout, iw, nw, 1)
+	Team(min(g.nw, cout), func(iw, nw int) {
+		o0, o1 := Span(cout, iw, nw, 1)
 		for n := range g.n {
 			ex := dy.Example(n)
 			for o := o0; o < o1; o++ {
@@ -529,7 +519,7 @@ func im2tile(x []float32, c0, c1, h, w, pad, m, t, tilesY, tilesX int, d []float
 				iy := ty*m - pad + a
 				if iy < 0 || iy >= h {
 					for tx := range tilesX {
-						zero(rows[tx*tt+a*t : tx*tt+(a+1)*t])
+						Zero(rows[tx*tt+a*t : tx*tt+(a+1)*t])
 					}
 					continue
 				}
@@ -550,9 +540,9 @@ func im2tile(x []float32, c0, c1, h, w, pad, m, t, tilesY, tilesX int, d []float
 					}
 					// A tile at the left or right edge: [lo, hi) is inside.
 					lo, hi := max(0, -ix), min(t, w-ix)
-					zero(dst[:lo])
+					Zero(dst[:lo])
 					copy(dst[lo:hi], src[ix+lo:ix+hi])
-					zero(dst[hi:])
+					Zero(dst[hi:])
 				}
 			}
 		}
@@ -613,7 +603,7 @@ func outTiles(dy []float32, c0, c1, oh, ow, m, tilesY, tilesX int, e []float32, 
 				oy := ty*m + i
 				if oy >= oh {
 					for tx := range tilesX {
-						zero(rows[tx*mm+i*m : tx*mm+(i+1)*m])
+						Zero(rows[tx*mm+i*m : tx*mm+(i+1)*m])
 					}
 					continue
 				}
@@ -632,7 +622,7 @@ func outTiles(dy []float32, c0, c1, oh, ow, m, tilesY, tilesX int, e []float32, 
 						}
 					}
 					n := copy(dst, src[ox:min(ox+m, ow)])
-					zero(dst[n:])
+					Zero(dst[n:])
 				}
 			}
 		}
@@ -648,3 +638,6 @@ func outTiles(dy []float32, c0, c1, oh, ow, m, tilesY, tilesX int, e []float32, 
 func floatBytes(s []float32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))
 }
+
+// Tile is the output tile m of w's F(m×m, 3×3).
+func (w *Winograd) Tile() int { return w.tr.m }

@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 // Fused transforms for F(4×4, 3×3). The dense path (winograd.go) copies
 // tiles into a matrix and applies Bᵀ⊗Bᵀ, Aᵀ⊗Aᵀ or its transpose with a GEMM;
@@ -28,16 +28,16 @@ package kernel
 // tile, including the edges and the padding, is read the same way; outputs
 // and dy go straight from and to the tensors unless the tiles overhang them.
 
-// winogradFused is whether F(4×4, 3×3) uses the fused transforms: by default
-// where they run in assembly, where they made All-CNN-C's 3×3 layers 20–45%
+// F(4×4, 3×3) uses the fused transforms (Engine.fused) by default where
+// they run in assembly, where they made All-CNN-C's 3×3 layers 20–45%
 // faster with OpenBLAS (native BenchmarkConvLayers, 2 cores). The Go
 // versions beat the dense path too with gonum's pure-Go GEMM on amd64
 // (22–37%, a layer's three passes at batch 8), but are not measured on
-// WebAssembly, which keeps the dense path. A variable for tests.
-var winogradFused = winogradAsm
+// WebAssembly, which keeps the dense path. Tests choose with
+// Config.NoFused and Config.NoAsm.
 
 // fused reports whether the passes of w use the fused transforms.
-func (w *winograd) fused() bool { return winogradFused && w.tr.m == 4 }
+func (w *Winograd) fused() bool { return w.e.fused && w.tr.m == 4 }
 
 // winogradLd returns the distance between the t² rows of a matrix of n
 // columns that the fused transforms write or read: n rounded up to an odd
@@ -77,7 +77,7 @@ func tileOffsets(off []int, nb, tilesY, tilesX, stride, plane int) []int {
 // fusedInput sets v (36 × cin·T, rows ldv apart) to Bᵀ d B for the tiles of
 // examples [n0, n0+nb) of x (padded by g.pad): V's columns c·T + j·p + tile,
 // as im2tile and the Bᵀ⊗Bᵀ GEMM of the dense path.
-func (w *winograd) fusedInput(x *Tensor, n0, nb int, g *winogradGeom, v []float32, ldv int) {
+func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, v []float32, ldv int) {
 	s := w.s
 	cin := g.cin
 	T := nb * g.p
@@ -89,15 +89,15 @@ func (w *winograd) fusedInput(x *Tensor, n0, nb int, g *winogradGeom, v []float3
 	off := s.off
 	nw := min(g.nw, cin)
 	s.pad = grow(s.pad, nw*nb*plane)
-	team(nw, func(iw, nw int) {
-		c0, c1 := span(cin, iw, nw, 1)
+	Team(nw, func(iw, nw int) {
+		c0, c1 := Span(cin, iw, nw, 1)
 		buf := s.pad[iw*nb*plane : (iw+1)*nb*plane]
-		zero(buf)
+		Zero(buf)
 		for c := c0; c < c1; c++ {
 			for j := range nb {
 				src := x.Example(n0 + j)[c*g.h*g.w : (c+1)*g.h*g.w]
 				dst := buf[j*plane+g.pad*stride+g.pad:]
-				if phaseAsm && g.w%8 == 0 && g.h > 0 {
+				if w.e.phaseAsm && g.w%8 == 0 && g.h > 0 {
 					_ = dst[(g.h-1)*stride+g.w-1]
 					copyRows(&dst[0], stride, &src[0], g.w, g.h, g.w)
 					continue
@@ -108,7 +108,7 @@ func (w *winograd) fusedInput(x *Tensor, n0, nb int, g *winogradGeom, v []float3
 			}
 			col := v[c*T:]
 			k := 0
-			if winogradAsm {
+			if w.e.winogradAsm {
 				for ; k+8 <= T; k += 8 {
 					winogradInput4x8(&col[k], ldv, &buf[0], stride, (*[8]int)(off[k:k+8]))
 				}
@@ -123,7 +123,7 @@ func (w *winograd) fusedInput(x *Tensor, n0, nb int, g *winogradGeom, v []float3
 // from or written to the tensor itself, rows stride apart and examples plane
 // apart; otherwise to padded planes in w.s.pad, one set per goroutine (nw of
 // them), which the caller crops or fills. off holds each tile's offset.
-func (w *winograd) outputTiles(nb int, g *winogradGeom) (direct bool, stride, plane int, off []int, nw int) {
+func (w *Winograd) outputTiles(nb int, g *winogradGeom) (direct bool, stride, plane int, off []int, nw int) {
 	s := w.s
 	direct = g.oh == 4*g.tilesY && g.ow == 4*g.tilesX
 	stride, plane = g.ow, g.cout*g.oh*g.ow
@@ -144,14 +144,14 @@ func (w *winograd) outputTiles(nb int, g *winogradGeom) (direct bool, stride, pl
 // fusedInput's),
 // dropping what overhangs the output: the Aᵀ⊗Aᵀ GEMM and tile2im of the
 // dense path. prod is overwritten.
-func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom, bias []float32, rectify bool, y *Tensor) {
+func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom, bias []float32, rectify bool, y Maps) {
 	s := w.s
 	cout := g.cout
 	T := nb * g.p
 	size := g.oh * g.ow
 	direct, stride, plane, off, nw := w.outputTiles(nb, g)
-	team(nw, func(iw, nw int) {
-		o0, o1 := span(cout, iw, nw, 1)
+	Team(nw, func(iw, nw int) {
+		o0, o1 := Span(cout, iw, nw, 1)
 		for o := o0; o < o1; o++ {
 			var b float32
 			if bias != nil {
@@ -163,7 +163,7 @@ func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 			}
 			src := prod[o*T:]
 			k := 0
-			if winogradAsm {
+			if w.e.winogradAsm {
 				for ; k+8 <= T; k += 8 {
 					winogradOutput4x8(&dst[0], stride, (*[8]int)(off[k:k+8]), &src[k], ldm, b)
 				}
@@ -177,7 +177,7 @@ func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 					}
 				}
 				if rectify {
-					rectifyAll(out)
+					w.e.RectifyTo(out, out)
 				}
 			}
 		}
@@ -188,18 +188,18 @@ func (w *winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 // fusedInput's) to A e Aᵀ
 // for the m×m tiles e of examples [n0, n0+nb) of dy, zero where a tile
 // overhangs dy: outTiles and the (Aᵀ⊗Aᵀ)ᵀ GEMM of the dense path.
-func (w *winograd) fusedGradOutput(dy *Tensor, n0, nb int, g *winogradGeom, dm []float32, ldm int) {
+func (w *Winograd) fusedGradOutput(dy Maps, n0, nb int, g *winogradGeom, dm []float32, ldm int) {
 	s := w.s
 	cout := g.cout
 	T := nb * g.p
 	size := g.oh * g.ow
 	direct, stride, plane, off, nw := w.outputTiles(nb, g)
-	team(nw, func(iw, nw int) {
-		o0, o1 := span(cout, iw, nw, 1)
+	Team(nw, func(iw, nw int) {
+		o0, o1 := Span(cout, iw, nw, 1)
 		var buf []float32
 		if !direct {
 			buf = s.pad[iw*nb*plane : (iw+1)*nb*plane]
-			zero(buf)
+			Zero(buf)
 		}
 		for o := o0; o < o1; o++ {
 			src := dy.Data[(n0*cout+o)*size:]
@@ -214,7 +214,7 @@ func (w *winograd) fusedGradOutput(dy *Tensor, n0, nb int, g *winogradGeom, dm [
 			}
 			col := dm[o*T:]
 			k := 0
-			if winogradAsm {
+			if w.e.winogradAsm {
 				for ; k+8 <= T; k += 8 {
 					winogradGradOutput4x8(&col[k], ldm, &src[0], stride, (*[8]int)(off[k:k+8]))
 				}

@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import (
 	"fmt"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// asmAvailable is winogradAsm before any test changes it.
-var asmAvailable = winogradAsm
+// asmAvailable is whether this CPU runs the fused transforms' assembly.
+var asmAvailable = hasAVX2 && hasFMA
 
 // winogradMode is one implementation of the F(4×4) transforms: the dense
 // Kronecker GEMMs, or the fused transforms in Go or in assembly.
@@ -24,12 +24,19 @@ func winogradModes() []winogradMode {
 	return modes
 }
 
-// set selects the mode and returns a function that restores the previous
-// one.
-func (m winogradMode) set() (restore func()) {
-	fused, asm := winogradFused, winogradAsm
-	winogradFused, winogradAsm = m.fused, m.asm
-	return func() { winogradFused, winogradAsm = fused, asm }
+// config is c in mode m. The Go versions of the fused transforms run only
+// where they are asked for (the engine never picks them itself).
+func (m winogradMode) config(c Config) Config {
+	c.NoFused, c.NoAsm = !m.fused, !m.asm
+	return c
+}
+
+// engine makes an engine of c in mode m, forcing the fused Go transforms
+// that New would not choose.
+func (m winogradMode) engine(c Config) *Engine {
+	e := New(m.config(c))
+	e.fused = m.fused
+	return e
 }
 
 // kronApply returns p·x in float64 for p (rows × len(x), row-major) and,
@@ -198,7 +205,6 @@ func TestWinogradFusedMatchesDense(t *testing.T) {
 		{5, 3, 3, 13, 11},
 		{3, 3, 3, 3, 4},
 	}
-	defer SetThreads(SetThreads(2))
 	type result struct{ y, dx, dw, db []float32 }
 	worst := map[string]float64{}
 	defer func() {
@@ -219,14 +225,13 @@ func TestWinogradFusedMatchesDense(t *testing.T) {
 			bias := randTensor(rng, 1, c.o).Data
 			dy := randTensor(rng, 1, c.n, c.o, oh, ow)
 			run := func(m winogradMode) result {
-				defer m.set()()
-				wg := newWinograd(4, c.c, c.o, pad, nil)
-				r := result{NewTensor(c.n, c.o, oh, ow).Data, nil, make([]float32, len(weight)), make([]float32, len(bias))}
-				y := &Tensor{Shape: []int{c.n, c.o, oh, ow}, Data: r.y}
-				dx := NewTensor(x.Shape...)
-				wg.forward(x, weight, bias, y)
-				wg.backwardData(dy, weight, dx)
-				wg.backwardWeights(x, dy, r.dw, r.db)
+				wg := m.engine(Config{Threads: 2}).NewWinograd(4, c.c, c.o, pad, nil)
+				r := result{newTensor(c.n, c.o, oh, ow).Data, nil, make([]float32, len(weight)), make([]float32, len(bias))}
+				y := &tensor{Shape: []int{c.n, c.o, oh, ow}, Data: r.y}
+				dx := newTensor(x.Shape...)
+				wg.Forward(x.maps(), weight, bias, y.maps(), false, false)
+				wg.BackwardData(dy.maps(), weight, dx.maps())
+				wg.BackwardWeights(x.maps(), dy.maps(), r.dw, r.db)
 				r.dx = dx.Data
 				return r
 			}

@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import "testing"
 
@@ -10,17 +10,17 @@ func BenchmarkIm2col(b *testing.B) {
 		name          string
 		c, h, k, s, p int
 	}{{"conv1", 3, 32, 3, 1, 1}, {"conv3", 96, 32, 3, 2, 1}, {"conv6", 192, 16, 3, 2, 1}} {
-		oh := ConvOut(c.h, c.k, c.s, c.p)
+		oh := convOut(c.h, c.k, c.s, c.p)
 		x := randTensor(newRNG(1), 1, 1, c.c, c.h, c.h).Data
 		col := make([]float32, c.c*c.k*c.k*oh*oh)
 		b.Run(c.name+"/im2col", func(b *testing.B) {
 			for b.Loop() {
-				im2col(x, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, col, oh*oh, 0)
+				Im2col(x, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, col, oh*oh, 0)
 			}
 		})
 		b.Run(c.name+"/col2im", func(b *testing.B) {
 			for b.Loop() {
-				col2im(col, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, oh*oh, 0, x)
+				Col2im(col, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, oh*oh, 0, x)
 			}
 		})
 		if c.s == 1 {
@@ -29,7 +29,7 @@ func BenchmarkIm2col(b *testing.B) {
 		buf := make([]float32, phaseFloats(c.c, c.h, c.h, c.s))
 		b.Run(c.name+"/im2col-phase", func(b *testing.B) {
 			for b.Loop() {
-				im2colPhase(x, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, col, oh*oh, 0, buf)
+				im2colPhase(hasAVX2, x, 0, c.c, c.h, c.h, c.k, c.s, c.p, oh, oh, col, oh*oh, 0, buf)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 // Strided im2col through phase planes. A convolution with stride s reads
 // every s-th input column, so im2col's rows are gathers, one value at a time
@@ -38,9 +38,9 @@ func window(d, n, o int) (lo, hi int) {
 
 // deinterleave writes one channel x (h×w) into its s² phase planes (ph×pw
 // each, plane (p, q) at planes[(p·s+q)·ph·pw:]), zero beyond the image.
-func deinterleave(x []float32, h, w, s, ph, pw int, planes []float32) {
+func deinterleave(asm bool, x []float32, h, w, s, ph, pw int, planes []float32) {
 	pl := ph * pw
-	if phaseAsm && s == 2 && h > 0 && h%2 == 0 && w%16 == 0 {
+	if asm && s == 2 && h > 0 && h%2 == 0 && w%16 == 0 {
 		// Every plane row has its source row: ph = h/2, pw = w/2.
 		_, _ = x[h*w-1], planes[4*pl-1]
 		deinterleave2(&planes[0], pl, pw, &x[0], w, h)
@@ -53,8 +53,8 @@ func deinterleave(x []float32, h, w, s, ph, pw int, planes []float32) {
 				e := planes[p*2*pl+r*pw : p*2*pl+(r+1)*pw]
 				o := planes[(p*2+1)*pl+r*pw : (p*2+1)*pl+(r+1)*pw]
 				if iy >= h {
-					zero(e)
-					zero(o)
+					Zero(e)
+					Zero(o)
 					continue
 				}
 				src := x[iy*w : (iy+1)*w]
@@ -72,7 +72,7 @@ func deinterleave(x []float32, h, w, s, ph, pw int, planes []float32) {
 			for q := range s {
 				dst := planes[(p*s+q)*pl+r*pw : (p*s+q)*pl+(r+1)*pw]
 				if iy >= h {
-					zero(dst)
+					Zero(dst)
 					continue
 				}
 				src := x[iy*w : (iy+1)*w]
@@ -91,14 +91,14 @@ func deinterleave(x []float32, h, w, s, ph, pw int, planes []float32) {
 // im2colPhase is im2col (same arguments) for stride s ≥ 2, through phase
 // planes kept in buf (phaseFloats(c1, h, w, s) floats; channel ci uses its
 // own part, so goroutines with disjoint channels can share it).
-func im2colPhase(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32, ld, off int, buf []float32) {
+func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32, ld, off int, buf []float32) {
 	ph, pw := phaseDims(h, w, s)
 	pl := ph * pw
 	p := oh * ow
 	row := c0 * k * k
 	for ci := c0; ci < c1; ci++ {
 		planes := buf[ci*s*s*pl : (ci+1)*s*s*pl]
-		deinterleave(x[ci*h*w:(ci+1)*h*w], h, w, s, ph, pw, planes)
+		deinterleave(asm, x[ci*h*w:(ci+1)*h*w], h, w, s, ph, pw, planes)
 		for ki := range k {
 			dr, pr := split(ki-pad, s)
 			ylo, yhi := window(dr, ph, oh)
@@ -109,19 +109,19 @@ func im2colPhase(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32
 				dst := col[row*ld+off : row*ld+off+p]
 				row++
 				if ylo == yhi || xlo == xhi {
-					zero(dst)
+					Zero(dst)
 					continue
 				}
-				zero(dst[:ylo*ow])
-				zero(dst[yhi*ow:])
+				Zero(dst[:ylo*ow])
+				Zero(dst[yhi*ow:])
 				if xlo == 0 && xhi == ow && ow == pw {
 					copy(dst[ylo*ow:yhi*ow], plane[(ylo+dr)*pw:])
 					continue
 				}
 				for y := ylo; y < yhi; y++ {
 					d := dst[y*ow : (y+1)*ow]
-					zero(d[:xlo])
-					zero(d[xhi:])
+					Zero(d[:xlo])
+					Zero(d[xhi:])
 					copy(d[xlo:xhi], plane[(y+dr)*pw+xlo+dc:])
 				}
 			}

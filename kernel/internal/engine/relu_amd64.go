@@ -1,14 +1,11 @@
 //go:build amd64 && !purego
 
-package kernel
+package engine
 
-import "golang.org/x/sys/cpu"
-
-// reluAsm is whether the rectifier loops run in AVX2 assembly, 8 values to
-// an instruction: Go does not vectorise them, and they pass over every
-// activation (9% of a batched forward pass before). A variable so that tests
-// can force the Go loops.
-var reluAsm = cpu.X86.HasAVX2
+// The rectifier loops run in AVX2 assembly where the CPU has it
+// (Engine.rectifyAsm), 8 values to an instruction: Go does not vectorise
+// them, and they pass over every activation (9% of a batched forward pass
+// before).
 
 // rectify8 sets dst[i] = max(src[i], 0) for i < n, n a multiple of 8,
 // exactly as the builtin max: NaN stays (the compare is "not ≤ 0"), −0
@@ -26,9 +23,9 @@ func mask8(dx, dy, y *float32, self bool, n int)
 
 // rectifyFast sets dst to src rectified over the longest prefix of src that
 // the assembly handles and returns its length.
-func rectifyFast(dst, src []float32) int {
+func rectifyFast(asm bool, dst, src []float32) int {
 	n := len(src) &^ 7
-	if !reluAsm || n == 0 {
+	if !asm || n == 0 {
 		return 0
 	}
 	dst = dst[:n]
@@ -39,9 +36,9 @@ func rectifyFast(dst, src []float32) int {
 // maskFast is the zero-slope rectifier's backward pass (a mask of dy by
 // y > 0 and, if self, by dy > 0; y nil: no y) over the longest prefix the
 // assembly handles; it returns its length.
-func maskFast(dx, dy, y []float32, self bool) int {
+func maskFast(asm bool, dx, dy, y []float32, self bool) int {
 	n := len(dy) &^ 7
-	if !reluAsm || n == 0 {
+	if !asm || n == 0 {
 		return 0
 	}
 	dx, y = dx[:n], y[:min(len(y), n)]

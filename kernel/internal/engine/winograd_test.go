@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import (
 	"fmt"
@@ -58,14 +58,14 @@ type refConv struct {
 	n, c, h, w, o, pad, oh, ow int
 }
 
-func (r refConv) in(x *Tensor, n, c, i, j int) float64 {
+func (r refConv) in(x *tensor, n, c, i, j int) float64 {
 	if i < 0 || i >= r.h || j < 0 || j >= r.w {
 		return 0
 	}
 	return float64(x.Data[((n*r.c+c)*r.h+i)*r.w+j])
 }
 
-func (r refConv) forward(x *Tensor, w, b []float32) []float64 {
+func (r refConv) forward(x *tensor, w, b []float32) []float64 {
 	y := make([]float64, r.n*r.o*r.oh*r.ow)
 	for n := range r.n {
 		for o := range r.o {
@@ -88,7 +88,7 @@ func (r refConv) forward(x *Tensor, w, b []float32) []float64 {
 }
 
 // backward returns dx, dw and db for output gradient dy.
-func (r refConv) backward(x, dy *Tensor, w []float32) (dx, dw, db []float64) {
+func (r refConv) backward(x, dy *tensor, w []float32) (dx, dw, db []float64) {
 	dx = make([]float64, r.n*r.c*r.h*r.w)
 	dw = make([]float64, r.o*r.c*9)
 	db = make([]float64, r.o)
@@ -158,8 +158,6 @@ func TestWinogradMatchesDirect(t *testing.T) {
 	}
 	type schedule struct{ threads, minTiles, chunk int }
 	schedules := []schedule{{1, 128, 4 << 20}, {2, 128, 4 << 20}, {3, 1, 1}, {2, 4, 4 << 20}}
-	defer SetThreads(SetThreads(1))
-	defer func(mt, cf int) { winogradMinTiles, chunkFloats = mt, cf }(winogradMinTiles, chunkFloats)
 	worst := map[string]float64{}
 	type variant struct {
 		m    int
@@ -171,7 +169,6 @@ func TestWinogradMatchesDirect(t *testing.T) {
 	}
 	for _, vr := range variants {
 		m := vr.m
-		restore := vr.mode.set()
 		for _, c := range cases {
 			for pad := range 3 {
 				if c.h+2*pad < 3 || c.w+2*pad < 3 {
@@ -187,19 +184,18 @@ func TestWinogradMatchesDirect(t *testing.T) {
 				wantY := r.forward(x, weight, bias)
 				wantDx, wantDw, wantDb := r.backward(x, dy, weight)
 				for _, s := range schedules {
-					SetThreads(s.threads)
-					winogradMinTiles, chunkFloats = s.minTiles, s.chunk
-					wg := newWinograd(m, c.c, c.o, pad, nil)
-					y := NewTensor(c.n, c.o, r.oh, r.ow)
-					dx := NewTensor(x.Shape...)
+					e := vr.mode.engine(Config{Threads: s.threads, MinTiles: s.minTiles, ChunkFloats: s.chunk})
+					wg := e.NewWinograd(m, c.c, c.o, pad, nil)
+					y := newTensor(c.n, c.o, r.oh, r.ow)
+					dx := newTensor(x.Shape...)
 					dw := make([]float32, len(weight))
 					db := make([]float32, len(bias))
 					// Twice each: buffers and transformed weights are
 					// reused, and the gradients accumulate.
 					for range 2 {
-						wg.forward(x, weight, bias, y)
-						wg.backwardData(dy, weight, dx)
-						wg.backwardWeights(x, dy, dw, db)
+						wg.Forward(x.maps(), weight, bias, y.maps(), false, false)
+						wg.BackwardData(dy.maps(), weight, dx.maps())
+						wg.BackwardWeights(x.maps(), dy.maps(), dw, db)
 					}
 					for i := range dw {
 						dw[i] /= 2
@@ -226,7 +222,6 @@ func TestWinogradMatchesDirect(t *testing.T) {
 				}
 			}
 		}
-		restore()
 	}
 	for _, vr := range variants {
 		for _, pass := range []string{"forward", "input grad", "weight grad", "bias grad"} {
@@ -245,8 +240,8 @@ func TestWinogradWeightChange(t *testing.T) {
 	bias := make([]float32, 4)
 	dy := randTensor(rng, 1, 2, 4, 8, 8)
 	r := refConv{n: 2, c: 3, h: 8, w: 8, o: 4, pad: 1, oh: 8, ow: 8}
-	y := NewTensor(2, 4, 8, 8)
-	dx := NewTensor(x.Shape...)
+	y := newTensor(2, 4, 8, 8)
+	dx := newTensor(x.Shape...)
 	changes := []func(){
 		func() {},
 		func() { // every weight, as an optimiser step does
@@ -258,20 +253,19 @@ func TestWinogradWeightChange(t *testing.T) {
 		func() { weight[0] -= 1 },             // the first weight only
 	}
 	for _, keepU := range []bool{false, true} {
-		wg := newWinograd(4, 3, 4, 1, nil)
-		wg.keepU = keepU
+		wg := New(Config{}).NewWinograd(4, 3, 4, 1, nil)
 		// Forward passes in a row, then input gradients in a row, so that
 		// each call could reuse the transform of the call before.
 		for step, change := range changes {
 			change()
-			wg.forward(x, weight, bias, y)
+			wg.Forward(x.maps(), weight, bias, y.maps(), keepU, false)
 			if _, rel := relErr(y.Data, r.forward(x, weight, bias)); rel > winogradTol[4] {
 				t.Errorf("keepU %v, step %d: forward relative error %.3g", keepU, step, rel)
 			}
 		}
 		for step, change := range changes {
 			change()
-			wg.backwardData(dy, weight, dx)
+			wg.BackwardData(dy.maps(), weight, dx.maps())
 			wantDx, _, _ := r.backward(x, dy, weight)
 			if _, rel := relErr(dx.Data, wantDx); rel > winogradTol[4] {
 				t.Errorf("keepU %v, step %d: input gradient relative error %.3g", keepU, step, rel)
@@ -280,69 +274,13 @@ func TestWinogradWeightChange(t *testing.T) {
 	}
 }
 
-// TestWinogradMatchesConv2D compares Winograd with the im2col Conv2D on the
-// 3×3 stride-1 layers of All-CNN-C at an eighth of their width.
-func TestWinogradMatchesConv2D(t *testing.T) {
-	layers := []struct{ in, out, size, pad int }{
-		{3, 12, 32, 1}, {12, 12, 32, 1}, {12, 24, 16, 1}, {24, 24, 16, 1}, {24, 24, 8, 0},
-	}
-	const batch = 3
-	defer SetWinograd(SetWinograd(false)) // the reference is im2col
-	for _, m := range []int{2, 4} {
-		for _, l := range layers {
-			name := fmt.Sprintf("F%d/%dto%d-%dx%d-pad%d", m, l.in, l.out, l.size, l.size, l.pad)
-			t.Run(name, func(t *testing.T) {
-				rng := newRNG(9)
-				conv := NewConv2D("c", l.in, l.out, 3, 1, l.pad)
-				for i := range conv.Weight.Data {
-					conv.Weight.Data[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(9*l.in)))
-				}
-				for i := range conv.Bias.Data {
-					conv.Bias.Data[i] = float32(rng.NormFloat64() * 0.1)
-				}
-				x := randTensor(rng, 1, batch, l.in, l.size, l.size)
-				want := conv.Forward(x, true)
-				dy := randTensor(rng, 1, want.Shape...)
-				wantDx := conv.Backward(dy, Pass{Params: true, Input: true})
-
-				wg := newWinograd(m, l.in, l.out, l.pad, nil)
-				y := NewTensor(want.Shape...)
-				dx := NewTensor(x.Shape...)
-				dw := make([]float32, len(conv.Weight.Data))
-				db := make([]float32, len(conv.Bias.Data))
-				wg.forward(x, conv.Weight.Data, conv.Bias.Data, y)
-				wg.backwardData(dy, conv.Weight.Data, dx)
-				wg.backwardWeights(x, dy, dw, db)
-				for _, v := range []struct {
-					pass      string
-					got, want []float32
-				}{{"forward", y.Data, want.Data}, {"input grad", dx.Data, wantDx.Data}, {"weight grad", dw, conv.Weight.Grad}, {"bias grad", db, conv.Bias.Grad}} {
-					want := make([]float64, len(v.want))
-					for i, w := range v.want {
-						want[i] = float64(w)
-					}
-					abs, rel := relErr(v.got, want)
-					t.Logf("%-11s max abs difference %.3g, relative %.3g", v.pass, abs, rel)
-					tol := winogradTol[m]
-					if v.pass == "bias grad" {
-						tol = biasTol
-					}
-					if rel > tol {
-						t.Errorf("%s: differs from Conv2D by %.3g (relative %.3g)", v.pass, abs, rel)
-					}
-				}
-			})
-		}
-	}
-}
-
 func TestWinogradPolicy(t *testing.T) {
-	requireEqual(t, 4, winogradTile(32), "tile for 32×32")
-	requireEqual(t, 4, winogradTile(8), "tile for 8×8")
-	requireEqual(t, 2, winogradTile(6), "tile for 6×6")
-	requireEqual(t, false, winogradPays(3, 64, 32, 32), "3 input channels")
-	requireEqual(t, true, winogradPays(192, 1, 16, 16), "192 channels, 16×16, batch 1")
-	requireEqual(t, false, winogradPays(192, 1, 6, 6), "192 channels, 6×6, batch 1")
+	requireEqual(t, 4, WinogradTile(32), "tile for 32×32")
+	requireEqual(t, 4, WinogradTile(8), "tile for 8×8")
+	requireEqual(t, 2, WinogradTile(6), "tile for 6×6")
+	requireEqual(t, false, WinogradPays(3, 64, 32, 32), "3 input channels")
+	requireEqual(t, true, WinogradPays(192, 1, 16, 16), "192 channels, 16×16, batch 1")
+	requireEqual(t, false, WinogradPays(192, 1, 6, 6), "192 channels, 6×6, batch 1")
 }
 
 func TestWinogradOK(t *testing.T) {
@@ -350,8 +288,8 @@ func TestWinogradOK(t *testing.T) {
 		k, s, pad int
 		want      bool
 	}{{3, 1, 0, true}, {3, 1, 1, true}, {3, 1, 2, true}, {3, 1, 3, false}, {3, 2, 1, false}, {1, 1, 0, false}, {5, 1, 2, false}} {
-		if got := winogradOK(c.k, c.s, c.pad); got != c.want {
-			t.Errorf("winogradOK(%d, %d, %d) = %v", c.k, c.s, c.pad, got)
+		if got := WinogradOK(c.k, c.s, c.pad); got != c.want {
+			t.Errorf("WinogradOK(%d, %d, %d) = %v", c.k, c.s, c.pad, got)
 		}
 	}
 }
@@ -360,20 +298,19 @@ func TestWinogradOK(t *testing.T) {
 // buffers (the remaining allocations are goroutine closures and, with
 // gonum's BLAS, gonum's own).
 func TestWinogradBuffersReused(t *testing.T) {
-	defer SetThreads(SetThreads(2))
 	rng := newRNG(6)
 	x := randTensor(rng, 1, 8, 16, 16, 16)
 	weight := randTensor(rng, 1, 32*16*9).Data
 	bias := make([]float32, 32)
 	dy := randTensor(rng, 1, 8, 32, 16, 16)
-	wg := newWinograd(4, 16, 32, 1, nil)
-	y, dx := NewTensor(8, 32, 16, 16), NewTensor(x.Shape...)
+	wg := New(Config{Threads: 2}).NewWinograd(4, 16, 32, 1, nil)
+	y, dx := newTensor(8, 32, 16, 16), newTensor(x.Shape...)
 	dw, db := make([]float32, len(weight)), make([]float32, len(bias))
 	step := func() {
 		weight[0] += 1 // new weights every step, as in training
-		wg.forward(x, weight, bias, y)
-		wg.backwardData(dy, weight, dx)
-		wg.backwardWeights(x, dy, dw, db)
+		wg.Forward(x.maps(), weight, bias, y.maps(), false, false)
+		wg.BackwardData(dy.maps(), weight, dx.maps())
+		wg.BackwardWeights(x.maps(), dy.maps(), dw, db)
 	}
 	buffers := func() (p []*float32) {
 		for _, b := range [][]float32{wg.weight, wg.s.a, wg.s.b, wg.s.c, wg.s.u} {
@@ -409,31 +346,31 @@ func TestWinogradSharedScratch(t *testing.T) {
 	w1, w2 := randTensor(rng, 1, 5*3*9).Data, randTensor(rng, 1, 4*5*9).Data
 	b1, b2 := randTensor(rng, 1, 5).Data, randTensor(rng, 1, 4).Data
 	dy2 := randTensor(rng, 1, 2, 4, 7, 7)
-	run := func(s1, s2 *winogradScratch, keepU bool) (out [][]float32) {
-		l1, l2 := newWinograd(4, 3, 5, 1, s1), newWinograd(2, 5, 4, 0, s2)
-		l1.keepU, l2.keepU = keepU, keepU
-		y1, y2 := NewTensor(2, 5, 9, 9), NewTensor(2, 4, 7, 7)
-		dx1, dy1 := NewTensor(x1.Shape...), NewTensor(y1.Shape...)
+	run := func(s1, s2 *WinogradScratch, keepU bool) (out [][]float32) {
+		e := New(Config{})
+		l1, l2 := e.NewWinograd(4, 3, 5, 1, s1), e.NewWinograd(2, 5, 4, 0, s2)
+		y1, y2 := newTensor(2, 5, 9, 9), newTensor(2, 4, 7, 7)
+		dx1, dy1 := newTensor(x1.Shape...), newTensor(y1.Shape...)
 		dw1, dw2 := make([]float32, len(w1)), make([]float32, len(w2))
 		db1, db2 := make([]float32, len(b1)), make([]float32, len(b2))
 		for range 2 {
-			l1.forward(x1, w1, b1, y1)
-			l2.forward(y1, w2, b2, y2)
-			l2.backwardWeights(y1, dy2, dw2, db2)
-			l2.backwardData(dy2, w2, dy1)
-			l1.backwardData(dy1, w1, dx1)
-			l1.backwardWeights(x1, dy1, dw1, db1)
+			l1.Forward(x1.maps(), w1, b1, y1.maps(), keepU, false)
+			l2.Forward(y1.maps(), w2, b2, y2.maps(), keepU, false)
+			l2.BackwardWeights(y1.maps(), dy2.maps(), dw2, db2)
+			l2.BackwardData(dy2.maps(), w2, dy1.maps())
+			l1.BackwardData(dy1.maps(), w1, dx1.maps())
+			l1.BackwardWeights(x1.maps(), dy1.maps(), dw1, db1)
 		}
 		out = append(out, y2.Clone().Data, dx1.Data, dw1, dw2, db1, db2)
 		for range 2 { // inference
-			l1.forward(x1, w1, b1, y1)
-			l2.forward(y1, w2, b2, y2)
+			l1.Forward(x1.maps(), w1, b1, y1.maps(), keepU, false)
+			l2.Forward(y1.maps(), w2, b2, y2.maps(), keepU, false)
 		}
 		out = append(out, y2.Clone().Data)
 		// A gradient check's order: forward, weight gradient, forward again
 		// with the same weights.
-		l2.backwardWeights(y1, dy2, dw2, db2)
-		l2.forward(y1, w2, b2, y2)
+		l2.BackwardWeights(y1.maps(), dy2.maps(), dw2, db2)
+		l2.Forward(y1.maps(), w2, b2, y2.maps(), keepU, false)
 		return append(out, y2.Data)
 	}
 	own := run(nil, nil, false)
@@ -441,7 +378,7 @@ func TestWinogradSharedScratch(t *testing.T) {
 		t.Errorf("output after weight gradient differs by %g", d)
 	}
 	for _, keepU := range []bool{false, true} {
-		shared := new(winogradScratch)
+		shared := new(WinogradScratch)
 		got := run(shared, shared, keepU)
 		for i, name := range []string{"output", "input grad", "weight grad 1", "weight grad 2", "bias grad 1", "bias grad 2", "inference output", "output after weight grad"} {
 			if d := maxDiff(own[i], got[i]); d > 1e-6 {
@@ -456,80 +393,12 @@ func TestWinogradSharedScratch(t *testing.T) {
 func TestWinogradEmptyBatch(t *testing.T) {
 	rng := newRNG(8)
 	x, dy := randTensor(rng, 1, 2, 4, 6, 6), randTensor(rng, 1, 2, 5, 6, 6)
-	wg := newWinograd(4, 4, 5, 1, nil)
+	wg := New(Config{}).NewWinograd(4, 4, 5, 1, nil)
 	dw, db := make([]float32, 5*4*9), make([]float32, 5)
-	wg.backwardWeights(x, dy, dw, db)
+	wg.BackwardWeights(x.maps(), dy.maps(), dw, db)
 	want := append([]float32(nil), dw...)
-	wg.backwardWeights(NewTensor(0, 4, 6, 6), NewTensor(0, 5, 6, 6), dw, db)
+	wg.BackwardWeights(newTensor(0, 4, 6, 6).maps(), newTensor(0, 5, 6, 6).maps(), dw, db)
 	if d := maxDiff(dw, want); d != 0 {
 		t.Fatalf("empty batch changed the weight gradient by %g", d)
-	}
-}
-
-// TestConv2DUsesWinograd: the layers that the gradient checks call
-// "winograd" do run Winograd, with the tile sizes the policy picks, and
-// SetWinograd(false) turns it off.
-func TestConv2DUsesWinograd(t *testing.T) {
-	for _, c := range []struct{ size, pad, fwd, data int }{{8, 1, 4, 4}, {10, 0, 4, 2}, {6, 2, 4, 2}} {
-		conv := NewConv2D("c", 16, 3, 3, 1, c.pad)
-		x := randTensor(newRNG(1), 1, 4, 16, c.size, c.size)
-		y := conv.Forward(x, true)
-		conv.Backward(randTensor(newRNG(2), 1, y.Shape...), Pass{Params: true, Input: true})
-		if conv.wino == nil || conv.winoData == nil {
-			t.Fatalf("%+v: Conv2D did not use Winograd", c)
-		}
-		requireEqual(t, c.fwd, conv.wino.tr.m, fmt.Sprintf("%+v: forward tile", c))
-		requireEqual(t, c.data, conv.winoData.tr.m, fmt.Sprintf("%+v: input-gradient tile", c))
-	}
-	defer SetWinograd(SetWinograd(false))
-	conv := NewConv2D("c", 16, 3, 3, 1, 1)
-	conv.Forward(randTensor(newRNG(1), 1, 4, 16, 8, 8), false)
-	if conv.wino != nil {
-		t.Error("SetWinograd(false): Conv2D still used Winograd")
-	}
-}
-
-// TestWinogradWholeNet runs All-CNN-C (half width, so that its 3×3 layers
-// take Winograd at batch 2) with and without Winograd: logits, parameter
-// gradients and a guided-backpropagation map agree to float32 rounding.
-func TestWinogradWholeNet(t *testing.T) {
-	s, err := ZooSpec("all-cnn-c", 10, 0.5)
-	requireNoError(t, err)
-	x := randTensor(newRNG(4), 1, 2, 3, 32, 32)
-	run := func(on bool) (logits, grads, guided []float32) {
-		defer SetWinograd(SetWinograd(on))
-		net, err := Build(*s)
-		requireNoError(t, err)
-		requireNoError(t, net.Init("he", 1))
-		y, err := net.Forward(x, false)
-		requireNoError(t, err)
-		logits = y.Clone().Data
-		dl := NewTensor(y.Shape...)
-		SoftmaxCrossEntropy(y.Data, 10, []int{3, 7}, dl.Data)
-		net.ZeroGrad()
-		_, err = net.Backward(dl, Pass{Params: true})
-		requireNoError(t, err)
-		for _, p := range net.Params() {
-			grads = append(grads, p.Grad...)
-		}
-		m, _, err := net.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
-		requireNoError(t, err)
-		return logits, grads, m.Data
-	}
-	l0, g0, m0 := run(false)
-	l1, g1, m1 := run(true)
-	for _, c := range []struct {
-		what      string
-		got, want []float32
-	}{{"logits", l1, l0}, {"parameter gradients", g1, g0}, {"guided map", m1, m0}} {
-		scale := 0.0
-		for _, v := range c.want {
-			scale = math.Max(scale, math.Abs(float64(v)))
-		}
-		d := maxDiff(c.got, c.want)
-		t.Logf("%-20s Winograd vs im2col: max |Δ| %.3g, relative to max |v| %.3g", c.what, d, d/scale)
-		if d > 1e-4*scale {
-			t.Errorf("%s: Winograd differs from im2col by %.3g (max |v| %.3g)", c.what, d, scale)
-		}
 	}
 }

@@ -1,8 +1,6 @@
 //go:build !amd64 || purego
 
-package kernel
-
-var phaseAsm = false
+package engine
 
 func deinterleave2(planes *float32, pl, pw int, src *float32, w, h int) {
 	panic("kernel: no assembly")

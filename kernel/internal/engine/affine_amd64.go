@@ -1,14 +1,11 @@
 //go:build amd64 && !purego
 
-package kernel
+package engine
 
-import "golang.org/x/sys/cpu"
-
-// affineAsm is whether batch normalisation's per-channel affine loops run
-// in AVX2 + FMA assembly, 8 values an instruction (Go does not vectorise
-// them; they pass over every normalised activation, twice per training
-// step). A variable so that tests can force the Go loops.
-var affineAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// Batch normalisation's per-channel affine loops run in AVX2 + FMA
+// assembly where the CPU has them (Engine.affineAsm), 8 values an
+// instruction (Go does not vectorise them; they pass over every normalised
+// activation, twice per training step).
 
 //go:noescape
 func affine8(dst, x *float32, a, b float32, relu bool, n int)
@@ -18,9 +15,9 @@ func affine2x8(dst, x, z *float32, a, c, b float32, n int)
 
 // affineFast does affine (relu false) or affineReLU over the longest prefix
 // of dst that the assembly handles and returns its length.
-func affineFast(dst, x []float32, a, b float32, relu bool) int {
+func affineFast(asm bool, dst, x []float32, a, b float32, relu bool) int {
 	n := len(dst) &^ 7
-	if !affineAsm || n == 0 {
+	if !asm || n == 0 {
 		return 0
 	}
 	x = x[:n]
@@ -30,9 +27,9 @@ func affineFast(dst, x []float32, a, b float32, relu bool) int {
 
 // affine2Fast does affine2 over the longest prefix of dst that the
 // assembly handles and returns its length.
-func affine2Fast(dst, x, z []float32, a, c, b float32) int {
+func affine2Fast(asm bool, dst, x, z []float32, a, c, b float32) int {
 	n := len(dst) &^ 7
-	if !affineAsm || n == 0 {
+	if !asm || n == 0 {
 		return 0
 	}
 	x, z = x[:n], z[:n]

@@ -1,6 +1,6 @@
 //go:build wasm
 
-package kernel
+package engine
 
 import "math"
 

@@ -1,13 +1,10 @@
 //go:build amd64 && !purego
 
-package kernel
+package engine
 
-import "golang.org/x/sys/cpu"
-
-// phaseAsm is whether the stride-2 phase split and the strided row copies
-// run in AVX2 assembly: Go copies them a float, or a short row, at a time.
-// A variable so that tests can force the Go loops.
-var phaseAsm = cpu.X86.HasAVX2
+// The stride-2 phase split and the strided row copies run in AVX2
+// assembly where the CPU has it (Engine.phaseAsm): Go copies them a float,
+// or a short row, at a time.
 
 // deinterleave2 is deinterleave for s = 2, an even h and w a multiple of 16
 // (phase_amd64.s).

@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import (
 	"fmt"
@@ -24,11 +24,7 @@ func TestRectifierLoops(t *testing.T) {
 		}
 		return s
 	}
-	run := func(asm bool, f func()) {
-		defer func(old bool) { reluAsm = old }(reluAsm)
-		reluAsm = asm && reluAsm
-		f()
-	}
+	goLoops, asmLoops := New(Config{NoAsm: true}), New(Config{})
 	same := func(what string, got, want []float32) {
 		t.Helper()
 		for i := range want {
@@ -38,12 +34,12 @@ func TestRectifierLoops(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("assembly loops on this platform: %v", reluAsm)
+	t.Logf("assembly loops on this platform: %v", asmLoops.rectifyAsm)
 	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 64, 1000} {
 		x, dy := data(n), data(n)
 		want, got := make([]float32, n), make([]float32, n)
-		run(false, func() { rectifyTo(want, x) })
-		run(true, func() { rectifyTo(got, x) })
+		goLoops.RectifyTo(want, x)
+		asmLoops.RectifyTo(got, x)
 		same(fmt.Sprintf("rectify %d", n), got, want)
 		for i := range want {
 			if m := max(x[i], 0); math.Float32bits(m) != math.Float32bits(want[i]) && !(m != m && want[i] != want[i]) {
@@ -51,12 +47,28 @@ func TestRectifierLoops(t *testing.T) {
 			}
 		}
 		y := want // a rectifier's output, as the backward pass sees it
-		for _, rule := range []ReLURule{Gradient, Deconvnet, Guided} {
-			l := NewReLU("r", 0)
+		for _, rule := range []struct {
+			name string
+			y    []float32
+			self bool
+		}{{"gradient", y, false}, {"deconvnet", nil, true}, {"guided", y, true}} {
 			w, g := make([]float32, n), make([]float32, n)
-			run(false, func() { l.backward(rule, dy, y, w) })
-			run(true, func() { l.backward(rule, dy, y, g) })
-			same(fmt.Sprintf("%v backward %d", rule, n), g, w)
+			goLoops.Mask(w, dy, rule.y, rule.self)
+			asmLoops.Mask(g, dy, rule.y, rule.self)
+			same(fmt.Sprintf("%s backward %d", rule.name, n), g, w)
+			for i := range w {
+				// A value passes a mask where its int32 bits are > 0:
+				// above zero, +Inf, or a NaN with the sign bit clear.
+				pos := func(v float32) bool { return int32(math.Float32bits(v)) > 0 }
+				keep := (rule.y == nil || pos(rule.y[i])) && (!rule.self || pos(dy[i]))
+				want := float32(0)
+				if keep {
+					want = dy[i]
+				}
+				if math.Float32bits(w[i]) != math.Float32bits(want) && !(w[i] != w[i] && want != want) {
+					t.Fatalf("%s backward %d: element %d is %v, want %v (dy %v, y %v)", rule.name, n, i, w[i], want, dy[i], y[i])
+				}
+			}
 		}
 	}
 }

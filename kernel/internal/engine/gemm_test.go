@@ -1,4 +1,4 @@
-package kernel
+package engine
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 // dimensions wider than the matrices.
 func TestGEMMSplit(t *testing.T) {
 	rng := newRNG(3)
+	e := New(Config{})
 	for _, sh := range []struct{ m, n, k int }{
 		{5, 700, 9},  // wide: columns
 		{200, 36, 7}, // tall and narrow: rows
@@ -30,10 +31,10 @@ func TestGEMMSplit(t *testing.T) {
 				b := randTensor(rng, 1, br*ldb).Data
 				c0 := randTensor(rng, 1, m*ldc).Data
 				want := append([]float32(nil), c0...)
-				gemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, 2, want, ldc)
+				e.Gemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, 2, want, ldc)
 				for _, nw := range []int{2, 3, 4} {
 					got := append([]float32(nil), c0...)
-					gemmSplit(nw, ta, tb, m, n, k, 0.5, a, lda, b, ldb, 2, got, ldc)
+					e.GemmSplit(nw, ta, tb, m, n, k, 0.5, a, lda, b, ldb, 2, got, ldc)
 					if d := maxDiff(got, want); d > 1e-5 {
 						t.Errorf("%s: differs by %g", fmt.Sprintf("%dx%dx%d transA=%v transB=%v %d goroutines", m, n, k, ta, tb, nw), d)
 					}

@@ -1,0 +1,132 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestWinogradMatchesConv2D compares Winograd with the im2col Conv2D on the
+// 3×3 stride-1 layers of All-CNN-C at an eighth of their width.
+func TestWinogradMatchesConv2D(t *testing.T) {
+	layers := []struct{ in, out, size, pad int }{
+		{3, 12, 32, 1}, {12, 12, 32, 1}, {12, 24, 16, 1}, {24, 24, 16, 1}, {24, 24, 8, 0},
+	}
+	const batch = 3
+	tol := map[int]float64{2: 2e-6, 4: 1e-5} // relative, as the engine's own tests
+	const biasTol = 1e-5
+	for _, m := range []int{2, 4} {
+		for _, l := range layers {
+			name := fmt.Sprintf("F%d/%dto%d-%dx%d-pad%d", m, l.in, l.out, l.size, l.size, l.pad)
+			t.Run(name, func(t *testing.T) {
+				rng := newRNG(9)
+				conv := NewConv2D("c", l.in, l.out, 3, 1, l.pad)
+				conv.eng = Options{Conv: ConvIm2col}.engine() // the reference
+				for i := range conv.Weight.Data {
+					conv.Weight.Data[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(9*l.in)))
+				}
+				for i := range conv.Bias.Data {
+					conv.Bias.Data[i] = float32(rng.NormFloat64() * 0.1)
+				}
+				x := randTensor(rng, 1, batch, l.in, l.size, l.size)
+				want := conv.Forward(x, true)
+				dy := randTensor(rng, 1, want.Shape...)
+				wantDx := conv.Backward(dy, Pass{Params: true, Input: true})
+
+				wg := defaultEngine.NewWinograd(m, l.in, l.out, l.pad, nil)
+				y := NewTensor(want.Shape...)
+				dx := NewTensor(x.Shape...)
+				dw := make([]float32, len(conv.Weight.Data))
+				db := make([]float32, len(conv.Bias.Data))
+				wg.Forward(maps(x), conv.Weight.Data, conv.Bias.Data, maps(y), false, false)
+				wg.BackwardData(maps(dy), conv.Weight.Data, maps(dx))
+				wg.BackwardWeights(maps(x), maps(dy), dw, db)
+				for _, v := range []struct {
+					pass      string
+					got, want []float32
+				}{{"forward", y.Data, want.Data}, {"input grad", dx.Data, wantDx.Data}, {"weight grad", dw, conv.Weight.Grad}, {"bias grad", db, conv.Bias.Grad}} {
+					abs, scale := maxDiff(v.got, v.want), 0.0
+					for _, w := range v.want {
+						scale = math.Max(scale, math.Abs(float64(w)))
+					}
+					rel := abs / scale
+					t.Logf("%-11s max abs difference %.3g, relative %.3g", v.pass, abs, rel)
+					limit := tol[m]
+					if v.pass == "bias grad" {
+						limit = biasTol
+					}
+					if rel > limit {
+						t.Errorf("%s: differs from Conv2D by %.3g (relative %.3g)", v.pass, abs, rel)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestConv2DUsesWinograd: the layers that the gradient checks call
+// "winograd" do run Winograd, with the tile sizes the policy picks, and
+// Options{Conv: ConvIm2col} turns it off.
+func TestConv2DUsesWinograd(t *testing.T) {
+	for _, c := range []struct{ size, pad, fwd, data int }{{8, 1, 4, 4}, {10, 0, 4, 2}, {6, 2, 4, 2}} {
+		conv := NewConv2D("c", 16, 3, 3, 1, c.pad) // the default engine: Winograd where it pays
+		x := randTensor(newRNG(1), 1, 4, 16, c.size, c.size)
+		y := conv.Forward(x, true)
+		conv.Backward(randTensor(newRNG(2), 1, y.Shape...), Pass{Params: true, Input: true})
+		if conv.wino == nil || conv.winoData == nil {
+			t.Fatalf("%+v: Conv2D did not use Winograd", c)
+		}
+		requireEqual(t, c.fwd, conv.wino.Tile(), fmt.Sprintf("%+v: forward tile", c))
+		requireEqual(t, c.data, conv.winoData.Tile(), fmt.Sprintf("%+v: input-gradient tile", c))
+	}
+	conv := NewConv2D("c", 16, 3, 3, 1, 1)
+	conv.eng = Options{Conv: ConvIm2col}.engine()
+	conv.Forward(randTensor(newRNG(1), 1, 4, 16, 8, 8), false)
+	if conv.wino != nil {
+		t.Error("ConvIm2col: Conv2D still used Winograd")
+	}
+}
+
+// TestWinogradWholeNet runs All-CNN-C (half width, so that its 3×3 layers
+// take Winograd at batch 2) with and without Winograd: logits, parameter
+// gradients and a guided-backpropagation map agree to float32 rounding.
+func TestWinogradWholeNet(t *testing.T) {
+	s, err := ZooSpec("all-cnn-c", 10, 0.5)
+	requireNoError(t, err)
+	x := randTensor(newRNG(4), 1, 2, 3, 32, 32)
+	run := func(conv ConvAlgorithm) (logits, grads, guided []float32) {
+		net, err := Options{Conv: conv}.Build(*s)
+		requireNoError(t, err)
+		requireNoError(t, net.Init("he", 1))
+		y, err := net.Forward(x, false)
+		requireNoError(t, err)
+		logits = y.Clone().Data
+		dl := NewTensor(y.Shape...)
+		SoftmaxCrossEntropy(y.Data, 10, []int{3, 7}, dl.Data)
+		net.ZeroGrad()
+		_, err = net.Backward(dl, Pass{Params: true})
+		requireNoError(t, err)
+		for _, p := range net.Params() {
+			grads = append(grads, p.Grad...)
+		}
+		m, _, err := net.Saliency(x, []Target{{Channel: Strongest}, {Channel: Strongest}}, Rule{ReLU: Guided})
+		requireNoError(t, err)
+		return logits, grads, m.Data
+	}
+	l0, g0, m0 := run(ConvIm2col)
+	l1, g1, m1 := run(ConvAuto)
+	for _, c := range []struct {
+		what      string
+		got, want []float32
+	}{{"logits", l1, l0}, {"parameter gradients", g1, g0}, {"guided map", m1, m0}} {
+		scale := 0.0
+		for _, v := range c.want {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		d := maxDiff(c.got, c.want)
+		t.Logf("%-20s Winograd vs im2col: max |Δ| %.3g, relative to max |v| %.3g", c.what, d, d/scale)
+		if d > 1e-4*scale {
+			t.Errorf("%s: Winograd differs from im2col by %.3g (max |v| %.3g)", c.what, d, scale)
+		}
+	}
+}
