@@ -21,15 +21,30 @@ type golden struct {
 	Gradient  []float32            `json:"gradient"`
 	Deconvnet []float32            `json:"deconvnet"`
 	Guided    []float32            `json:"guided"`
+
+	// Beyond the paper (attribution.go), for each example's top class:
+	// integrated gradients (zero baseline, 16 steps), Grad-CAM and guided
+	// Grad-CAM at conv2's rectifier, occlusion with 3×3 patches, stride 3.
+	IG16          []float32 `json:"ig16"`
+	GradCAM       []float32 `json:"gradcam_conv2"`
+	GuidedGradCAM []float32 `json:"guided_gradcam_conv2"`
+	Occlusion     []float32 `json:"occlusion_3_3"`
+}
+
+// readGolden reads testdata/golden.json.
+func readGolden(t *testing.T) golden {
+	t.Helper()
+	b, err := os.ReadFile("testdata/golden.json")
+	requireNoError(t, err)
+	var g golden
+	requireNoError(t, json.Unmarshal(b, &g))
+	return g
 }
 
 // TestGoldenPyTorch compares every tensor with PyTorch's, printing the
 // largest difference of each.
 func TestGoldenPyTorch(t *testing.T) {
-	b, err := os.ReadFile("testdata/golden.json")
-	requireNoError(t, err)
-	var g golden
-	requireNoError(t, json.Unmarshal(b, &g))
+	g := readGolden(t)
 	n, err := Build(g.Spec)
 	requireNoError(t, err)
 	for _, p := range n.Params() {
@@ -82,4 +97,16 @@ func TestGoldenPyTorch(t *testing.T) {
 		requireNoError(t, err)
 		check(c.rule.String(), c.want, m.Data, 1e-5)
 	}
+	ig, _, err := n.IntegratedGradients(x, targets, Integration{Steps: 16})
+	requireNoError(t, err)
+	check("integrated grad", g.IG16, ig.Data, 1e-5)
+	cam, _, err := n.GradCAM(x, targets, "conv2")
+	requireNoError(t, err)
+	check("Grad-CAM", g.GradCAM, cam.Data, 1e-5)
+	gc, _, err := n.GuidedGradCAM(x, targets, "conv2")
+	requireNoError(t, err)
+	check("guided Grad-CAM", g.GuidedGradCAM, gc.Data, 1e-5)
+	occ, _, err := n.Occlusion(x, targets, Occlusion{Window: 3, Stride: 3})
+	requireNoError(t, err)
+	check("occlusion", g.Occlusion, occ.Data, 1e-5)
 }

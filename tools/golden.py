@@ -93,4 +93,52 @@ def guided(g, x, a):  # [g > 0]·g·f'(x)
 out["gradient"] = saliency(None)
 out["deconvnet"] = saliency(deconvnet)
 out["guided"] = saliency(guided)
+
+
+# Attribution methods beyond the paper (kernel/attribution.go), by hand.
+def integrated_gradients(steps):
+    """Zero baseline, midpoints of steps equal segments."""
+    alphas = (torch.arange(steps, dtype=torch.float64) + 0.5) / steps
+    total = torch.zeros_like(x)
+    for a in alphas:
+        xi = (float(a) * x).clone().requires_grad_(True)
+        net(xi).gather(1, top[:, None]).sum().backward()
+        total += xi.grad
+    return flat(x * total / steps)
+
+
+def grad_cam(layer):
+    """Grad-CAM at the output of net[layer] (the rectifier after conv2)."""
+    acts = {}
+    h = net[layer].register_forward_hook(lambda m, a, o: acts.update(a=o))
+    y = net(x)
+    h.remove()
+    a = acts["a"]
+    g, = torch.autograd.grad(y.gather(1, top[:, None]).sum(), a)
+    alpha = g.mean(dim=(2, 3), keepdim=True)
+    return F.relu((alpha * a).sum(1, keepdim=True)).detach()
+
+
+def occlusion(window, stride):
+    """f(x) − f(x with a window×window patch zero), averaged over patches."""
+    with torch.no_grad():
+        f = net(x).gather(1, top[:, None])[:, 0]
+        n, c, h, w = x.shape
+        total, count = torch.zeros(n, 1, h, w), torch.zeros(1, 1, h, w)
+        for y0 in range(0, h - window + 1, stride):
+            for x0 in range(0, w - window + 1, stride):
+                xo = x.clone()
+                xo[:, :, y0:y0 + window, x0:x0 + window] = 0
+                d = f - net(xo).gather(1, top[:, None])[:, 0]
+                total[:, :, y0:y0 + window, x0:x0 + window] += d[:, None, None, None]
+                count[:, :, y0:y0 + window, x0:x0 + window] += 1
+        return flat((total / count.clamp(min=1)).expand(n, c, h, w))
+
+
+out["ig16"] = integrated_gradients(16)
+cam = grad_cam(4)
+out["gradcam_conv2"] = flat(cam)
+up = F.interpolate(cam, size=x.shape[2:], mode="nearest")
+out["guided_gradcam_conv2"] = flat(torch.tensor(out["guided"]).reshape(x.shape) * up)
+out["occlusion_3_3"] = occlusion(3, 3)
 print(json.dumps(out))
