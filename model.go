@@ -215,7 +215,7 @@ type Saliency struct {
 // the request's method (paper Fig. 1). Max-pools pass the signal through the
 // switches their forward pass recorded, or spread it evenly (Spread).
 func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
-	rule, err := req.rule()
+	method, err := req.method()
 	if err != nil {
 		return nil, err
 	}
@@ -247,12 +247,8 @@ func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 		return nil, fmt.Errorf("allcnn: position (%d,%d) outside the %d×%d map of %s: %w", at[0], at[1], sh[1], sh[2], where, ErrRequest)
 	}
 
-	pool := kernel.Switches
-	if req.Spread {
-		pool = kernel.NoSwitches
-	}
 	target := kernel.Target{Layer: req.Layer, Channel: req.Unit, At: req.At}
-	dx, used, err := n.Saliency(t, []kernel.Target{target}, kernel.Rule{ReLU: rule, Pool: pool})
+	dx, used, err := Explain(n, t, []kernel.Target{target}, method)
 	if err != nil {
 		return nil, err
 	}

@@ -215,7 +215,7 @@ func TestSaliencyErrors(t *testing.T) {
 		req  SaliencyRequest
 		want error
 	}{
-		{"unknown method", x, SaliencyRequest{Method: "smoothgrad"}, ErrRequest},
+		{"unknown method", x, SaliencyRequest{Method: "lrp"}, ErrRequest},
 		{"unknown layer", x, SaliencyRequest{Layer: "conv9"}, ErrRequest},
 		{"class too large", x, SaliencyRequest{Unit: 3}, ErrRequest},
 		{"unit below -1", x, SaliencyRequest{Unit: -2}, ErrRequest},

@@ -14,9 +14,26 @@ import (
 // and how SaliencyRGBA draws it. Both wasm builds fill it from the same
 // options (Set), so JavaScript and WASI hosts share one vocabulary.
 type SaliencyRequest struct {
-	// Method is the backward rule at every rectifier: "gradient" (or ""),
-	// "deconvnet" or "guided" (paper Fig. 1).
+	// Method names the explanation method (Methods): the paper's backward
+	// rules "gradient" (or ""), "deconvnet" and "guided" (Fig. 1), or one
+	// beyond the paper, with the settings below.
 	Method string
+	// Rule is the rule the SmoothGrad family averages ("" is gradient).
+	Rule string
+	// Samples, Noise and Seed configure the SmoothGrad family
+	// (kernel.Noise: 0 means 16 samples, noise 0.15 of the image's range).
+	Samples int
+	Noise   float64
+	Seed    uint64
+	// Steps and Baseline configure integrated gradients (kernel.Integration:
+	// 0 means 32 steps; baseline zero, blur or mean).
+	Steps    int
+	Baseline string
+	// CAMLayer is Grad-CAM's layer ("": DefaultCAMLayer).
+	CAMLayer string
+	// Window and Stride configure occlusion (kernel.Occlusion: 0 means an
+	// eighth of the input, and half the window).
+	Window, Stride int
 	// Layer names the layer whose unit is explained (Info.Layers); "" means
 	// the output, so Unit is a class. A convolution followed by a rectifier
 	// means its rectified activation (kernel.Net.Unit).
@@ -49,11 +66,21 @@ type SaliencyRequest struct {
 func NewRequest() SaliencyRequest { return SaliencyRequest{Unit: -1} }
 
 // Option names, as Set accepts them.
-const optionNames = "method, layer, unit, at, switches, pool, reduce, sign, clip, colormap, overlay"
+const optionNames = "method, rule, samples, noise, seed, steps, baseline, camlayer, window, stride, layer, unit, at, switches, pool, reduce, sign, clip, colormap, overlay"
 
 // Set sets one option from its text, as the wasm builds receive them:
 //
-//	method    gradient | deconvnet | guided
+//	method    gradient | deconvnet | guided | smoothgrad | smoothgrad2 |
+//	          vargrad | integrated | gradcam | guided-gradcam | occlusion
+//	rule      gradient | deconvnet | guided   (averaged by the SmoothGrad family)
+//	samples   SmoothGrad's noisy copies, ≥ 1 (default 16)
+//	noise     SmoothGrad's σ as a fraction of the image's range, ≥ 0 (default 0.15)
+//	seed      SmoothGrad's random seed, an unsigned integer
+//	steps     integrated gradients' points on the path, ≥ 1 (default 32)
+//	baseline  zero | blur | mean              (integrated gradients)
+//	camlayer  Grad-CAM's layer; empty for the highest convolution with a map
+//	window    occlusion's patch side in pixels, ≥ 1
+//	stride    occlusion's step in pixels, ≥ 1
 //	layer     a layer name, or empty for the class
 //	unit      an integer; -1 for the strongest
 //	at        "y,x", or empty for the strongest position
@@ -78,10 +105,36 @@ func (r *SaliencyRequest) set(key, value string) error {
 	var err error
 	switch key {
 	case "method":
+		if err = (Method{Name: value}).check(); err != nil {
+			return err
+		}
+		r.Method = value
+	case "rule":
 		if value != "" {
 			_, err = kernel.ParseReLURule(value)
 		}
-		r.Method = value
+		r.Rule = value
+	case "samples", "steps", "window", "stride":
+		v, err := strconv.Atoi(value)
+		if err != nil || v < 1 || v > 4096 {
+			return errors.New("want an integer in [1, 4096]")
+		}
+		*map[string]*int{"samples": &r.Samples, "steps": &r.Steps, "window": &r.Window, "stride": &r.Stride}[key] = v
+	case "noise":
+		if r.Noise, err = strconv.ParseFloat(value, 64); err != nil || !(r.Noise >= 0 && r.Noise <= 10) {
+			return errors.New("want a fraction in [0, 10]")
+		}
+	case "seed":
+		if r.Seed, err = strconv.ParseUint(value, 10, 64); err != nil {
+			return errors.New("want an unsigned integer")
+		}
+	case "baseline":
+		if _, err = kernel.ParseBaseline(value); err != nil {
+			return err
+		}
+		r.Baseline = value
+	case "camlayer":
+		r.CAMLayer = value
 	case "layer":
 		r.Layer = value
 	case "unit":
@@ -197,14 +250,21 @@ func unescape(s string) (string, error) {
 	return b.String(), nil
 }
 
-// rule is the backward rule of the request's method.
-func (r *SaliencyRequest) rule() (kernel.ReLURule, error) {
-	if r.Method == "" {
-		return kernel.Gradient, nil
+// method is the request's Method, checked.
+func (r *SaliencyRequest) method() (Method, error) {
+	m := Method{Name: r.Method, Rule: r.Rule, Spread: r.Spread, Layer: r.CAMLayer,
+		Noise:       kernel.Noise{Samples: r.Samples, Level: r.Noise, Seed: r.Seed},
+		Integration: kernel.Integration{Steps: r.Steps},
+		Occlusion:   kernel.Occlusion{Window: r.Window, Stride: r.Stride}}
+	if err := m.check(); err != nil {
+		return m, fmt.Errorf("allcnn: %w: %w", ErrRequest, err)
 	}
-	rule, err := kernel.ParseReLURule(r.Method)
-	if err != nil {
-		return 0, fmt.Errorf("allcnn: %w: %w", ErrRequest, err)
+	if r.Baseline != "" {
+		b, err := kernel.ParseBaseline(r.Baseline)
+		if err != nil {
+			return m, fmt.Errorf("allcnn: %w: %w", ErrRequest, err)
+		}
+		m.Integration.Baseline = b
 	}
-	return rule, nil
+	return m, nil
 }

@@ -75,8 +75,31 @@ export interface Classification {
 
 /** What a saliency map explains and how it is drawn (NOTES.md §6). */
 export interface SaliencyOptions {
-  /** The backward rule at every ReLU. Default: gradient. */
-  method?: 'gradient' | 'deconvnet' | 'guided';
+  /**
+   * The method: the paper's backward rule at every ReLU (gradient, the
+   * default; deconvnet; guided), or SmoothGrad (smoothgrad, smoothgrad2,
+   * vargrad), integrated gradients, Grad-CAM, guided Grad-CAM, occlusion.
+   */
+  method?: 'gradient' | 'deconvnet' | 'guided' | 'smoothgrad' | 'smoothgrad2' | 'vargrad'
+    | 'integrated' | 'gradcam' | 'guided-gradcam' | 'occlusion';
+  /** The rule the SmoothGrad family averages. Default: gradient. */
+  rule?: 'gradient' | 'deconvnet' | 'guided';
+  /** SmoothGrad's noisy copies, 1 to 4096. Default: 16. */
+  samples?: number;
+  /** SmoothGrad's σ as a fraction of the image's value range. Default: 0.15. */
+  noise?: number;
+  /** SmoothGrad's random seed. Default: 0. */
+  seed?: number;
+  /** Integrated gradients' points on the path, 1 to 4096. Default: 32. */
+  steps?: number;
+  /** Integrated gradients' baseline. Default: zero. */
+  baseline?: 'zero' | 'blur' | 'mean';
+  /** Grad-CAM's layer, from Info.layers. Default: the highest convolution below the class layer with a map larger than 1×1. */
+  camlayer?: string;
+  /** Occlusion's patch side in pixels. Default: an eighth of the input. */
+  window?: number;
+  /** Occlusion's step in pixels. Default: half the window. */
+  stride?: number;
   /** A name from Info.layers (or Info.switchedLayers); "" (default): the classes. */
   layer?: string;
   /** Class or channel; -1 (default): the strongest. */

@@ -106,8 +106,9 @@ export class AllCNN {
 
   /**
    * saliency explains one unit of the network for an image: options as
-   * allcnn.SaliencyRequest.Set (the Go package) reads them (method, layer, unit, at,
-   * switches, pool, reduce, sign, clip, colormap, overlay). It returns the map
+   * allcnn.SaliencyRequest.Set (the Go package) reads them (method, rule,
+   * samples, noise, seed, steps, baseline, camlayer, window, stride, layer,
+   * unit, at, switches, pool, reduce, sign, clip, colormap, overlay). It returns the map
    * drawn at the input size (rgba, width, height, and imageData where
    * ImageData exists), the map itself (raw, c·h·w values), and the unit and
    * position it explains.

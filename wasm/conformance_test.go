@@ -683,6 +683,14 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 	if name == "all-cnn-c" {
 		opts = append(opts, "method=guided&switches=true", "method=deconvnet&switches=true&layer=conv6")
 	}
+	conformSaliency(t, g, h, native, x, opts)
+}
+
+// conformSaliency compares the maps of each request in opts (query
+// strings) of the model loaded natively and in the guest as h, for the
+// prepared input x.
+func conformSaliency(t *testing.T, g *guest, h int32, native *allcnn.Model, x []float32, opts []string) {
+	t.Helper()
 	for _, o := range opts {
 		req, err := allcnn.ParseRequest(o)
 		if err != nil {
@@ -700,6 +708,34 @@ func conformFile(t *testing.T, g *guest, name string, file []byte, seed uint64, 
 		if _, scale := maxDiff(s.Raw, s.Raw); scale == 0 && !strings.Contains(o, "layer") {
 			t.Errorf("%s: the map is zero; pick another seed for a meaningful comparison", o)
 		}
+	}
+}
+
+// TestConformanceMethods compares the methods beyond the paper (SmoothGrad
+// and its variants, integrated gradients, Grad-CAM, guided Grad-CAM,
+// occlusion) on All-CNN-C at an eighth of its width, under the compiler
+// with and without the SIMD kernels: they are built of the passes the
+// other tests compare, so a slower engine adds nothing.
+func TestConformanceMethods(t *testing.T) {
+	file := modelFile(t, "all-cnn-c", 1.0/8, 5)
+	native, err := allcnn.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomFloats(native.InputSize(), 5)
+	for _, v := range variants[:2] {
+		t.Run(v.String(), func(t *testing.T) {
+			g := instance(t, v)
+			h, msg := g.load(t, file)
+			if h == 0 {
+				t.Fatal(msg)
+			}
+			defer g.call(t, "unload", uint64(h))
+			conformSaliency(t, g, h, native, x, []string{
+				"method=smoothgrad&samples=4&seed=1", "method=smoothgrad2&samples=2", "method=vargrad&samples=3&rule=guided",
+				"method=integrated&steps=8&baseline=blur", "method=gradcam", "method=guided-gradcam&camlayer=conv6",
+				"method=occlusion&window=8&stride=8"})
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,11 +26,20 @@ const vizSynopsis = `viz -model FILE [-method all] [target flags] [-switches] [r
 Draws what the net sees in each image (paper Figs. 4–6) as a grid: a row per
 image; columns: the input as the net sees it (cropped and resampled to the
 model's input size, labelled with the predicted class and its probability),
-then one saliency map per method, labelled with the target. The methods
-differ only at each ReLU (x: its input, g: the signal from above):
+then one saliency map per method, labelled with the target. The paper's
+three methods (-method all, the default) differ only at each ReLU (x: its
+input, g: the signal from above):
   gradient   g·[x > 0]          plain backpropagation
   deconvnet  max(g, 0)          Zeiler & Fergus, ignores x
   guided     max(g, 0)·[x > 0]  guided backpropagation
+Beyond the paper (-method every adds them all):
+  smoothgrad, smoothgrad2, vargrad   the mean, mean square or variance of the
+             maps of -samples noisy copies (-noise σ, -rule, -seed)
+  integrated integrated gradients from a -baseline in -steps points
+  gradcam    Grad-CAM at -cam-layer, upsampled; guided-gradcam: times guided
+  occlusion  the target's drop when a -window patch is hidden, every -stride
+The methods beyond the paper take the gradient's path through max-pools
+(switches) unless -switches says otherwise for the plain columns.
 Target (one of): the top predicted class (default); -class C; -pooled, the
 strongest unit of the global average pool "gap"; -layer NAME with -unit K
 (-1: the layer's strongest channel) at its strongest position or at -at y,x.
@@ -58,7 +68,16 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flags("viz", vizSynopsis, stderr)
 	path := fs.String("model", "", "weight file (required)")
-	methods := fs.String("method", "all", "gradient, deconvnet, guided, a comma-separated list of them, or all")
+	methods := fs.String("method", "all", "a method (see above), a comma-separated list of them, all (the paper's three) or every (all ten)")
+	rule := fs.String("rule", "", "the rule the SmoothGrad family averages: gradient (default), deconvnet or guided")
+	samples := fs.Int("samples", 16, "SmoothGrad: noisy copies per image")
+	noise := fs.Float64("noise", 0.15, "SmoothGrad: σ of the noise as a fraction of the image's value range")
+	seed := fs.Uint64("seed", 0, "SmoothGrad: random seed")
+	steps := fs.Int("steps", 32, "integrated gradients: points on the path from the baseline")
+	baseline := fs.String("baseline", "zero", "integrated gradients: zero, blur or mean")
+	camLayer := fs.String("cam-layer", "", "Grad-CAM: the layer (default: the highest convolution below the class layer with a map larger than 1×1)")
+	window := fs.Int("window", 0, "occlusion: the patch side in pixels (default: an eighth of the input)")
+	stride := fs.Int("stride", 0, "occlusion: the step in pixels (default: half the window)")
 	class := fs.String("class", "", "target: this class (name or index) instead of the top predicted one")
 	pooled := fs.Bool("pooled", false, "target: the strongest unit of the global average pool (the layer named gap)")
 	layer := fs.String("layer", "", "target: a unit of this layer (a conv names its rectified output)")
@@ -77,9 +96,24 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: viz needs -model FILE, IMAGE arguments, -o OUT.png and -scale ≥ 1", errUsage)
 	}
-	rules, err := parseMethods(*methods)
+	names, err := parseMethods(*methods)
 	if err != nil {
 		return err
+	}
+	base := allcnn.Method{Rule: *rule, Layer: *camLayer,
+		Noise:       kernel.Noise{Samples: *samples, Level: *noise, Seed: *seed},
+		Integration: kernel.Integration{Steps: *steps},
+		Occlusion:   kernel.Occlusion{Window: *window, Stride: *stride}}
+	if base.Integration.Baseline, err = kernel.ParseBaseline(*baseline); err != nil {
+		return fmt.Errorf("%w: -baseline: %w", errUsage, err)
+	}
+	if *rule != "" {
+		if _, err := kernel.ParseReLURule(*rule); err != nil {
+			return fmt.Errorf("%w: -rule: %w", errUsage, err)
+		}
+	}
+	if *samples < 1 || *steps < 1 || *window < 0 || *stride < 0 || !(*noise >= 0) {
+		return fmt.Errorf("%w: -samples and -steps must be ≥ 1, -window, -stride and -noise ≥ 0", errUsage)
 	}
 	opt, err := renderOpts()
 	if err != nil {
@@ -139,23 +173,23 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 	type column struct {
 		header string
 		net    *kernel.Net
-		rule   kernel.Rule
+		method allcnn.Method
 	}
 	var cols []column
-	for _, r := range rules {
-		pool := kernel.Switches
-		if *switches {
-			pool = kernel.NoSwitches
-		}
-		cols = append(cols, column{r.String(), net, kernel.Rule{ReLU: r, Pool: pool}})
+	for _, name := range names {
+		m := base
+		m.Name, m.Spread = name, *switches
+		cols = append(cols, column{name, net, m})
 	}
 	if *switches {
 		sw, err := net.WithSwitches()
 		if err != nil {
 			return err
 		}
-		for _, r := range rules {
-			cols = append(cols, column{r.String() + "+sw", sw, kernel.Rule{ReLU: r, Pool: kernel.Switches}})
+		for _, name := range names {
+			m := base
+			m.Name = name
+			cols = append(cols, column{name + "+sw", sw, m})
 		}
 	}
 
@@ -177,9 +211,9 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 		if col.net != net {
 			ts = switchedTargets(col.net, targets)
 		}
-		sal, _, err := col.net.Saliency(x, ts, col.rule)
+		sal, _, err := allcnn.Explain(col.net, x, ts, col.method)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", col.header, err)
 		}
 		for i := range rows {
 			img, err := render.Map(sal.Example(i), in[0], in[1], in[2], opt, rows[i][0].Image)
@@ -207,8 +241,9 @@ func btoi(b bool) int {
 	return 0
 }
 
-// parseMethods reads -method.
-func parseMethods(s string) ([]kernel.ReLURule, error) {
+// parseRules reads the -method of top-patches: the paper's rules, which
+// reconstruct a unit without an image of their own.
+func parseRules(s string) ([]kernel.ReLURule, error) {
 	if s == "all" {
 		return []kernel.ReLURule{kernel.Gradient, kernel.Deconvnet, kernel.Guided}, nil
 	}
@@ -221,6 +256,26 @@ func parseMethods(s string) ([]kernel.ReLURule, error) {
 		rules = append(rules, r)
 	}
 	return rules, nil
+}
+
+// parseMethods reads -method: names of allcnn.Methods, "all" (the paper's
+// three) or "every" (all of them).
+func parseMethods(s string) ([]string, error) {
+	switch s {
+	case "all":
+		return allcnn.Methods[:3], nil
+	case "every":
+		return allcnn.Methods, nil
+	}
+	var names []string
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(allcnn.Methods, name) {
+			return nil, fmt.Errorf("%w: -method %q: want %s, a list of them, all or every", errUsage, s, strings.Join(allcnn.Methods, ", "))
+		}
+		names = append(names, name)
+	}
+	return names, nil
 }
 
 // targetChoice is what the flags ask to explain.

@@ -54,7 +54,7 @@ func runVizTopPatches(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rules, err := parseMethods(*methods)
+	rules, err := parseRules(*methods)
 	if err != nil {
 		return err
 	}

@@ -90,8 +90,20 @@ func TestViz(t *testing.T) {
 		{[]string{"-pooled"}, 4},
 		{[]string{"-class", "cat", "-method", "guided"}, 2},
 		{[]string{"-class", "3", "-method", "gradient, deconvnet", "-colormap", "viridis", "-sign", "absolute", "-overlay", "0.5", "-clip", "0"}, 3},
+		{[]string{"-method", "smoothgrad,integrated", "-samples", "3", "-steps", "4", "-baseline", "blur", "-rule", "guided"}, 3},
+		{[]string{"-method", "gradcam", "-cam-layer", "conv5", "-layer", "conv6"}, 2},
 	} {
 		checkSize(viz("t.png", c.args...), c.cols)
+	}
+	// Every method, each map its own.
+	every := viz("every.png", "-method", "every", "-samples", "2", "-steps", "4", "-window", "4", "-stride", "4")
+	checkSize(every, 11)
+	for a := 1; a <= 10; a++ {
+		for b := a + 1; b <= 10; b++ {
+			if bytes.Equal(cellPixels(every, 0, a, size), cellPixels(every, 0, b, size)) {
+				t.Errorf("-method every: columns %d and %d are the same map", a, b)
+			}
+		}
 	}
 
 	bad := filepath.Join(dir, "bad.png")
@@ -102,6 +114,10 @@ func TestViz(t *testing.T) {
 	}{
 		{[]string{"-layer", "nope"}, 2, `no layer "nope"`},
 		{[]string{"-method", "saliency"}, 2, "-method"},
+		{[]string{"-method", "integrated", "-baseline", "noise"}, 2, "-baseline"},
+		{[]string{"-method", "smoothgrad", "-rule", "smooth"}, 2, "-rule"},
+		{[]string{"-method", "smoothgrad", "-samples", "0"}, 2, "-samples"},
+		{[]string{"-method", "gradcam", "-cam-layer", "nope"}, 1, "nope"},
 		{[]string{"-layer", "conv3", "-unit", "99"}, 2, "-unit 99"},
 		{[]string{"-layer", "conv6", "-at", "9,0"}, 2, "-at 9,0"},
 		{[]string{"-layer", "conv6", "-at", "9"}, 2, "-at"},

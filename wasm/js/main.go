@@ -62,7 +62,19 @@
 // (the gradient of the top class, drawn in grey), unknown fields are
 // errors:
 //
-//	method    "gradient" (default) | "deconvnet" | "guided"
+//	method    "gradient" (default) | "deconvnet" | "guided" | "smoothgrad" |
+//	          "smoothgrad2" | "vargrad" | "integrated" | "gradcam" |
+//	          "guided-gradcam" | "occlusion"
+//	rule      the rule the SmoothGrad family averages: "gradient" (default) |
+//	          "deconvnet" | "guided"
+//	samples, noise, seed   SmoothGrad's copies (16), σ as a fraction of the
+//	          image's range (0.15) and random seed (0)
+//	steps, baseline        integrated gradients' path points (32) and
+//	          baseline: "zero" (default) | "blur" | "mean"
+//	camlayer  Grad-CAM's layer; default: the highest convolution below the
+//	          class layer whose map is larger than 1×1
+//	window, stride         occlusion's patch side and step in pixels
+//	          (default: an eighth of the input, half the window)
 //	layer     a name from info.layers; "" (default): the classes
 //	unit      class or channel; -1 (default): the strongest
 //	at        [y, x] in the layer's map; default: where the unit is strongest
