@@ -99,7 +99,7 @@ test-purego:
 test-arm64:
 	@command -v qemu-aarch64 >/dev/null || { echo "skip: qemu-aarch64 is missing (qemu-user: make deps): arm64 is not tested"; exit 0; }; \
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) build -o /dev/null ./cmd/... && \
-	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64 ./kernel/... ./format/... ./native/... ./dataset/ ./trainer/
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64 ./kernel/... ./format/... ./native/... ./dataset/ ./optim/ ./trainer/
 
 # The portable packages must build for both WebAssembly targets.
 test-wasm: simd-check

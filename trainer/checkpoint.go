@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/allcnn/allcnn/optim"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -119,7 +120,7 @@ func Resume(dir string, epochs int, o kernel.Options, log io.Writer) (*Run, erro
 		return nil, err
 	}
 	r := &Run{Cfg: c.Config, Dir: dir, Net: net, Classes: f.Classes, History: c.History, log: log}
-	r.opt = SGD{Momentum: float32(c.Config.Momentum), WeightDecay: float32(c.Config.WeightDecay), Nesterov: c.Config.Nesterov}
+	r.opt = optim.SGD{Momentum: float32(c.Config.Momentum), WeightDecay: float32(c.Config.WeightDecay), Nesterov: c.Config.Nesterov}
 	params := net.Params()
 	if len(c.Velocity) != len(params) {
 		return nil, fmt.Errorf("%w: %s: %d momentum buffers for %d parameters", ErrCheckpoint, path, len(c.Velocity), len(params))

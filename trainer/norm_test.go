@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"github.com/allcnn/allcnn/optim"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -195,7 +196,7 @@ func TestOneCycleSchedule(t *testing.T) {
 
 func TestNesterovStep(t *testing.T) {
 	p := &kernel.Param{Data: []float32{1}, Grad: []float32{0.5}}
-	o := &SGD{Momentum: 0.9, WeightDecay: 0.1, Nesterov: true}
+	o := &optim.SGD{Momentum: 0.9, WeightDecay: 0.1, Nesterov: true}
 	o.Step([]*kernel.Param{p}, 0.1)
 	// d = 0.1·(0.5 + 0.1) = 0.06, v = 0.06, w = 1 − (0.9·0.06 + 0.06) = 0.886.
 	// d = 0.1·(0.5 + 0.0886) = 0.05886, v = 0.054 + 0.05886 = 0.11286,

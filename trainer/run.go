@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/allcnn/allcnn/optim"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -67,7 +68,7 @@ type Run struct {
 	Prep    preprocess.Params
 	History []EpochMetrics
 
-	opt              SGD
+	opt              optim.SGD
 	shuffle, augment *rand.PCG
 	train, val       *dataset.Dataset // raw pixels
 	xTrain, xVal     []float32        // preprocessed images, at the data's size
@@ -119,7 +120,7 @@ func Start(cfg Config, dir string, log io.Writer) (*Run, error) {
 	}
 	net.Seed(cfg.Seed)
 	r.Net = net
-	r.opt = SGD{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay), Nesterov: cfg.Nesterov}
+	r.opt = optim.SGD{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay), Nesterov: cfg.Nesterov}
 	r.shuffle = rand.NewPCG(cfg.Seed, 1)
 	r.augment = rand.NewPCG(cfg.Seed, 2)
 	return r, nil

@@ -15,7 +15,7 @@ import (
 
 	"github.com/allcnn/allcnn/kernel"
 	"github.com/allcnn/allcnn/native"
-	"github.com/allcnn/allcnn/trainer"
+	"github.com/allcnn/allcnn/optim"
 )
 
 // benchResult has the fields of ../shared/bench/peer_torch.py's JSON line,
@@ -112,7 +112,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	for i := range labels {
 		labels[i] = rng.IntN(k)
 	}
-	opt := trainer.SGD{Momentum: 0.9, WeightDecay: 1e-3}
+	opt := optim.SGD{Momentum: 0.9, WeightDecay: 1e-3}
 	params := tnet.Params()
 	dl := kernel.NewTensor(*batch, k, 1, 1)
 	step := func() {

@@ -1,4 +1,4 @@
-package trainer
+package optim
 
 import (
 	"math"
@@ -22,17 +22,5 @@ func TestSGDStep(t *testing.T) {
 	// v = 0.9·0.06 + 0.1·(0.5 + 0.094) = 0.1134; w = 0.8266.
 	if math.Abs(float64(p.Data[0])-0.8266) > 1e-6 {
 		t.Fatalf("step 2: %v", p.Data[0])
-	}
-}
-
-func TestSchedule(t *testing.T) {
-	s := Schedule{Base: 0.05, Milestones: []int{200, 250, 300}, Gamma: 0.1}
-	for _, c := range []struct {
-		epoch int
-		want  float64
-	}{{1, 0.05}, {200, 0.05}, {201, 0.005}, {250, 0.005}, {251, 0.0005}, {301, 0.00005}, {350, 0.00005}} {
-		if got := s.At(c.epoch); math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("epoch %d: %v, want %v", c.epoch, got, c.want)
-		}
 	}
 }
