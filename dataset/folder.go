@@ -1,12 +1,8 @@
 package dataset
 
 import (
-	"bytes"
 	"fmt"
-	"image"
-	"image/color"
 	_ "image/jpeg" // register the decoders image.Decode uses
-	_ "image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -43,11 +39,6 @@ func (o FolderOptions) workers() int {
 // maxImageBytes bounds one encoded image, so a corrupt tar header cannot
 // make us allocate gigabytes.
 const maxImageBytes = 64 << 20
-
-// maxImagePixels bounds a decoded image (8192×8192, as allcnn's image
-// loader), and with Resize the resized one, so that a header declaring
-// 100000×100000 is refused before the decoder allocates for it.
-const maxImagePixels = 1 << 26
 
 // LoadFolder reads a labelled image set laid out as one sub-folder per class
 // (CLASS/NAME.png, CLASS/NAME.jpg), from a directory or, when path names a
@@ -141,26 +132,16 @@ func (f *imageFile) decode(resize int) {
 			return
 		}
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if resize > 0 && resize > MaxImagePixels/resize {
+		f.err = fmt.Errorf("%w: %s: resize %d: a %d×%d image is over %d pixels", ErrData, f.path, resize, resize, resize, MaxImagePixels)
+		return
+	}
+	rgba, w, h, err := DecodeImage(data)
 	if err != nil {
-		f.err = fmt.Errorf("%w: %s: %v", ErrData, f.path, err)
+		f.err = fmt.Errorf("%w: %s: %w", ErrData, f.path, err)
 		return
 	}
-	w, h := cfg.Width, cfg.Height
-	if w < 1 || h < 1 || w > maxImagePixels/h {
-		f.err = fmt.Errorf("%w: %s: a %d×%d image is empty or over %d pixels", ErrData, f.path, w, h, maxImagePixels)
-		return
-	}
-	if resize > 0 && resize > maxImagePixels/resize {
-		f.err = fmt.Errorf("%w: %s: resize %d: a %d×%d image is over %d pixels", ErrData, f.path, resize, resize, resize, maxImagePixels)
-		return
-	}
-	im, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		f.err = fmt.Errorf("%w: %s: %v", ErrData, f.path, err)
-		return
-	}
-	f.w, f.h, f.pix = planarRGB(im)
+	f.w, f.h, f.pix = planar(rgba, w, h)
 	if resize > 0 {
 		f.w, f.h, f.pix = resizeSquare(f.w, f.h, f.pix, resize)
 	}
@@ -188,46 +169,12 @@ func resizeSquare(w, h int, pix []uint8, s int) (int, int, []uint8) {
 	return s, s, out
 }
 
-// planarRGB converts an image to 8-bit RGB planes (3×h×w).
-func planarRGB(im image.Image) (w, h int, pix []uint8) {
-	b := im.Bounds()
-	w, h = b.Dx(), b.Dy()
-	pix = make([]uint8, 3*w*h)
-	r, g, bl := pix[:w*h], pix[w*h:2*w*h], pix[2*w*h:]
-	switch m := im.(type) {
-	case *image.YCbCr: // JPEG
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				i := y*w + x
-				r[i], g[i], bl[i] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-			}
-		}
-	case *image.Gray:
-		for y := 0; y < h; y++ {
-			o := m.PixOffset(b.Min.X, b.Min.Y+y)
-			row := m.Pix[o : o+w]
-			copy(r[y*w:], row)
-			copy(g[y*w:], row)
-			copy(bl[y*w:], row)
-		}
-	case *image.RGBA: // from PNG without alpha
-		for y := 0; y < h; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				i := y*w + x
-				r[i], g[i], bl[i] = row[4*x], row[4*x+1], row[4*x+2]
-			}
-		}
-	default:
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				c := color.NRGBAModel.Convert(im.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-				i := y*w + x
-				r[i], g[i], bl[i] = c.R, c.G, c.B
-			}
-		}
+// planar splits w×h RGBA pixels into R, G and B planes.
+func planar(rgba []byte, w, h int) (int, int, []uint8) {
+	hw := w * h
+	pix := make([]uint8, 3*hw)
+	for i := range hw {
+		pix[i], pix[hw+i], pix[2*hw+i] = rgba[4*i], rgba[4*i+1], rgba[4*i+2]
 	}
 	return w, h, pix
 }

@@ -236,7 +236,7 @@ func folderSeeds(f *testing.F) [][]byte {
 // error and no data set, the error naming source when it is about the data,
 // or a well-formed data set: sorted distinct class names, each with at
 // least one image, labels in range and in class order, C×H×W values of
-// whole levels in [0, 255] per image, at most maxImagePixels per image, and
+// whole levels in [0, 255] per image, at most MaxImagePixels per image, and
 // Resize×Resize images when resize > 0.
 func checkFolderResult(t *testing.T, source string, resize int, d *Dataset, err error) {
 	t.Helper()
@@ -260,7 +260,7 @@ func checkFolderResult(t *testing.T, source string, resize int, d *Dataset, err 
 			t.Fatalf("class name %q", c)
 		}
 	}
-	if d.C != 3 || d.H < 1 || d.W < 1 || d.W > maxImagePixels/d.H || resize > 0 && (d.H != resize || d.W != resize) {
+	if d.C != 3 || d.H < 1 || d.W < 1 || d.W > MaxImagePixels/d.H || resize > 0 && (d.H != resize || d.W != resize) {
 		t.Fatalf("images of %d×%d×%d (resize %d)", d.C, d.H, d.W, resize)
 	}
 	if len(d.Labels) < len(d.Classes) || len(d.Images) != len(d.Labels)*d.C*d.H*d.W {

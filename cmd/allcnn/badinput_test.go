@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"github.com/allcnn/allcnn/dataset"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -256,7 +257,7 @@ func TestServeDefaultAddr(t *testing.T) {
 // result must not depend on the size asked for: an error naming the file
 // for both, or for both the pixels asked for, values in [0, 255]. An
 // input that image.DecodeConfig refuses, or that declares more than
-// maxImagePixels, must be an error.
+// dataset.MaxImagePixels, must be an error.
 func FuzzReadImage(f *testing.F) {
 	enc := func(im image.Image, asJPEG bool) []byte {
 		var b bytes.Buffer
@@ -288,7 +289,7 @@ func FuzzReadImage(f *testing.F) {
 			t.Fatal(err)
 		}
 		cfg, _, cfgErr := image.DecodeConfig(bytes.NewReader(b))
-		mustFail := cfgErr != nil || cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImagePixels/cfg.Height
+		mustFail := cfgErr != nil || cfg.Width < 1 || cfg.Height < 1 || cfg.Width > dataset.MaxImagePixels/cfg.Height
 		var failed []bool
 		for _, in := range [][3]int{{3, 8, 8}, {1, 5, 9}} {
 			px, err := readImage(p, in)

@@ -5,14 +5,9 @@ package main
 // images read from disk or from a data set, and a few flag values.
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"image"
-	"image/color"
-	_ "image/jpeg" // register the decoders image.Decode uses
-	_ "image/png"
 	"io"
 	"os"
 	"sort"
@@ -88,46 +83,27 @@ func labelsAt(d *dataset.Dataset, idx []int) []int {
 	return l
 }
 
-// maxImagePixels bounds a decoded image (8192×8192), so that a hostile
-// header cannot make us allocate gigabytes; maxImageBytes bounds the file,
-// as dataset.LoadFolder does.
-const (
-	maxImagePixels = 1 << 26
-	maxImageBytes  = 64 << 20
-)
+// maxImageBytes bounds an image file, as dataset.LoadFolder does; the
+// decoded image is bounded by dataset.MaxImagePixels.
+const maxImageBytes = 64 << 20
 
 // readImage decodes a PNG or JPEG file and resamples it to in (channels,
 // height, width) with preprocess.FromRGBA: a centred crop to the input's
 // aspect ratio, then area averaging or bilinear interpolation. Alpha is
 // dropped, as dataset.LoadFolder drops it. The result is pixel
-// values in [0, 255], channel-major. Errors name the file; a file over
-// maxImageBytes or an image over maxImagePixels is refused before it is
-// decoded.
+// values in [0, 255], channel-major. Decoding is dataset.DecodeImage, the
+// data sets' own. Errors name the file; a file over maxImageBytes or an
+// image over dataset.MaxImagePixels is refused before it is decoded.
 func readImage(path string, in [3]int) ([]float32, error) {
 	data, err := readFileMax(path, maxImageBytes)
 	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	rgba, w, h, err := dataset.DecodeImage(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a PNG or JPEG image: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImagePixels/cfg.Height {
-		return nil, fmt.Errorf("%s: a %d×%d image is empty or over %d pixels", path, cfg.Width, cfg.Height, maxImagePixels)
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a PNG or JPEG image: %v", path, err)
-	}
-	b := img.Bounds()
-	rgba := make([]byte, 0, 4*b.Dx()*b.Dy())
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			rgba = append(rgba, c.R, c.G, c.B, 255)
-		}
-	}
-	px, err := preprocess.FromRGBA(rgba, b.Dx(), b.Dy(), in[0], in[1], in[2])
+	px, err := preprocess.FromRGBA(rgba, w, h, in[0], in[1], in[2])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
