@@ -85,6 +85,7 @@ func relDiff(a, b []float32) float64 {
 // of Saliency over the same noisy copies; SmoothGrad² is the mean square
 // and VarGrad the variance of the same maps.
 func TestSmoothGrad(t *testing.T) {
+	t.Parallel()
 	n, x, _ := goldenNet(t)
 	targets := []Target{{Channel: Strongest}, {Channel: Strongest}, {Channel: 2}}
 	for _, rule := range []Rule{{ReLU: Gradient}, {ReLU: Guided}} {
@@ -165,6 +166,7 @@ func TestSmoothGrad(t *testing.T) {
 // to f(x) − f(baseline) within 1% of |f(x) − f(baseline)| for every
 // baseline, and batching the path changes nothing.
 func TestIntegratedGradientsCompleteness(t *testing.T) {
+	t.Parallel()
 	n, x, g := goldenNet(t)
 	targets := make([]Target, len(g.Top))
 	for i, c := range g.Top {

@@ -83,6 +83,7 @@ func TestBatchNormForward(t *testing.T) {
 // TestBatchNormThreads: the channels split over goroutines give what one
 // goroutine gives, forward and backward.
 func TestBatchNormThreads(t *testing.T) {
+	t.Parallel()
 	x := randTensor(newRNG(4), 1, 8, 16, 32, 32) // large enough to split
 	dy := randTensor(newRNG(5), 1, 8, 16, 32, 32)
 	run := func(threads int) (y, dx, dg, db []float32) {
@@ -103,6 +104,7 @@ func TestBatchNormThreads(t *testing.T) {
 // running statistics gathered by training passes and random γ and β, and
 // its folded copy give the same logits in evaluation mode.
 func TestFoldBatchNorm(t *testing.T) {
+	t.Parallel()
 	for _, model := range []string{"all-cnn-c", "model-c", "large-all-cnn"} {
 		t.Run(model, func(t *testing.T) {
 			width := 1.0 / 8

@@ -6,6 +6,7 @@ import "testing"
 // computes what the layers compute one by one, and a forward pass that
 // stops at a convolution still returns its unrectified output.
 func TestFusedRectifier(t *testing.T) {
+	t.Parallel()
 	s, err := ZooSpec("all-cnn-c", 10, 0.25)
 	requireNoError(t, err)
 	net, err := Build(*s)

@@ -44,6 +44,7 @@ func readGolden(t *testing.T) golden {
 // TestGoldenPyTorch compares every tensor with PyTorch's, printing the
 // largest difference of each.
 func TestGoldenPyTorch(t *testing.T) {
+	t.Parallel()
 	g := readGolden(t)
 	n, err := Build(g.Spec)
 	requireNoError(t, err)

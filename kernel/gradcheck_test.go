@@ -133,6 +133,7 @@ func checkGradients(t *testing.T, c gradCase) {
 }
 
 func TestGradientsPerLayer(t *testing.T) {
+	t.Parallel()
 	conv := func(k, s, p int) []LayerSpec {
 		return []LayerSpec{{Type: TypeConv, Name: "c", Out: 3, Kernel: k, Stride: s, Pad: p}}
 	}
@@ -177,6 +178,7 @@ func TestGradientsPerLayer(t *testing.T) {
 }
 
 func TestGradientsWholeNet(t *testing.T) {
+	t.Parallel()
 	small := Spec{Input: [3]int{3, 8, 8}, Layers: []LayerSpec{
 		{Type: TypeDropout, P: 0.2},
 		{Type: TypeConv, Name: "conv1", Out: 4, Kernel: 3, Pad: 1}, {Type: TypeReLU},

@@ -5,6 +5,7 @@ import "testing"
 // TestBatchSizeSwitch: going back and forth between batch sizes gives the
 // results of a fresh net and reuses the layers' memory.
 func TestBatchSizeSwitch(t *testing.T) {
+	t.Parallel()
 	s, err := ZooSpec("all-cnn-c", 10, 0.5)
 	requireNoError(t, err)
 	net, err := Build(*s)

@@ -9,6 +9,7 @@ import (
 // TestWinogradMatchesConv2D compares Winograd with the im2col Conv2D on the
 // 3×3 stride-1 layers of All-CNN-C at an eighth of their width.
 func TestWinogradMatchesConv2D(t *testing.T) {
+	t.Parallel()
 	layers := []struct{ in, out, size, pad int }{
 		{3, 12, 32, 1}, {12, 12, 32, 1}, {12, 24, 16, 1}, {24, 24, 16, 1}, {24, 24, 8, 0},
 	}
@@ -91,6 +92,7 @@ func TestConv2DUsesWinograd(t *testing.T) {
 // take Winograd at batch 2) with and without Winograd: logits, parameter
 // gradients and a guided-backpropagation map agree to float32 rounding.
 func TestWinogradWholeNet(t *testing.T) {
+	t.Parallel()
 	s, err := ZooSpec("all-cnn-c", 10, 0.5)
 	requireNoError(t, err)
 	x := randTensor(newRNG(4), 1, 2, 3, 32, 32)

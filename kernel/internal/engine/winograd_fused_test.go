@@ -193,6 +193,7 @@ func TestWinogradFusedBlocks(t *testing.T) {
 // 8: they agree to float32 rounding (both are within winogradTol of the
 // exact convolution: TestWinogradMatchesDirect).
 func TestWinogradFusedMatchesDense(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ n, c, o, h, w int }{
 		{1, 1, 1, 5, 5},
 		{2, 3, 4, 6, 6},

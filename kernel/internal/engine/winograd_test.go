@@ -146,6 +146,7 @@ const biasTol = 1e-5
 // group sizes); F(4,3) with each implementation of its transforms (dense
 // GEMMs, fused in Go, fused in assembly where the CPU has it).
 func TestWinogradMatchesDirect(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ n, c, o, h, w int }{
 		{1, 1, 1, 5, 5},
 		{2, 3, 4, 6, 6},
