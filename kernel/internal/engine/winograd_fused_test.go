@@ -194,18 +194,7 @@ func TestWinogradFusedBlocks(t *testing.T) {
 // exact convolution: TestWinogradMatchesDirect).
 func TestWinogradFusedMatchesDense(t *testing.T) {
 	t.Parallel()
-	cases := []struct{ n, c, o, h, w int }{
-		{1, 1, 1, 5, 5},
-		{2, 3, 4, 6, 6},
-		{3, 5, 2, 7, 9},
-		{1, 8, 6, 8, 8},
-		{2, 20, 3, 6, 7},
-		{2, 2, 17, 9, 5},
-		{1, 4, 5, 32, 32},
-		{3, 6, 7, 16, 16},
-		{5, 3, 3, 13, 11},
-		{3, 3, 3, 3, 4},
-	}
+	cases := winogradCases
 	type result struct{ y, dx, dw, db []float32 }
 	worst := map[string]float64{}
 	defer func() {
