@@ -35,7 +35,7 @@ var commands = map[string]command{
 	"inspect": {"show what a weight file holds and check it", runInspect},
 	"predict": {"classify images with a model", runPredict},
 	"eval":    {"measure top-1 and top-5 error on a data set", runEval},
-	"viz":     {"draw saliency maps, filters and top patches (paper Figs. 2–6)", runViz},
+	"viz":     {"draw saliency maps, filters and top patches (paper Figs. 2–6); sanity checks", runViz},
 	"bench":   {"training and inference speed, beside PyTorch's (peer_torch.py)", runBench},
 	"serve":   {"serve the browser demo built by 'make web' (dist/web)", runServe},
 }

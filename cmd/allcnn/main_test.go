@@ -181,7 +181,7 @@ func TestInitArch(t *testing.T) {
 // TestFlagMeanings: -model is a weight file in every command that takes
 // one, and an architecture only as the old spelling of -arch.
 func TestFlagMeanings(t *testing.T) {
-	for _, c := range [][]string{{"predict"}, {"eval"}, {"viz"}, {"viz", "filters"}, {"viz", "top-patches"}, {"init"}, {"bench"}} {
+	for _, c := range [][]string{{"predict"}, {"eval"}, {"viz"}, {"viz", "filters"}, {"viz", "top-patches"}, {"viz", "sanity"}, {"init"}, {"bench"}} {
 		_, e, _ := runCmd(t, append(c, "-help")...)
 		model, arch := flagHelp(e, "model"), flagHelp(e, "arch")
 		switch c[0] {

@@ -22,6 +22,7 @@ import (
 const vizSynopsis = `viz -model FILE [-method all] [target flags] [-switches] [render flags] IMAGE... -o OUT.png
        allcnn viz filters -model FILE [-layers conv1,conv2,conv3] [-units 0-15] -o OUT.png
        allcnn viz top-patches -model FILE -data SPEC -layer NAME [-units 0-15] [-k 10] [-method deconvnet,guided] -o OUT.png
+       allcnn viz sanity -model FILE -data SPEC [-n 16] [-method all] [-o PLOT.png] [-json]
 
 Draws what the net sees in each image (paper Figs. 4–6) as a grid: a row per
 image; columns: the input as the net sees it (cropped and resampled to the
@@ -54,7 +55,9 @@ spread each pool's signal evenly over its window (no switches). Without
 
 The default rendering is the paper's look: the three colour channels, both
 signs, zero as grey, |values| clipped at the 99.5th percentile. See 'allcnn
-viz filters -help' and 'allcnn viz top-patches -help' for Figs. 2 and 3.
+viz filters -help' and 'allcnn viz top-patches -help' for Figs. 2 and 3, and
+'allcnn viz sanity -help' for which maps change when the weights are
+randomized (Adebayo et al. 2018).
 Flags may also follow the images.`
 
 func runViz(args []string, stdout, stderr io.Writer) error {
@@ -64,6 +67,8 @@ func runViz(args []string, stdout, stderr io.Writer) error {
 			return runVizFilters(args[1:], stdout, stderr)
 		case "top-patches":
 			return runVizTopPatches(args[1:], stdout, stderr)
+		case "sanity":
+			return runVizSanity(args[1:], stdout, stderr)
 		}
 	}
 	fs := flags("viz", vizSynopsis, stderr)

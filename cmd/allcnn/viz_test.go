@@ -349,6 +349,7 @@ func TestNewCommandsHelp(t *testing.T) {
 	}{
 		{[]string{"predict"}, "softmax"}, {[]string{"eval"}, "top-5 error"}, {[]string{"viz"}, "guided backpropagation"},
 		{[]string{"viz", "filters"}, "Fig. 2"}, {[]string{"viz", "top-patches"}, "Fig. 3"},
+		{[]string{"viz", "sanity"}, "Adebayo"},
 	} {
 		if _, e, code := runCmd(t, append(c.cmd, "-help")...); code != 0 || !strings.Contains(e, c.text) {
 			t.Errorf("%q -help: exit %d: %s", c.cmd, code, e)
