@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help deps setup demo train train-fast paper build test check test-go test-race test-arm64 test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser
+.PHONY: help deps setup demo train train-fast paper build test check test-go test-race test-arm64 test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser ort onnx-proto onnx-proto-check onnx-testdata
 
 help:
 	@echo "make demo    build and serve the browser demo with the bundled model (http://127.0.0.1:8080)"
@@ -18,10 +18,13 @@ help:
 	@echo "make web     build everything WebAssembly: the browser package and demo (dist/web) and the wasip1 reactor (dist/wasip1)"
 	@echo "make test-browser  the browser tests (headless /usr/bin/chromium, playwright-core)"
 	@echo "make simd    assemble the SIMD128 kernels (wasm/simd/simd128.wat) with wat2wasm"
+	@echo "make ort     install ONNX Runtime (npm onnxruntime-node) in tools/ort for the ONNX tests"
+	@echo "make onnx-proto     regenerate onnx/internal/onnxpb from Debian's onnx.proto (protoc, protoc-gen-go)"
+	@echo "make onnx-testdata  regenerate the PyTorch nets of onnx/testdata (python3-torch)"
 
 # Debian packages the build and the tests need; installs only what is missing
 # (run as root). Go ≥ 1.26 and Node ≥ 20 come with the machine.
-PACKAGES = gcc libopenblas-dev chromium wabt qemu-user
+PACKAGES = gcc libopenblas-dev chromium wabt qemu-user protobuf-compiler python3-onnx
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
@@ -60,7 +63,7 @@ test: deps
 # Everything make test runs, and the race detector, without root. Where a
 # tool is missing (gcc and OpenBLAS for cgo, wat2wasm, node, chromium) the
 # part that needs it prints "skip: …" and the rest runs.
-check: fmt-check vet test-go test-race test-purego test-arm64 test-wasm test-browser fuzz-ci
+check: fmt-check vet onnx-proto-check test-go test-race test-purego test-arm64 test-wasm test-browser fuzz-ci
 
 # Whether cgo can build (gcc and OpenBLAS's header): otherwise the native
 # build is the pure-Go one, and test-go says so.
@@ -73,7 +76,7 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test-go:
+test-go: ort
 	@[ -n "$(HAVE_CGO)" ] || echo "skip: cgo and OpenBLAS (no gcc or libopenblas-dev: make deps); the native tests run on the pure-Go build"
 	$(CGO_ENV) $(GO) test -count=1 -timeout 30m ./...
 
@@ -145,6 +148,7 @@ fuzz-ci:
 	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolder$$' ./dataset/
 	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolderTar$$' ./dataset/
 	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzReadImage$$' ./cmd/allcnn/
+	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzImport$$' ./onnx/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./kernel/ ./native/
@@ -170,3 +174,35 @@ test-browser:
 	@if ! command -v node >/dev/null || [ ! -x /usr/bin/chromium ]; then \
 		echo "skip: the browser tests need node and /usr/bin/chromium (make deps)"; \
 	else $(MAKE) web && { [ -d js/node_modules ] || (cd js && npm ci --no-audit --no-fund); } && node --test js/test/*.test.mjs; fi
+
+# ONNX Runtime's native CPU build for the onnx tests, in tools/ort: npm's
+# onnxruntime-node, whose CPU binaries ship in the package (--ignore-scripts
+# skips its install script, which only fetches GPU extras).
+ort:
+	@if ! command -v npm >/dev/null; then echo "skip: npm is missing: the ONNX Runtime tests do not run"; \
+	elif [ ! -d tools/ort/node_modules/onnxruntime-node ]; then (cd tools/ort && npm ci --ignore-scripts --no-audit --no-fund) || \
+		echo "skip: npm ci failed in tools/ort: the ONNX Runtime tests do not run"; fi
+
+# ONNX's protocol buffer schema in Go, onnx/internal/onnxpb/onnx.pb.go:
+# the onnx.proto of Debian's python3-onnx, compiled by protoc (Debian's
+# protobuf-compiler) with protoc-gen-go at the version go.mod requires. The
+# generated file is committed, so that building needs none of them.
+ONNXPROTO = /usr/lib/python3/dist-packages/onnx/onnx.proto
+ONNXPB = onnx/internal/onnxpb
+ONNXGEN = $(GO) build -o $$tmp/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go && \
+	protoc --plugin=protoc-gen-go=$$tmp/protoc-gen-go -I$(dir $(ONNXPROTO)) --go_out=$$out \
+		--go_opt=paths=source_relative --go_opt=Monnx.proto=github.com/allcnn/allcnn/$(ONNXPB) onnx.proto
+onnx-proto:
+	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && out=$(ONNXPB) && $(ONNXGEN)
+
+onnx-proto-check:
+	@if ! command -v protoc >/dev/null || [ ! -f $(ONNXPROTO) ]; then \
+		echo "skip: protoc or $(ONNXPROTO) is missing (protobuf-compiler, python3-onnx: make deps): onnx.pb.go is not checked against onnx.proto"; exit 0; fi; \
+	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && out=$$tmp && $(ONNXGEN) && \
+	if ! cmp -s $$tmp/onnx.pb.go $(ONNXPB)/onnx.pb.go; then \
+		echo "$(ONNXPB)/onnx.pb.go is not what $$(protoc --version) and protoc-gen-go make of $(ONNXPROTO): run 'make onnx-proto' and commit it"; exit 1; fi
+
+# The PyTorch nets of the ONNX importer's tests and PyTorch's outputs for
+# them (tools/onnx_nets.py; python3-torch and python3-onnx).
+onnx-testdata:
+	/usr/bin/python3 tools/onnx_nets.py onnx/testdata
