@@ -4,6 +4,8 @@
 //	allcnn models [-json]
 //	allcnn init -arch all-cnn-c [-classes 10] [-width 1] [-seed 1] -o FILE
 //	allcnn inspect [-json] FILE
+//	allcnn export -format onnx -o M.onnx MODEL.msgpack
+//	allcnn import -o MODEL.msgpack [-mean R,G,B -std R,G,B] [-classes FILE] M.onnx
 //	allcnn serve [-addr 127.0.0.1:8080] [-dir dist/web]
 //
 // Run "allcnn help COMMAND" for each command's flags. A flag has one meaning
@@ -38,6 +40,8 @@ var commands = map[string]command{
 	"viz":     {"draw saliency maps, filters and top patches (paper Figs. 2–6); sanity checks", runViz},
 	"bench":   {"training and inference speed, beside PyTorch's (peer_torch.py)", runBench},
 	"serve":   {"serve the browser demo built by 'make web' (dist/web)", runServe},
+	"export":  {"write a model as ONNX, for ONNX Runtime", runExport},
+	"import":  {"make a weight file of an ONNX model (a PyTorch net, say)", runImport},
 }
 
 func usage(w io.Writer) {
