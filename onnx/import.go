@@ -115,8 +115,12 @@ const (
 
 func newImporter(m *pb.ModelProto, o Options, size int) (*importer, error) {
 	im := &importer{
-		inits: map[string]*pb.TensorProto{}, consts: map[string]*tensor{}, reads: map[string]int{},
-		names: map[string]bool{}, counter: map[string]int{}, budget: MaxPoolWeights + size/4,
+		inits:   map[string]*pb.TensorProto{},
+		consts:  map[string]*tensor{},
+		reads:   map[string]int{},
+		names:   map[string]bool{InputName: true, OutputName: true}, // Export's, so that its layers keep their names
+		counter: map[string]int{},
+		budget:  MaxPoolWeights + size/4,
 	}
 	for _, op := range m.GetOpsetImport() {
 		if d := op.GetDomain(); d == "" || d == "ai.onnx" {
@@ -338,8 +342,8 @@ func (im *importer) add(l kernel.LayerSpec, n *pb.NodeProto, inputs int) error {
 }
 
 // name is the node's name as the layer's, where it is one a layer may
-// have (not empty, valid UTF-8, no '/' or NUL, not taken), else prefix and
-// the next free number.
+// have (not empty, at most 64 bytes of UTF-8, no '/' or NUL, not taken,
+// not InputName or OutputName), else prefix and the next free number.
 func (im *importer) name(n *pb.NodeProto, prefix string) string {
 	s := n.GetName()
 	if s != "" && len(s) <= 64 && utf8.ValidString(s) && !strings.ContainsAny(s, "/\x00") && !im.names[s] {
@@ -357,103 +361,6 @@ func (im *importer) name(n *pb.NodeProto, prefix string) string {
 			return s
 		}
 	}
-}
-
-// constant returns the value of a node's input i: an initializer or a
-// Constant's output, decoded.
-func (im *importer) constant(n *pb.NodeProto, i int) (*tensor, error) {
-	name := n.GetInput()[i]
-	if t, ok := im.consts[name]; ok {
-		return t, nil
-	}
-	p, ok := im.inits[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: input %d, %q, is not a constant (an initializer or a Constant's output)", ErrUnsupported, i, name)
-	}
-	t, err := decodeTensor(p)
-	if err != nil {
-		return nil, err
-	}
-	im.consts[name] = t
-	return t, nil
-}
-
-// input returns the constant input i of n, or nil if the node has no
-// such input or leaves it empty (an optional input).
-func (im *importer) input(n *pb.NodeProto, i int) (*tensor, error) {
-	if i >= len(n.GetInput()) || n.GetInput()[i] == "" {
-		return nil, nil
-	}
-	return im.constant(n, i)
-}
-
-// constantNode records the value of a Constant node.
-func (im *importer) constantNode(n *pb.NodeProto, a *attrs) error {
-	if len(n.GetOutput()) != 1 || len(n.GetInput()) != 0 {
-		return fmt.Errorf("%w: a Constant has no inputs and one output", ErrMalformed)
-	}
-	out := n.GetOutput()[0]
-	if _, dup := im.consts[out]; dup || im.inits[out] != nil {
-		return fmt.Errorf("%w: value %q defined twice", ErrMalformed, out)
-	}
-	var t *tensor
-	if at, err := a.get("value", pb.AttributeProto_TENSOR); err != nil {
-		return err
-	} else if at != nil {
-		if t, err = decodeTensor(at.GetT()); err != nil {
-			return err
-		}
-	}
-	if v, err := a.get("value_float", pb.AttributeProto_FLOAT); err != nil {
-		return err
-	} else if v != nil {
-		t = &tensor{floats: []float32{v.GetF()}}
-	}
-	if v, err := a.get("value_floats", pb.AttributeProto_FLOATS); err != nil {
-		return err
-	} else if v != nil {
-		t = &tensor{shape: []int{len(v.GetFloats())}, floats: v.GetFloats()}
-	}
-	if v, err := a.get("value_int", pb.AttributeProto_INT); err != nil {
-		return err
-	} else if v != nil {
-		t = &tensor{ints: []int64{v.GetI()}}
-	}
-	if v, err := a.get("value_ints", pb.AttributeProto_INTS); err != nil {
-		return err
-	} else if v != nil {
-		t = &tensor{shape: []int{len(v.GetInts())}, ints: v.GetInts()}
-	}
-	if err := a.done(); err != nil {
-		return err
-	}
-	if t == nil || len(n.GetAttribute()) != 1 {
-		return fmt.Errorf("%w: a Constant needs exactly one of value, value_float(s), value_int(s)", ErrUnsupported)
-	}
-	t.name = out
-	im.consts[out] = t
-	return nil
-}
-
-// alias records the output of an Identity of a constant as the same
-// constant (torch.onnx writes them for shared initializers).
-func (im *importer) alias(n *pb.NodeProto, a *attrs) error {
-	if err := a.done(); err != nil {
-		return err
-	}
-	t, err := im.constant(n, 0)
-	if err != nil {
-		return err
-	}
-	if len(n.GetOutput()) != 1 {
-		return fmt.Errorf("%w: %d outputs", ErrMalformed, len(n.GetOutput()))
-	}
-	out := n.GetOutput()[0]
-	if _, dup := im.consts[out]; dup || im.inits[out] != nil {
-		return fmt.Errorf("%w: value %q defined twice", ErrMalformed, out)
-	}
-	im.consts[out] = t
-	return nil
 }
 
 // finalSoftmax accepts a Softmax over the classes as the last node: the
