@@ -74,6 +74,10 @@ func TestImportTorch(t *testing.T) {
 					t.Errorf("%s differs from PyTorch's by %.3g relative (tolerance %g)", what, d, tol)
 				}
 			}
+			// The rules must matter on these nets, or the maps test nothing.
+			if d, e := maxRelDiff(t, tc.Deconvnet, tc.Gradient), maxRelDiff(t, tc.Guided, tc.Gradient); d < 0.1 || e < 0.1 {
+				t.Fatalf("PyTorch's deconvnet and guided maps differ from its gradient by only %.2g and %.2g", d, e)
+			}
 			check("logits", out.Data, tc.Logits)
 			targets := make([]kernel.Target, n)
 			for i := range targets {
