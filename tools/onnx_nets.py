@@ -16,7 +16,8 @@ applied with backward hooks). The nets:
              fold (in EVAL mode torch.onnx folds it itself).
   maxpool    3×3/2 max-pool with padding, 2×2/2 max-pool with ceil_mode,
              dropout, 3×3/1 average pool with padding (count_include_pad),
-             global average pooling, flatten, linear (Gemm); a 20×16 input.
+             global average pooling, flatten, linear (Gemm); a 22×18 input, so that
+             ceil_mode adds a window (11×9 → 6×5).
   leaky      leaky ReLU (0.1), a 5×5 conv, a strided valid conv, 1×1 conv,
              global average pooling, flatten, softmax (which the importer
              drops: the logits are the net's output without it); 15×15.
@@ -55,7 +56,7 @@ def maxpool():
         nn.Conv2d(8, 16, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2, ceil_mode=True),
         nn.Dropout(0.5), nn.AvgPool2d(3, 1, 1),
         nn.Conv2d(16, 16, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
-    return net, (3, 20, 16), None
+    return net, (3, 22, 18), None
 
 
 def leaky():
