@@ -13,7 +13,7 @@ import (
 )
 
 func runImport(args []string, stdout, stderr io.Writer) error {
-	fs := flags("import", `import -o MODEL.msgpack [-mean R,G,B -std R,G,B] [-classes FILE] [-size H,W] [-name NAME] [-dtype f32] M.onnx
+	fs := flags("import", `import -o MODEL.msgpack [-mean R,G,B -std R,G,B] [-class-names FILE] [-size H,W] [-name NAME] [-dtype f32] M.onnx
 
 Reads an ONNX model (a PyTorch net exported by torch.onnx.export, say)
 into a weight file that predict, viz, serve and the browser module load.
@@ -30,7 +30,7 @@ as 'allcnn export' writes them. Flags may also follow the model.`, stderr)
 	out := fs.String("o", "", "output weight file (required)")
 	mean := fs.String("mean", "", "per-channel mean of the input normalisation, on the [0, 1] scale: R,G,B")
 	std := fs.String("std", "", "per-channel standard deviation of the input normalisation: R,G,B")
-	classesFile := fs.String("classes", "", "file of class names, one a line (default: the model's own, else class0, class1, …)")
+	classesFile := fs.String("class-names", "", "file of class names, one a line (default: the model's own, else class0, class1, …)")
 	size := fs.String("size", "", "the input's height and width, H,W, where the graph leaves them open")
 	name := fs.String("name", "", "the architecture's name where the model does not state one (default: the file's name without .onnx)")
 	dtype := fs.String("dtype", "f32", "storage type of the weights: f32 or f16")

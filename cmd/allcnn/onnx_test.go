@@ -167,7 +167,7 @@ func TestImportPredict(t *testing.T) {
 			t.Fatal(err)
 		}
 		model := filepath.Join(dir, name+".msgpack")
-		out, e, code := runCmd(t, "import", "-o", model, "-classes", classes, "-mean", floats(tc.Mean), "-std", floats(tc.Std),
+		out, e, code := runCmd(t, "import", "-o", model, "-class-names", classes, "-mean", floats(tc.Mean), "-std", floats(tc.Std),
 			filepath.Join("..", "..", "onnx", "testdata", name+".onnx"))
 		if code != 0 || !strings.Contains(out, name+",") {
 			t.Fatalf("%s: import: exit %d: %s%s", name, code, out, e)
