@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, web, checkBuilt, allcnn, run, serve, launch } from './harness.mjs';
+import { root, web, checkBuilt, allcnn, run, serve, launch, openDemo, clean } from './harness.mjs';
 
 const data = join(root, '..', 'shared', 'data', 'cifar10-train-jpg.tar.gz');
 const noData = !existsSync(data) && `no CIFAR-10 images at ${data}`;
@@ -45,39 +45,8 @@ after(async () => {
   assert.equal(code, 0, 'allcnn serve should exit 0 on SIGINT (graceful shutdown)');
 });
 
-/**
- * open loads the demo in a fresh browser context and waits until it is
- * ready. log collects CSP violations (from the securitypolicyviolation
- * event and from Chromium's console reports, of the page and its workers),
- * console errors and uncaught exceptions. server: the demo's `allcnn serve`
- * (default: dist/web's).
- */
-async function open(query = '', server = srv) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const log = { violations: [], errors: [] };
-  // Injected by the DevTools protocol, so the CSP does not apply to it.
-  await page.addInitScript(() => document.addEventListener('securitypolicyviolation',
-    e => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`)));
-  const note = m => {
-    const s = m.text();
-    if (/Content Security Policy|CSP violation/i.test(s)) log.violations.push(s);
-    else if (m.type() === 'error') log.errors.push(s);
-  };
-  page.on('console', note);
-  page.on('worker', w => w.on('console', note));
-  page.on('pageerror', e => log.errors.push(`uncaught: ${e.message}`));
-  const response = await page.goto(server.url + query);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.documentElement.dataset.state));
-  assert.equal(await page.textContent('#error'), '', 'the demo should load without errors');
-  return { page, log, response, close: () => context.close() };
-}
-
-/** clean asserts that nothing went wrong in the page. */
-function clean(log) {
-  assert.deepEqual(log.violations, [], 'CSP violations');
-  assert.deepEqual(log.errors, [], 'console errors');
-}
+/** open loads the demo (harness.openDemo) of server, by default dist/web's. */
+const open = (query = '', server = srv) => openDemo(browser, server, { query });
 
 test('the demo classifies a chosen image and draws three maps', { skip: noData, timeout: 120_000 }, async t => {
   const { page, log, close } = await open();

@@ -1,7 +1,9 @@
 // What the browser tests and the latency script share: the paths of the
-// repository, the allcnn command, `allcnn serve` on a free port, and
-// Debian's Chromium driven by playwright-core (never a downloaded browser).
+// repository, the allcnn command, `allcnn serve` on a free port, Debian's
+// Chromium driven by playwright-core (never a downloaded browser), and the
+// demo opened in it with a log of what went wrong.
 
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,4 +69,39 @@ export function serve(bin, dir = web) {
 /** launch starts headless Chromium. */
 export function launch() {
   return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+}
+
+/**
+ * openDemo loads the demo of server ({url}, from serve) in a fresh browser
+ * context and waits until it is ready. query: appended to the URL;
+ * context: options of browser.newContext (a viewport, say). log collects
+ * CSP violations (from the securitypolicyviolation event and from
+ * Chromium's console reports, of the page and its workers), console errors
+ * and uncaught exceptions.
+ */
+export async function openDemo(browser, server, { query = '', context: options = {} } = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const log = { violations: [], errors: [] };
+  // Injected by the DevTools protocol, so the CSP does not apply to it.
+  await page.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    e => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`)));
+  const note = m => {
+    const s = m.text();
+    if (/Content Security Policy|CSP violation/i.test(s)) log.violations.push(s);
+    else if (m.type() === 'error') log.errors.push(s);
+  };
+  page.on('console', note);
+  page.on('worker', w => w.on('console', note));
+  page.on('pageerror', e => log.errors.push(`uncaught: ${e.message}`));
+  const response = await page.goto(server.url + query);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.documentElement.dataset.state));
+  assert.equal(await page.textContent('#error'), '', 'the demo should load without errors');
+  return { page, log, response, close: () => context.close() };
+}
+
+/** clean asserts that nothing went wrong in the page (openDemo's log). */
+export function clean(log) {
+  assert.deepEqual(log.violations, [], 'CSP violations');
+  assert.deepEqual(log.errors, [], 'console errors');
 }
