@@ -154,7 +154,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./kernel/ ./native/
 
 # The browser package and demo: allcnn.wasm (GOOS=js), Go's wasm_exec.js,
-# the SIMD128 kernels (simd128.wasm), the ES modules and types of js/, the demo page, and a weight file: the
+# the SIMD128 kernels (simd128.wasm), the ES modules and types of js/, the demo page with its sample images, and a weight file: the
 # trained models/allcnn-c.msgpack if present, else a random All-CNN-C of
 # half width (the page says it is untrained).
 WEB ?= dist/web
@@ -162,7 +162,8 @@ web:
 	rm -rf $(WEB) && mkdir -p $(WEB)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WEB)/allcnn.wasm ./wasm/js
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(SIMD).wasm $(WEB)/
-	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/README.md js/demo/* $(WEB)/
+	cp js/allcnn.js js/allcnn.d.ts js/instance.js js/worker.js js/package.json js/README.md $(WEB)/
+	cp -r js/demo/* $(WEB)/
 	if [ -f models/allcnn-c.msgpack ]; then cp models/allcnn-c.msgpack $(WEB)/model.msgpack; \
 	else $(GO) run ./cmd/allcnn init -arch all-cnn-c -width 0.5 -o $(WEB)/model.msgpack; fi
 	mkdir -p dist/wasip1

@@ -6,16 +6,14 @@
 // ?simd=0 runs Go's scalar matrix products instead of the SIMD128 kernels.
 
 import { AllCNN } from './allcnn.js';
+import { methods, camLayer } from './methods.js';
 
 const $ = id => document.getElementById(id);
-const methods = [
-  ['gradient', 'Gradient'],
-  ['deconvnet', 'Deconvnet'],
-  ['guided', 'Guided backpropagation'],
-];
-// The paper's look, as `allcnn viz` draws it: the colour channels, zero as
-// grey, outliers clipped at the 99.5th percentile.
-const look = { colormap: 'rgb', clip: 99.5 };
+// The sample images: train/CLASS/4999.jpg of ../shared/data/
+// cifar10-train-jpg.tar.gz, the last image of each class, so in the
+// held-out split (the last 500 of each class) the bundled model was not
+// trained on.
+const samples = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 let model, info;
 let image = null; // ImageBitmap of the chosen image
@@ -49,20 +47,39 @@ async function main() {
   if (!switchable(info)) $('switches').checked = false;
   fillLayers();
   showSpread();
+  showSamples();
+  showFigures();
   $('file').disabled = false;
   $('target').disabled = false;
-  $('file').addEventListener('change', () => choose($('file').files[0]));
-  $('layer').addEventListener('change', () => { fillUnits(); explain(); });
+  $('overlay').disabled = false;
+  $('overlay-value').value = percent($('overlay').value); // as a reload may have kept it
+  $('file').addEventListener('change', () => {
+    const f = $('file').files[0];
+    if (f) choose(f, f.name, null);
+  });
+  $('layer').addEventListener('change', () => { fillUnits(); clearPlace(); explain(); });
   $('unit').addEventListener('change', explain);
-  $('switches').addEventListener('change', () => { fillLayers(); showSpread(); explain(); });
+  for (const id of ['at-y', 'at-x']) {
+    $(id).addEventListener('change', () => {
+      // A place needs both coordinates: the other starts at 0.
+      for (const other of ['at-y', 'at-x']) if ($(other).value === '') $(other).value = '0';
+      explain();
+    });
+  }
+  $('at-auto').addEventListener('click', () => { clearPlace(); explain(); });
+  $('switches').addEventListener('change', () => { fillLayers(); clearPlace(); showSpread(); explain(); });
   $('spread').addEventListener('change', explain);
+  // Every step of the slider recomputes the maps with the new overlay; a
+  // newer step drops the older one's results as they arrive.
+  $('overlay').addEventListener('input', () => { $('overlay-value').value = percent($('overlay').value); explain(); });
   const drop = $('drop');
   drop.addEventListener('dragover', e => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', e => {
     e.preventDefault();
     drop.classList.remove('over');
-    choose(e.dataTransfer.files[0]);
+    const f = e.dataTransfer.files[0];
+    if (f) choose(f, f.name, null);
   });
   state('ready');
 }
@@ -99,37 +116,186 @@ function fillLayers() {
   fillUnits();
 }
 
-/** fillUnits lists the classes, or the channels of the chosen layer. */
+/**
+ * fillUnits lists the classes, or the channels of the chosen layer, and
+ * offers the choice of a place where the layer's map has more than one.
+ */
 function fillUnits() {
   const sel = $('unit');
-  const name = $('layer').value;
-  if (name === '') {
+  const layer = chosenLayer();
+  const pickable = layer !== null && layer.height * layer.width > 1;
+  for (const id of ['at-y', 'at-x', 'at-auto']) $(id).disabled = !pickable;
+  $('maps').classList.toggle('pickable', pickable);
+  if (layer === null) {
     sel.replaceChildren(new Option('the top class', '-1'), ...info.classes.map((c, i) => new Option(c, String(i))));
     return;
   }
-  const layer = ($('switches').checked ? info.switchedLayers : info.layers).find(l => l.name === name);
+  $('at-y').max = String(layer.height - 1);
+  $('at-x').max = String(layer.width - 1);
   sel.replaceChildren(new Option('the strongest channel', '-1'));
   for (let i = 0; i < layer.channels; i++) sel.add(new Option(`channel ${i}`, String(i)));
 }
 
-async function choose(file) {
-  if (!file) return;
+/** chosenLayer is the LayerInfo of the chosen layer; null for the classes. */
+function chosenLayer() {
+  const name = $('layer').value;
+  if (name === '') return null;
+  return ($('switches').checked ? info.switchedLayers : info.layers).find(l => l.name === name);
+}
+
+/** showSamples makes a button of each sample image. */
+function showSamples() {
+  $('samples').append(...samples.map(name => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'sample';
+    b.title = `Explain the ${name}`;
+    b.setAttribute('aria-pressed', 'false');
+    const img = b.appendChild(new Image(32, 32));
+    img.src = `samples/${name}.jpg`;
+    img.alt = name;
+    b.addEventListener('click', async () => {
+      try {
+        await img.decode();
+      } catch {
+        showError(new Error(`The sample image samples/${name}.jpg could not be loaded.`));
+        return;
+      }
+      await choose(img, `the ${name} sample`, b);
+    });
+    return b;
+  }));
+}
+
+/**
+ * showFigures makes a figure of each method: its map, a marker of the
+ * unit's place, and a caption with the time it took; and the list of what
+ * each computes.
+ */
+function showFigures() {
+  const group = (title, ms) => {
+    const div = document.createElement('div');
+    div.className = 'group';
+    div.setAttribute('role', 'group');
+    div.setAttribute('aria-label', title);
+    div.append(text('h3', title), ...ms.map(figure));
+    return div;
+  };
+  $('maps').replaceChildren(
+    group('The paper’s three rules', methods.filter(m => m.paper)),
+    group('Beyond the paper', methods.filter(m => !m.paper)));
+  $('about-methods').replaceChildren(...methods.flatMap(m => [text('dt', m.label), text('dd', m.about)]));
+}
+
+function figure(m) {
+  const fig = document.createElement('figure');
+  fig.id = `fig-${m.id}`;
+  const frame = fig.appendChild(document.createElement('div'));
+  frame.className = 'frame';
+  const c = frame.appendChild(document.createElement('canvas'));
+  c.id = `map-${m.id}`;
+  c.className = 'view';
+  c.width = c.height = 1;
+  c.setAttribute('role', 'img');
+  c.setAttribute('aria-label', `${m.label} map: none yet`);
+  c.addEventListener('click', e => pick(e, c));
+  const marker = frame.appendChild(document.createElement('div'));
+  marker.className = 'marker';
+  marker.hidden = true;
+  const cap = fig.appendChild(document.createElement('figcaption'));
+  cap.append(text('span', m.label), text('span', '', 'ms'));
+  return fig;
+}
+
+/**
+ * content is where a map canvas draws its image in its box (object-fit:
+ * contain), in CSS pixels: the offset (x, y) and the scale k from the
+ * input's pixels.
+ */
+function content(canvas) {
+  const [, h, w] = info.input;
+  const r = canvas.getBoundingClientRect();
+  const k = Math.min(r.width / w, r.height / h);
+  return { x: (r.width - k * w) / 2, y: (r.height - k * h) / 2, k, r };
+}
+
+/**
+ * pick explains the unit at the clicked place of the chosen layer: the
+ * click's pixel of the input, scaled to the layer's map.
+ */
+function pick(e, canvas) {
+  const layer = chosenLayer();
+  if (!image || layer === null || layer.height * layer.width === 1) return;
+  const [, h, w] = info.input;
+  const { x, y, k, r } = content(canvas);
+  const px = (e.clientX - r.left - x) / k;
+  const py = (e.clientY - r.top - y) / k;
+  if (px < 0 || py < 0 || px >= w || py >= h) return;
+  $('at-y').value = String(Math.min(layer.height - 1, Math.floor(py * layer.height / h)));
+  $('at-x').value = String(Math.min(layer.width - 1, Math.floor(px * layer.width / w)));
+  explain();
+}
+
+/** place is the chosen [y, x] in the layer's map, clamped; undefined for "where it is strongest". */
+function place() {
+  const layer = chosenLayer();
+  if (layer === null || $('at-y').value === '' || $('at-x').value === '') return undefined;
+  const clamp = (id, n) => {
+    const v = Math.min(n - 1, Math.max(0, Math.floor(Number($(id).value)) || 0));
+    $(id).value = String(v);
+    return v;
+  };
+  return [clamp('at-y', layer.height), clamp('at-x', layer.width)];
+}
+
+function clearPlace() {
+  $('at-y').value = '';
+  $('at-x').value = '';
+}
+
+/**
+ * mark outlines, over each map, the input pixels that the unit's place in
+ * its layer's map stands for (not its receptive field, which is larger).
+ */
+function mark(figure, layer, at) {
+  const marker = figure.querySelector('.marker');
+  marker.hidden = layer === null || layer.height * layer.width === 1;
+  if (marker.hidden) return;
+  const [, h, w] = info.input;
+  const { x, y, k, r } = content(figure.querySelector('canvas'));
+  if (!r.width || !r.height) { // not laid out
+    marker.hidden = true;
+    return;
+  }
+  const sy = h / layer.height;
+  const sx = w / layer.width;
+  const pct = (v, of) => `${(100 * v / of).toFixed(3)}%`;
+  marker.style.left = pct(x + k * sx * at[1], r.width);
+  marker.style.top = pct(y + k * sy * at[0], r.height);
+  marker.style.width = pct(k * sx, r.width);
+  marker.style.height = pct(k * sy, r.height);
+}
+
+const percent = v => `${Math.round(100 * Number(v))}%`;
+
+async function choose(source, name, sample) {
   $('error').textContent = '';
   let bitmap;
   try {
-    bitmap = await createImageBitmap(file);
+    bitmap = await createImageBitmap(source);
   } catch {
-    showError(new Error(`${file.name} could not be read as an image (${file.type || 'unknown type'}).`));
+    showError(new Error(`${name} could not be read as an image (${source.type || 'unknown type'}).`));
     return;
   }
   image?.close();
   image = bitmap;
+  for (const b of $('samples').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === sample));
   const p = $('preview');
   p.width = image.width;
   p.height = image.height;
   p.getContext('2d').drawImage(image, 0, 0);
   p.classList.toggle('smooth', image.width > 128);
-  p.setAttribute('aria-label', `The chosen image, ${file.name}, ${image.width}×${image.height} pixels`);
+  p.setAttribute('aria-label', `The chosen image, ${name}, ${image.width}×${image.height} pixels`);
   await classify();
 }
 
@@ -176,26 +342,65 @@ function showTop(top) {
 function text(tag, s, className) {
   const e = document.createElement(tag);
   e.textContent = s;
-  e.className = className;
+  if (className) e.className = className;
   return e;
 }
 
+/**
+ * drawMaps computes the maps in turn, each drawn as it comes. A newer run
+ * (another image, unit or overlay) makes this one drop its results: the
+ * call in flight finishes in the worker, and nothing after it starts.
+ */
 async function drawMaps(run) {
-  const layer = $('layer').value;
-  const target = { layer, unit: Number($('unit').value), switches: $('switches').checked, pool: $('spread').checked ? 'spread' : 'switches' };
+  const layer = chosenLayer();
+  const name = layer?.name ?? '';
+  const layers = $('switches').checked ? info.switchedLayers : info.layers;
+  const overlay = Number($('overlay').value);
+  const target = {
+    layer: name, unit: Number($('unit').value), switches: $('switches').checked, pool: $('spread').checked ? 'spread' : 'switches',
+    // 1 is the map alone, as 0 (the default) is.
+    overlay: overlay < 1 ? overlay : 0,
+  };
+  const at = place();
+  if (at) target.at = at;
+  const figures = methods.map(m => $(`fig-${m.id}`));
+  for (const f of figures) f.classList.add('stale');
+  $('maps').setAttribute('aria-busy', 'true');
   const t0 = performance.now();
   let what = '';
-  for (const [method, label] of methods) {
-    const s = await model.saliency(image, { ...target, ...look, method });
+  for (const [i, m] of methods.entries()) {
+    const c = $(`map-${m.id}`);
+    const ms = figures[i].querySelector('.ms');
+    const options = { ...m.options(info), ...target };
+    if (m.camlayer) {
+      const cam = camLayer(layers, name);
+      if (cam === null) {
+        // The first convolution's units have no layer below them.
+        c.width = c.height = 1;
+        c.setAttribute('aria-label', `${m.label}: no map for a unit of ${name}, which has no convolution below it`);
+        ms.textContent = `none below ${name}`;
+        figures[i].classList.remove('stale');
+        mark(figures[i], null);
+        continue;
+      }
+      if (cam !== '') options.camlayer = cam;
+    }
+    const t = performance.now();
+    const s = await model.saliency(image, options);
     if (run !== runs) return;
-    what = layer === '' ? `class ${info.classes[s.unit]}` : `${layer} channel ${s.unit} at (${s.at[0]}, ${s.at[1]})`;
-    const c = $(`map-${method}`);
+    ms.textContent = `${Math.round(performance.now() - t)} ms`;
+    what ||= name === '' ? `class ${info.classes[s.unit]}` : `${name} channel ${s.unit} at (${s.at[0]}, ${s.at[1]})`;
     c.width = s.width;
     c.height = s.height;
     c.getContext('2d').putImageData(s.imageData, 0, 0);
-    c.setAttribute('aria-label', `${label} map of ${what}`);
+    c.setAttribute('aria-label', `${m.label} map of ${what}${options.camlayer ? ` (Grad-CAM at ${options.camlayer})` : ''}`);
+    figures[i].classList.remove('stale');
+    mark(figures[i], layer, s.at);
   }
-  $('explained').textContent = `Explaining ${what}${target.switches ? ', with switches' : ''}${target.pool === 'spread' ? ', max-pools without switches' : ''}; three maps in ${Math.round(performance.now() - t0)} ms.`;
+  $('explained').replaceChildren(
+    `Explaining ${what}${target.switches ? ', with switches' : ''}${target.pool === 'spread' ? ', max-pools without switches' : ''}; ${methods.length} maps in `,
+    text('span', `${Math.round(performance.now() - t0)} ms`, 'ms'));
+  $('maps').setAttribute('aria-busy', 'false');
   state('done');
 }
 
