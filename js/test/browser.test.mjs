@@ -308,7 +308,7 @@ test('failures reject with clear messages and the page keeps working', { timeout
       r.shortData = await message(m.classify({ data: new Uint8Array(10), width: 8, height: 8 }));
       r.notLoaded = await message(m.classify(new Image()));
       r.notAnImage = await message(m.classify(new Blob(['GIF89a, not really'], { type: 'image/gif' })));
-      r.badMethod = await message(m.saliency(img, { method: 'occlusion' }));
+      r.badMethod = await message(m.saliency(img, { method: 'lrp' }));
       r.unknownOption = await message(m.saliency(img, { colour: 'red' }));
       r.badLayer = await message(m.saliency(img, { layer: 'conv99' }));
       r.badUnit = await message(m.saliency(img, { unit: 10 }));
@@ -340,7 +340,7 @@ test('failures reject with clear messages and the page keeps working', { timeout
       shortData: /^allcnn\.classify: image data holds 10 bytes; 8×8 RGBA pixels are 256/,
       notLoaded: /^allcnn\.classify: the image has not loaded/,
       notAnImage: /^allcnn\.classify: cannot decode the image \(image\/gif\)/,
-      badMethod: /^allcnn\.saliency: allcnn: option method="occlusion"/,
+      badMethod: /^allcnn\.saliency: allcnn: option method="lrp"/,
       unknownOption: /^allcnn\.saliency: allcnn: option colour="red": .*unknown option/,
       badLayer: /^allcnn\.saliency: .*conv99/,
       badUnit: /^allcnn\.saliency: allcnn: class 10 outside \[0, 10\)/,
