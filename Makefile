@@ -82,11 +82,12 @@ test-go: ort
 
 # The race detector, on the short suite (-short leaves out the long
 # training runs, which race instrumentation would make ten times longer) of
-# the packages whose goroutines share memory: the kernel's threading, the
+# the packages whose goroutines share memory: the application layer (a
+# Model serialises its calls), the kernel's threading, the
 # BLAS seam, the data set loaders, the commands. The wasm packages' tests
 # run guest code, where the host has nothing to race; the AVX-512 Sgemm is
 # assembly, which the detector does not see.
-RACEPKGS = ./kernel/... ./native ./format/... ./dataset/... ./trainer/... ./cmd/... ./internal/atomicfile
+RACEPKGS = . ./kernel/... ./native ./format/... ./dataset/... ./optim/... ./trainer/... ./onnx/... ./cmd/... ./internal/atomicfile
 test-race:
 	@[ -n "$(HAVE_CGO)" ] || { echo "skip: -race needs cgo (gcc: make deps)"; exit 0; }; \
 	$(GO) test -race -short -count=1 -timeout 30m $(RACEPKGS)
