@@ -258,11 +258,11 @@ on the command line override them.
            0.2/0.5, SGD lr 0.05 with momentum 0.9 and weight decay 0.001,
            ×0.1 after epochs 200, 250, 300, 350 epochs, batch 64, GCN +
            ZCA; the default.
-  fast     the paper's net in about two hours on two cores: All-CNN-C at
-           width 0.5 trained with batch normalisation (-norm batch; folded
+  fast     the paper's net in under two hours on two cores: All-CNN-C at
+           width 0.75 trained with batch normalisation (-norm batch; folded
            into the convolutions of model.msgpack, which is the plain
-           net), no dropout, 50 epochs of batch 128, a one-cycle schedule
-           to lr 0.2 (-lr-schedule onecycle -warmup 5), Nesterov momentum
+           net), no dropout, 40 epochs of batch 128, a one-cycle schedule
+           to lr 0.2 (-lr-schedule onecycle -warmup 4), Nesterov momentum
            0.9, weight decay 0.0005, label smoothing 0.1, flips and
            translations, per-channel normalisation, float16 weights.
 A one-cycle schedule spans the run's -epochs: -resume with more epochs

@@ -349,10 +349,10 @@ func TestArch(t *testing.T) {
 		{[]string{"-arch", "large-all-cnn", "-width", "0.5"}, "large-all-cnn", "", 0.5, "", ""},
 		{[]string{"-arch", arch}, "all-cnn-c", "wide", 1, "", ""},
 		{[]string{"-arch", plain}, "all-cnn-c", "wide", 1, "", ""},
-		{[]string{"-recipe", "fast"}, "all-cnn-c", "", 0.5, "", ""},
-		{[]string{"-recipe", "fast", "-arch", "large-all-cnn"}, "large-all-cnn", "", 0.5, "", ""},
+		{[]string{"-recipe", "fast"}, "all-cnn-c", "", 0.75, "", ""},
+		{[]string{"-recipe", "fast", "-arch", "large-all-cnn"}, "large-all-cnn", "", 0.75, "", ""},
 		{[]string{"-model", "large-all-cnn", "-width", "0.5"}, "large-all-cnn", "", 0.5, warning, ""},
-		{[]string{"-recipe", "fast", "-model", "large-all-cnn"}, "large-all-cnn", "", 0.5, warning, ""},
+		{[]string{"-recipe", "fast", "-model", "large-all-cnn"}, "large-all-cnn", "", 0.75, warning, ""},
 		{[]string{"-model", "large-all-cnn", "-arch", "all-cnn-a"}, "", "", 0, "", "-model large-all-cnn is the old spelling of -arch; give -arch alone"},
 		{[]string{"-arch", filepath.Join(dir, "missing.json")}, "", "", 0, "", "missing.json"}, // a file, not a zoo name
 	} {

@@ -7,14 +7,14 @@ package main
 // Nesterov momentum; label smoothing; flips and translations; no dropout.
 var fastRecipe = [][2]string{
 	{"arch", "all-cnn-c"},
-	{"width", "0.5"},
+	{"width", "0.75"},
 	{"norm", "batch"},
 	{"dropout", "0,0"},
-	{"epochs", "50"},
+	{"epochs", "40"},
 	{"batch", "128"},
 	{"lr", "0.2"},
 	{"lr-schedule", "onecycle"},
-	{"warmup", "5"},
+	{"warmup", "4"},
 	{"nesterov", "true"},
 	{"momentum", "0.9"},
 	{"weight-decay", "0.0005"},

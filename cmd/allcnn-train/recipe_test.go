@@ -15,9 +15,9 @@ func TestFastRecipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := o.cfg
-	if c.Norm != "batch" || c.LRSchedule != "onecycle" || !c.Nesterov || c.Width != 0.5 || c.Batch != 128 ||
+	if c.Norm != "batch" || c.LRSchedule != "onecycle" || !c.Nesterov || c.Width != 0.75 || c.Batch != 128 ||
 		c.LR != 0.2 || c.WeightDecay != 0.0005 || !c.Augment || c.Preprocess != "channel" || c.DType != "f16" ||
-		!slices.Equal(c.Dropout, []float32{0, 0}) || c.Warmup != 5 {
+		!slices.Equal(c.Dropout, []float32{0, 0}) || c.Warmup != 4 {
 		t.Errorf("fast recipe: %+v", c)
 	}
 	if c.Epochs != 3 || c.LabelSmoothing != 0 {
