@@ -370,16 +370,9 @@ func (im *importer) finalSoftmax(n *pb.NodeProto, a *attrs) error {
 	if im.opset >= 13 {
 		def = -1
 	}
-	axis, err := a.int("axis", def)
+	axis, rank, err := im.axis(a, def)
 	if err != nil {
 		return err
-	}
-	rank := int64(4)
-	if im.flat {
-		rank = 2
-	}
-	if axis < 0 {
-		axis += rank
 	}
 	if axis != 1 {
 		return fmt.Errorf("%w: Softmax over axis %d of a rank-%d value (want the classes, axis 1)", ErrUnsupported, axis, rank)

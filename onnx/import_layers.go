@@ -402,16 +402,9 @@ func (im *importer) averagePool(n *pb.NodeProto, a *attrs) error {
 // flatten accepts a Flatten at axis 1 of a 1×1 map: it changes the shape,
 // not the values.
 func (im *importer) flatten(n *pb.NodeProto, a *attrs) error {
-	axis, err := a.int("axis", 1)
+	axis, _, err := im.axis(a, 1)
 	if err != nil {
 		return err
-	}
-	rank := int64(4)
-	if im.flat {
-		rank = 2
-	}
-	if axis < 0 {
-		axis += rank
 	}
 	if sh := im.shape(); axis != 1 || sh[1] != 1 || sh[2] != 1 {
 		return fmt.Errorf("%w: Flatten at axis %d of a %d×%d map (want axis 1 of a 1×1 map, after global pooling)", ErrUnsupported, axis, sh[1], sh[2])
@@ -421,4 +414,21 @@ func (im *importer) flatten(n *pb.NodeProto, a *attrs) error {
 	}
 	im.flat = true
 	return nil
+}
+
+// axis reads the attribute "axis" (def when absent) and counts a negative
+// one from the end of the current value's rank (2 once flattened, else 4),
+// which it returns too.
+func (im *importer) axis(a *attrs, def int64) (axis, rank int64, err error) {
+	if axis, err = a.int("axis", def); err != nil {
+		return 0, 0, err
+	}
+	rank = 4
+	if im.flat {
+		rank = 2
+	}
+	if axis < 0 {
+		axis += rank
+	}
+	return axis, rank, nil
 }
