@@ -234,6 +234,62 @@ test('saliency maps are the same in a worker and in the page thread', { timeout:
   await close();
 });
 
+test('an imported ONNX net of another input size loads, classifies and explains as PyTorch does', { timeout: 120_000 }, async t => {
+  // onnx/testdata/maxpool.onnx: a torch.onnx.export'ed net on 3×22×18
+  // images (max-pools with ceil mode), with PyTorch's logits and maps of
+  // two images in maxpool.json (tools/onnx_nets.py writes both).
+  const golden = JSON.parse(readFileSync(join(root, 'onnx', 'testdata', 'maxpool.json'), 'utf8'));
+  const file = join(tmp, 'imported.msgpack');
+  run(bin, 'import', '-mean', golden.mean.join(','), '-std', golden.std.join(','), '-o', file, join(root, 'onnx', 'testdata', 'maxpool.onnx'));
+  const model = readFileSync(file).toString('base64');
+  const [n, c, h, w] = golden.shape;
+  const classes = golden.logits.length / n;
+  const { page, log, close } = await open();
+  const got = await page.evaluate(async ({ model, pixels, c, h, w, n }) => {
+    const { AllCNN } = await import('./allcnn.js');
+    const m = await AllCNN.load({ model: Uint8Array.from(atob(model), ch => ch.charCodeAt(0)) });
+    const info = await m.info();
+    const out = { input: info.input, probs: [], gradient: [], guided: [] };
+    for (let i = 0; i < n; i++) {
+      // The image at the net's own size, so that nothing is resampled.
+      const data = new Uint8ClampedArray(4 * h * w);
+      for (let p = 0; p < h * w; p++) {
+        for (let k = 0; k < c; k++) data[4 * p + k] = pixels[(i * c + k) * h * w + p];
+        data[4 * p + 3] = 255;
+      }
+      const img = { data, width: w, height: h };
+      const { probs, top } = await m.classify(img, { top: Infinity });
+      out.probs.push(Array.from(probs));
+      for (const method of ['gradient', 'guided']) {
+        const s = await m.saliency(img, { method, unit: top[0].index });
+        out[method].push(Array.from(s.raw));
+      }
+    }
+    m.dispose();
+    return out;
+  }, { model, pixels: golden.pixels, c, h, w, n });
+  assert.deepEqual(got.input, [c, h, w]);
+  const rel = (a, b) => {
+    const scale = Math.max(...b.map(Math.abs));
+    return Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / scale;
+  };
+  for (let i = 0; i < n; i++) {
+    const z = golden.logits.slice(i * classes, (i + 1) * classes);
+    const e = z.map(v => Math.exp(v - Math.max(...z)));
+    const want = e.map(v => v / e.reduce((a, b) => a + b, 0));
+    const dp = Math.max(...got.probs[i].map((v, k) => Math.abs(v - want[k])));
+    assert.ok(dp < 1e-5, `image ${i}: probabilities differ from PyTorch's by ${dp}`);
+    for (const method of ['gradient', 'guided']) {
+      const size = c * h * w;
+      const d = rel(got[method][i], golden[method].slice(i * size, (i + 1) * size));
+      assert.ok(d < 1e-4, `image ${i}: ${method} map differs from PyTorch's by ${d} of its scale`);
+      t.diagnostic(`image ${i}: |Δp| ${dp.toExponential(1)}, ${method} ${d.toExponential(1)} of scale`);
+    }
+  }
+  clean(log);
+  await close();
+});
+
 test('the SIMD128 kernels and the scalar fallback agree, in a worker and in the page thread', { timeout: 180_000 }, async t => {
   const { page, log, close } = await open();
   const got = await page.evaluate(async () => {
