@@ -38,7 +38,8 @@ type Method struct {
 	// Integration configures integrated.
 	Integration kernel.Integration
 	// Layer is the layer of gradcam and guided-gradcam; "" picks the
-	// highest layer whose map is larger than 1×1 (DefaultCAMLayer).
+	// highest convolution below the class layer whose map is larger than
+	// 1×1 (DefaultCAMLayer).
 	Layer string
 	// Occlusion configures occlusion.
 	Occlusion kernel.Occlusion

@@ -87,25 +87,18 @@ func (n *Net) SmoothGrad(x *Tensor, targets []Target, rule Rule, o Noise) (*Tens
 		rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
 		clear(sum)
 		clear(sq)
-		for s0 := 0; s0 < o.Samples; s0 += o.Batch {
-			nb := min(o.Batch, o.Samples-s0)
-			xb := NewTensor(nb, x.C(), x.H(), x.W())
-			for j := range nb {
-				e := xb.Example(j)
-				for k, v := range ex {
-					e[k] = v + float32(sigma*rng.NormFloat64())
-				}
+		err := n.sumMaps(x, used[i], o.Samples, o.Batch, rule, func(_ int, e []float32) {
+			for k, v := range ex {
+				e[k] = v + float32(sigma*rng.NormFloat64())
 			}
-			m, _, err := n.Saliency(xb, repeat(used[i], nb), rule)
-			if err != nil {
-				return nil, nil, err
+		}, func(m []float32) {
+			for k, v := range m {
+				sum[k] += float64(v)
+				sq[k] += float64(v) * float64(v)
 			}
-			for j := range nb {
-				for k, v := range m.Example(j) {
-					sum[k] += float64(v)
-					sq[k] += float64(v) * float64(v)
-				}
-			}
+		})
+		if err != nil {
+			return nil, nil, err
 		}
 		dst, s := out.Example(i), float64(o.Samples)
 		for k := range dst {
@@ -191,25 +184,18 @@ func (n *Net) IntegratedGradients(x *Tensor, targets []Target, o Integration) (*
 	for i := range x.N() {
 		ex, b := x.Example(i), base.Example(i)
 		clear(sum)
-		for s0 := 0; s0 < o.Steps; s0 += o.Batch {
-			nb := min(o.Batch, o.Steps-s0)
-			xb := NewTensor(nb, x.C(), x.H(), x.W())
-			for j := range nb {
-				a := (float64(s0+j) + 0.5) / float64(o.Steps)
-				e := xb.Example(j)
-				for k, v := range ex {
-					e[k] = b[k] + float32(a*float64(v-b[k]))
-				}
+		err := n.sumMaps(x, used[i], o.Steps, o.Batch, Rule{ReLU: Gradient}, func(s int, e []float32) {
+			a := (float64(s) + 0.5) / float64(o.Steps)
+			for k, v := range ex {
+				e[k] = b[k] + float32(a*float64(v-b[k]))
 			}
-			m, _, err := n.Saliency(xb, repeat(used[i], nb), Rule{ReLU: Gradient})
-			if err != nil {
-				return nil, nil, err
+		}, func(m []float32) {
+			for k, v := range m {
+				sum[k] += float64(v)
 			}
-			for j := range nb {
-				for k, v := range m.Example(j) {
-					sum[k] += float64(v)
-				}
-			}
+		})
+		if err != nil {
+			return nil, nil, err
 		}
 		dst := out.Example(i)
 		for k := range dst {
@@ -278,6 +264,27 @@ func blur(src, dst []float32, h, w int, sigma float64) {
 			dst[y*w+x] = float32(s / ws)
 		}
 	}
+}
+
+// sumMaps runs count copies of one example of x, in batches of batch, to
+// Saliency's maps of target t under rule: fill(s, e) writes copy s into e,
+// and add receives each copy's map in order.
+func (n *Net) sumMaps(x *Tensor, t Target, count, batch int, rule Rule, fill func(s int, e []float32), add func(m []float32)) error {
+	for s0 := 0; s0 < count; s0 += batch {
+		nb := min(batch, count-s0)
+		xb := NewTensor(nb, x.C(), x.H(), x.W())
+		for j := range nb {
+			fill(s0+j, xb.Example(j))
+		}
+		m, _, err := n.Saliency(xb, repeat(t, nb), rule)
+		if err != nil {
+			return err
+		}
+		for j := range nb {
+			add(m.Example(j))
+		}
+	}
+	return nil
 }
 
 // valueAt is the activation a target (resolved) names in one example's
