@@ -73,6 +73,23 @@ func Transform(img, out []float32, c, h, w int, flip bool, dx, dy int) {
 	}
 }
 
+// Cutout sets to 0 a size×size square of img (c×h×w), in every channel
+// (DeVries and Taylor 2017): its centre is drawn uniformly over the image
+// (row, then column), at ((size−1)/2, (size−1)/2) within the square, and the
+// part outside the image is dropped, so a square near a border blanks less.
+// As with translations, 0 is the mean under channel normalization.
+func Cutout(r *rand.Rand, img []float32, c, h, w, size int) {
+	cy, cx := r.IntN(h), r.IntN(w)
+	y0, x0 := cy-(size-1)/2, cx-(size-1)/2
+	y1, x1 := min(y0+size, h), min(x0+size, w)
+	y0, x0 = max(y0, 0), max(x0, 0)
+	for ch := 0; ch < c; ch++ {
+		for y := y0; y < y1; y++ {
+			clear(img[(ch*h+y)*w+x0 : (ch*h+y)*w+x1])
+		}
+	}
+}
+
 // CenterCrop writes the central k×k window of img (c×h×w) to out (c×k×k),
 // as preprocess.Place does.
 func CenterCrop(img, out []float32, c, h, w, k int) {

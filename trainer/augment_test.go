@@ -359,3 +359,58 @@ func TestCanvasDeterministic(t *testing.T) {
 		t.Error("another seed gave the same canvases")
 	}
 }
+
+// TestCutout: the blanked square is where the draws put it, clipped at the
+// borders, in every channel, and nothing else changes; over many draws every
+// pixel is blanked sometimes and a centre pixel more often than a corner.
+func TestCutout(t *testing.T) {
+	const c, h, w = 2, 5, 6
+	fill := func() []float32 {
+		img := make([]float32, c*h*w)
+		for i := range img {
+			img[i] = float32(i + 1)
+		}
+		return img
+	}
+	for _, size := range []int{1, 2, 3, 4, 8} {
+		r := rand.New(rand.NewPCG(7, uint64(size)))
+		twin := rand.New(rand.NewPCG(7, uint64(size)))
+		for trial := 0; trial < 50; trial++ {
+			img := fill()
+			Cutout(r, img, c, h, w, size)
+			cy, cx := twin.IntN(h), twin.IntN(w)
+			lo := func(v int) int { return v - (size-1)/2 }
+			for ch := 0; ch < c; ch++ {
+				for y := 0; y < h; y++ {
+					for x := 0; x < w; x++ {
+						i := (ch*h+y)*w + x
+						in := y >= lo(cy) && y < lo(cy)+size && x >= lo(cx) && x < lo(cx)+size
+						if want := float32(i + 1); in {
+							want = 0
+							if img[i] != want {
+								t.Fatalf("size %d, centre (%d,%d): pixel (%d,%d,%d) = %v, want 0", size, cy, cx, ch, y, x, img[i])
+							}
+						} else if img[i] != want {
+							t.Fatalf("size %d, centre (%d,%d): pixel (%d,%d,%d) = %v, want %v (untouched)", size, cy, cx, ch, y, x, img[i], want)
+						}
+					}
+				}
+			}
+		}
+	}
+	// Frequencies with size 3 over a 5×6 image.
+	r := rand.New(rand.NewPCG(1, 1))
+	count := make([]int, h*w)
+	for trial := 0; trial < 20000; trial++ {
+		img := fill()
+		Cutout(r, img, 1, h, w, 3)
+		for i, v := range img[:h*w] {
+			if v == 0 {
+				count[i]++
+			}
+		}
+	}
+	if corner, centre := count[0], count[2*w+2]; corner == 0 || centre < 2*corner {
+		t.Errorf("blanked in 20000 draws: corner %d, centre %d; want centre ≥ 2× corner > 0 (4/30 against 9/30)", corner, centre)
+	}
+}

@@ -75,6 +75,10 @@ type Config struct {
 	// LabelSmoothing is the ε of smoothed targets in the training loss
 	// (validation loss is plain cross-entropy).
 	LabelSmoothing float64 `msgpack:"label_smoothing,omitempty" json:"label_smoothing,omitempty"`
+	// Cutout, when positive, blanks a Cutout×Cutout square of each
+	// training input, centred anywhere in it (see Cutout), after the other
+	// augmentation.
+	Cutout int `msgpack:"cutout,omitempty" json:"cutout,omitempty"`
 
 	// Resize, when positive, scales each image of folder data so that its
 	// shorter side is Resize pixels and keeps the central square
@@ -151,6 +155,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("trainer: warm-up of %g epochs in a run of %d", c.Warmup, c.Epochs)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
 		return fmt.Errorf("trainer: label smoothing %v outside [0, 1)", c.LabelSmoothing)
+	case c.Cutout < 0:
+		return fmt.Errorf("trainer: cutout %d: want a side in pixels, or 0 for none", c.Cutout)
 	}
 	if len(c.Spec.Layers) > 0 {
 		_, err := c.Spec.Shapes()
@@ -320,6 +326,9 @@ func (c *Config) Recipe() string {
 	}
 	if c.LabelSmoothing > 0 {
 		s += fmt.Sprintf(", label smoothing %g", c.LabelSmoothing)
+	}
+	if c.Cutout > 0 {
+		s += fmt.Sprintf(", cutout %d", c.Cutout)
 	}
 	return s
 }

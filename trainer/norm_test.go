@@ -12,11 +12,11 @@ import (
 )
 
 // fastConfig is tinyConfig with the fast recipe's settings: batch norm,
-// one-cycle, Nesterov, label smoothing.
+// one-cycle, Nesterov, label smoothing, augmentation with cutout.
 func fastConfig(data string) Config {
 	cfg := tinyConfig(data)
 	cfg.Norm, cfg.LRSchedule, cfg.Warmup, cfg.Nesterov, cfg.LabelSmoothing = NormBatch, OneCycleSchedule, 0.5, true, 0.1
-	cfg.LR = 0.1
+	cfg.LR, cfg.Augment, cfg.Cutout = 0.1, true, 3
 	return cfg
 }
 

@@ -357,6 +357,9 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 			default:
 				copy(x.Example(j), src)
 			}
+			if r.Cfg.Cutout > 0 {
+				Cutout(augRNG, x.Example(j), in[0], in[1], in[2], r.Cfg.Cutout)
+			}
 			labels[j] = r.train.Labels[i]
 		}
 		y, err := r.Net.Forward(x, true)

@@ -184,6 +184,7 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.Float64Var(&o.cfg.Warmup, "warmup", 0, "onecycle: epochs of warm-up")
 	fs.BoolVar(&o.cfg.Nesterov, "nesterov", false, "Nesterov momentum")
 	fs.Float64Var(&o.cfg.LabelSmoothing, "label-smoothing", 0, "ε of smoothed targets in the training loss")
+	fs.IntVar(&o.cfg.Cutout, "cutout", 0, "blank an N×N square of each training input, centred anywhere in it (0: none)")
 	fs.StringVar(&o.recipe, "recipe", "paper", "settings to start from: paper (the paper's, NOTES.md §5) or fast (see Recipes); flags given override them")
 	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-TIME)")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel (0: all cores); the BLAS runs one per product")
@@ -263,8 +264,9 @@ on the command line override them.
            into the convolutions of model.msgpack, which is the plain
            net), no dropout, 40 epochs of batch 128, a one-cycle schedule
            to lr 0.2 (-lr-schedule onecycle -warmup 4), Nesterov momentum
-           0.9, weight decay 0.0005, label smoothing 0.1, flips and
-           translations, per-channel normalisation, float16 weights.
+           0.9, weight decay 0.0005, label smoothing 0.1, flips,
+           translations and 8×8 cutout, per-channel normalisation,
+           float16 weights.
 A one-cycle schedule spans the run's -epochs: -resume with more epochs
 stretches what is left of it.
 

@@ -4,7 +4,7 @@ package main
 // two cores (RATIONALE.md, "Why a fast recipe, and what each of its
 // choices buys"): batch normalisation while training, folded away at the
 // end, so that the model is the paper's net; a one-cycle schedule with
-// Nesterov momentum; label smoothing; flips and translations; no dropout.
+// Nesterov momentum; label smoothing; flips, translations and cutout; no dropout.
 var fastRecipe = [][2]string{
 	{"arch", "all-cnn-c"},
 	{"width", "0.75"},
@@ -20,6 +20,7 @@ var fastRecipe = [][2]string{
 	{"weight-decay", "0.0005"},
 	{"label-smoothing", "0.1"},
 	{"augment", "true"},
+	{"cutout", "8"},
 	{"preprocess", "channel"},
 	{"dtype", "f16"},
 }
