@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help deps setup demo train train-fast paper build test check test-go test-race test-arm64 test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser ort onnx-proto onnx-proto-check onnx-testdata
+.PHONY: help deps setup demo train train-fast paper build test check test-go test-race test-arm64 test-purego test-wasm simd simd-check vet fmt-check fuzz bench web test-browser test-ddp ort onnx-proto onnx-proto-check onnx-testdata
 
 help:
 	@echo "make demo    build and serve the browser demo with the bundled model (http://127.0.0.1:8080)"
@@ -24,7 +24,7 @@ help:
 
 # Debian packages the build and the tests need; installs only what is missing
 # (run as root). Go ≥ 1.26 and Node ≥ 20 come with the machine.
-PACKAGES = gcc libopenblas-dev chromium wabt qemu-user protobuf-compiler python3-onnx
+PACKAGES = gcc libopenblas-dev chromium wabt qemu-user protobuf-compiler python3-onnx python3-torch
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
@@ -63,7 +63,7 @@ test: deps
 # Everything make test runs, and the race detector, without root. Where a
 # tool is missing (gcc and OpenBLAS for cgo, wat2wasm, node, chromium) the
 # part that needs it prints "skip: …" and the rest runs.
-check: fmt-check vet onnx-proto-check test-go test-race test-purego test-arm64 test-wasm test-browser fuzz-ci
+check: fmt-check vet onnx-proto-check test-go test-race test-purego test-arm64 test-wasm test-browser test-ddp fuzz-ci
 
 # Whether cgo can build (gcc and OpenBLAS's header): otherwise the native
 # build is the pure-Go one, and test-go says so.
@@ -176,6 +176,33 @@ test-browser:
 	@if ! command -v node >/dev/null || [ ! -x /usr/bin/chromium ]; then \
 		echo "skip: the browser tests need node and /usr/bin/chromium (make deps)"; \
 	else $(MAKE) web && { [ -d js/node_modules ] || (cd js && npm ci --no-audit --no-fund); } && node --test js/test/*.test.mjs; fi
+
+# The PyTorch twin past one machine (tools/torch/twin.py; python3-torch):
+# torchrun starts two processes (gloo, localhost) that train a quarter-width
+# All-CNN-C with the fast recipe for a few steps on the shared images and
+# end in a weight file, which 'allcnn predict' (TestTwinModel) and the
+# browser module must score as PyTorch does; then one process and two train
+# the same steps without batch norm, dropout and augmentation, and
+# check_ddp.py holds their weights equal. (--redirects and --tee are given
+# as per-rank maps: torch 1.13's torchrun fails on Python 3.11 with their
+# defaults.)
+DATA ?= ../shared/data/cifar10-train-jpg.tar.gz
+TORCHRUN = torchrun --standalone --nproc_per_node=2 --redirects 1:2 --tee 0:1
+TWIN = tools/torch/twin.py -data $(DATA) -arch all-cnn-c -width 0.25 -per-class 40 -val 4 -batch 32 -threads 1 -allcnn bin/allcnn
+test-ddp: build
+	@if ! command -v torchrun >/dev/null || ! /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then \
+		echo "skip: torchrun, python3-torch or python3-onnx is missing (make deps): the PyTorch twin is not tested"; exit 0; fi; \
+	if [ ! -f $(DATA) ]; then echo "skip: no CIFAR-10 images at $(DATA): the PyTorch twin is not tested"; exit 0; fi; \
+	set -e; rm -rf dist/twin; \
+	$(TORCHRUN) $(TWIN) -epochs 2 -warmup 1 -steps 3 -reference 8 -out dist/twin/ddp; \
+	ALLCNN_TWIN_DIR=$(CURDIR)/dist/twin/ddp $(GO) test -count=1 -run TestTwinModel -v ./cmd/allcnn; \
+	if command -v node >/dev/null && [ -x /usr/bin/chromium ] && [ -f dist/web/allcnn.wasm ]; then \
+		ALLCNN_TWIN_DIR=$(CURDIR)/dist/twin/ddp node --test --test-name-pattern 'twin' js/test/browser.test.mjs; \
+	else echo "skip: node, chromium or dist/web (make test-browser) is missing: the twin's file is not tried in the browser"; fi; \
+	same="-recipe none -norm none -dropout 0,0 -no-augment -epochs 1 -steps 3 -lr 0.05"; \
+	/usr/bin/python3 $(TWIN) $$same -out dist/twin/one; \
+	$(TORCHRUN) $(TWIN) $$same -out dist/twin/two; \
+	/usr/bin/python3 tools/torch/check_ddp.py dist/twin/one dist/twin/two
 
 # ONNX Runtime's native CPU build for the onnx tests, in tools/ort: npm's
 # onnxruntime-node, whose CPU binaries ship in the package (--ignore-scripts

@@ -32,7 +32,7 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON array instead of a table")
 	classes := fs.Int("classes", 0, "number of classes (0: the paper's, 1000 for imagenet-all-cnn, 10 otherwise)")
 	width := fs.Float64("width", 1, "width multiplier of hidden layers")
-	spec := fs.String("spec", "", "print this architecture's layers as JSON (the -arch format of allcnn-train, and what tools/torch_twin.py builds)")
+	spec := fs.String("spec", "", "print this architecture's layers as JSON (the -arch format of allcnn-train, and what tools/torch/twin.py builds)")
 	norm := fs.String("norm", "none", "with -spec: batch adds batch normalisation after every convolution but the class layer, as 'allcnn-train -norm batch' trains")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -290,6 +290,41 @@ test('an imported ONNX net of another input size loads, classifies and explains 
   await close();
 });
 
+// ALLCNN_TWIN_DIR: the run folder of tools/torch/twin.py, trained under
+// torchrun by 'make test-ddp', with the weight file it imported and
+// PyTorch's probabilities for its reference images.
+const twin = process.env.ALLCNN_TWIN_DIR;
+test('the PyTorch twin\'s weight file classifies in the browser as in PyTorch', {
+  skip: !twin && 'ALLCNN_TWIN_DIR is not set (make test-ddp sets it)', timeout: 120_000,
+}, async t => {
+  const model = readFileSync(join(twin, 'model.msgpack')).toString('base64');
+  const ref = JSON.parse(readFileSync(join(twin, 'reference.json'), 'utf8'));
+  assert.ok(ref.length > 0, 'reference.json lists no images');
+  const { page, log, close } = await open();
+  const got = await page.evaluate(async ({ model, ref }) => {
+    const { AllCNN } = await import('./allcnn.js');
+    const m = await AllCNN.load({ model: Uint8Array.from(atob(model), ch => ch.charCodeAt(0)) });
+    const out = [];
+    for (const { shape: [c, h, w], pixels } of ref) {
+      const data = new Uint8ClampedArray(4 * h * w);
+      for (let p = 0; p < h * w; p++) {
+        for (let k = 0; k < c; k++) data[4 * p + k] = pixels[k * h * w + p];
+        data[4 * p + 3] = 255;
+      }
+      const { probs } = await m.classify({ data, width: w, height: h }, { top: Infinity });
+      out.push(Array.from(probs));
+    }
+    m.dispose();
+    return out;
+  }, { model, ref });
+  let worst = 0;
+  ref.forEach((r, i) => r.probs.forEach((p, k) => { worst = Math.max(worst, Math.abs(got[i][k] - p)); }));
+  assert.ok(worst < 1e-5, `probabilities differ from PyTorch's by up to ${worst}`);
+  t.diagnostic(`${ref.length} images, |Δp| ≤ ${worst.toExponential(1)}`);
+  clean(log);
+  await close();
+});
+
 test('the SIMD128 kernels and the scalar fallback agree, in a worker and in the page thread', { timeout: 180_000 }, async t => {
   const { page, log, close } = await open();
   const got = await page.evaluate(async () => {

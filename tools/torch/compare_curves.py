@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Lays allcnn-train's validation curve beside tools/torch_twin.py's: the
+"""Lays allcnn-train's validation curve beside tools/torch/twin.py's: the
 per-epoch held-out accuracy of each side averaged over its runs (seeds), the
 difference, and the seconds per epoch, as a markdown table. Exits 1 when an
 epoch differs by more than -tol points.
 
-usage: tools/compare_curves.py -allcnn RUN1/metrics.jsonl RUN2/metrics.jsonl
+usage: tools/torch/compare_curves.py -allcnn RUN1/metrics.jsonl RUN2/metrics.jsonl
                                -torch TWIN1.jsonl TWIN2.jsonl [-tol 1.5]
 """
 import argparse
