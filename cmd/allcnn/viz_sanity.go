@@ -13,7 +13,7 @@ import (
 	"github.com/allcnn/allcnn/kernel/render"
 )
 
-const sanitySynopsis = `viz sanity -model FILE -data SPEC [-n 16] [-method all] [-seed 0] [-init he] [-o PLOT.png] [-json]
+const sanitySynopsis = `viz sanity -model FILE -data SPEC [-n 16] [-method all] [-seed 0] [-init he] [-o MAPS.png] [-chart CHART.png] [-json]
 
 The sanity checks of Adebayo et al. 2018: a map that explains the model must
 change when the model's weights are randomized. -n images spread over the
@@ -39,7 +39,9 @@ absolute gradient keeps the image's edges whatever the weights: -json also
 gives spearman_signed, the rank correlation of the maps summed with their
 signs. -o draws the cascade for the first image (Adebayo et al.'s Fig. 2):
 a row per step, a column per method, each |map| in gray, labelled with the
-step's Spearman / SSIM. A net with L convolutions runs every method 2L + 1
+step's Spearman / SSIM. -chart draws the scores as line charts (Adebayo et
+al.'s Fig. 4): Spearman and SSIM, cascading and independent, the randomized
+layers along x, a line per method. A net with L convolutions runs every method 2L + 1
 times; -method every includes the slow ones (SmoothGrad's 16 samples,
 integrated gradients' 32 steps, occlusion's patches). Progress goes to
 stderr.`
@@ -80,6 +82,7 @@ func runVizSanity(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the random weights")
 	scheme := fs.String("init", "he", "how the random weights are drawn, as 'allcnn init -init': he, xavier or normal:STD")
 	out := fs.String("o", "", "also draw the cascade for the first image into this PNG file")
+	chart := fs.String("chart", "", "also draw the scores as line charts (a line per method, randomized layers along x) into this PNG file")
 	scale := fs.Int("scale", 2, "with -o: enlarge every map this many times")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -128,6 +131,12 @@ func runVizSanity(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stderr, "wrote %s\n", *out)
+	}
+	if *chart != "" {
+		if err := chartSanity(*chart, s); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", *chart)
 	}
 	if *asJSON {
 		r := sanityReport{Model: *path, Data: *spec, Images: len(idx), Init: *scheme, Seed: *seed, Methods: s.Methods,

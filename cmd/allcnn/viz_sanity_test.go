@@ -25,7 +25,8 @@ func TestVizSanity(t *testing.T) {
 	}
 	layers := []string{"conv9", "conv8", "conv7", "conv6", "conv5", "conv4", "conv3", "conv2", "conv1"}
 
-	o, e, code := run("-o", plot)
+	chart := filepath.Join(dir, "chart.png")
+	o, e, code := run("-o", plot, "-chart", chart)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
@@ -63,6 +64,31 @@ func TestVizSanity(t *testing.T) {
 	w, h := gridSize([]int{7 * len("conv9+...+conv1"), 64, 64}, slices.Repeat([]int{64}, len(want)), true)
 	if b := img.Bounds(); b.Dy() != h || b.Dx() < w {
 		t.Errorf("plot %v, want %d high and at least %d wide", b, h, w)
+	}
+
+	// The chart: 12×9 inches at 96 dpi, with a coloured line per method
+	// (plotutil's palette; the axes, grid and text are gray).
+	c := readPNG(t, chart)
+	if b := c.Bounds(); b.Dx() != 1152 || b.Dy() != 864 {
+		t.Errorf("chart %v, want 1152×864", b)
+	}
+	colours := map[[3]uint32]int{}
+	for y := c.Bounds().Min.Y; y < c.Bounds().Max.Y; y++ {
+		for x := c.Bounds().Min.X; x < c.Bounds().Max.X; x++ {
+			r, g, b, _ := c.At(x, y).RGBA()
+			if r != g || g != b {
+				colours[[3]uint32{r >> 8, g >> 8, b >> 8}]++
+			}
+		}
+	}
+	lines := 0
+	for _, n := range colours {
+		if n > 200 { // a line's colour, not an antialiased edge's
+			lines++
+		}
+	}
+	if lines < 2 {
+		t.Errorf("chart: %d colours drawn in more than 200 pixels, want a line per method (2)", lines)
 	}
 
 	o, e, code = run("-json")
