@@ -2,19 +2,24 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
 	"syscall"
 	"time"
 
+	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
+	"github.com/allcnn/allcnn/kernel/preprocess"
 	"github.com/allcnn/allcnn/native"
+	"github.com/allcnn/allcnn/onnx"
 	"github.com/allcnn/allcnn/optim"
 )
 
@@ -40,13 +45,15 @@ type benchResult struct {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := flags("bench", "bench [-arch all-cnn-c] [-width 1] [-batch 64] [-threads N] [-runs 5] [-peer PATH] [-json]", stderr)
+	fs := flags("bench", "bench [-arch all-cnn-c] [-width 1] [-batch 64] [-threads N] [-runs 5] [-peer PATH] [-peer-ort PATH] [-json]", stderr)
 	arch := archFlag(fs, "all-cnn-c")
 	width := fs.Float64("width", 1, "width multiplier of a zoo -arch")
 	batch := fs.Int("batch", 64, "batch size of the training and inference figures")
 	threads := fs.Int("threads", runtime.NumCPU(), "threads (goroutines) the kernel spreads each layer over")
 	runs := fs.Int("runs", 5, "timed repetitions per figure (the median is reported); b1 figures use 4× as many")
 	peer := fs.String("peer", "", "also run this peer_torch.py (with /usr/bin/python3) and print the ratios")
+	ortPeer := fs.String("peer-ort", "", "also run this peer_ort.mjs (ONNX Runtime's CPU build, with node) on the same net exported to ONNX, and print the ratios")
+	ortModules := fs.String("ort-modules", filepath.Join("tools", "ort", "node_modules"), "with -peer-ort: the node_modules that holds onnxruntime-node ('make ort' installs it here)")
 	rounds := fs.Int("rounds", 1, "measure everything (and run the peer) this many times, alternating, and report each figure's median over the rounds")
 	winograd := fs.Bool("winograd", true, "use Winograd F(m×m, 3×3) where it pays (false: im2col + GEMM for every convolution)")
 	avx512 := fs.Bool("avx512", true, "multiply on the AVX-512 Sgemm where the CPU has AVX-512 (false: OpenBLAS or gonum alone; the same as ALLCNN_AVX512=0)")
@@ -97,6 +104,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	p, _ := s.ParamCount()
 	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd, AVX512: info.AVX512, Norm: *norm}
 	fmt.Fprintf(stderr, "bench: %s, %d parameters, %s\n", s.Name, p, info)
+
+	var ort *ortRunner
+	if *ortPeer != "" {
+		if ort, err = newORTRunner(*ortPeer, *ortModules, net); err != nil {
+			return err
+		}
+		defer ort.close()
+	}
 
 	in, k := s.Input, net.Classes()
 	rng := rand.New(rand.NewPCG(0, 0))
@@ -149,7 +164,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return
 	}
 	var ours [4][]float64
-	peers := map[string][]float64{}
+	peers, ortPeers := map[string][]float64{}, map[string][]float64{}
 	for round := range *rounds {
 		if *rounds > 1 {
 			fmt.Fprintf(stderr, "bench: round %d of %d\n", round+1, *rounds)
@@ -161,47 +176,58 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		for k, v := range []float64{t, i, b, g} {
 			ours[k] = append(ours[k], v)
 		}
-		if *peer == "" {
-			continue
+		if *peer != "" {
+			fmt.Fprintf(stderr, "bench: running %s with %d threads\n", *peer, *threads)
+			if err := runPeer(peers, exec.Command("/usr/bin/python3", *peer, fmt.Sprint(*threads))); err != nil {
+				return fmt.Errorf("peer %s: %w", *peer, err)
+			}
 		}
-		fmt.Fprintf(stderr, "bench: running %s with %d threads\n", *peer, *threads)
-		cmd := exec.Command("/usr/bin/python3", *peer, fmt.Sprint(*threads))
-		out, err := cmd.Output()
-		if err != nil {
-			return fmt.Errorf("peer %s: %v", *peer, err)
-		}
-		var m map[string]float64
-		if err := json.Unmarshal(lastLine(out), &m); err != nil {
-			return fmt.Errorf("peer %s: %v: %q", *peer, err, out)
-		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			m["peak_rss_mib"] = float64(ru.Maxrss) / 1024
-		}
-		for k, v := range m {
-			peers[k] = append(peers[k], v)
+		if ort != nil {
+			fmt.Fprintf(stderr, "bench: running %s with %d threads\n", *ortPeer, *threads)
+			if err := runPeer(ortPeers, ort.command(*threads)); err != nil {
+				return fmt.Errorf("peer %s: %w", *ortPeer, err)
+			}
 		}
 	}
 	r.TrainImgS, r.InferImgS, r.InferMsB1, r.GuidedMsB1 = mid(ours[0]), mid(ours[1]), mid(ours[2]), mid(ours[3])
 	r.Rounds = *rounds
 	r.PeakRSSMiB = peakRSS()
-	var peerOut map[string]float64
-	if *peer != "" {
-		peerOut = map[string]float64{}
-		for k, vs := range peers {
-			peerOut[k] = mid(vs)
+	medians := func(on bool, vs map[string][]float64) map[string]float64 {
+		if !on {
+			return nil
 		}
+		out := map[string]float64{}
+		for k, v := range vs {
+			out[k] = mid(v)
+		}
+		return out
 	}
+	peerOut, ortOut := medians(*peer != "", peers), medians(ort != nil, ortPeers)
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"allcnn": r, "peer": peerOut})
+		return json.NewEncoder(stdout).Encode(map[string]any{"allcnn": r, "peer": peerOut, "peer_ort": ortOut})
 	}
+	columns := []struct {
+		name string
+		out  map[string]float64
+	}{{"peer", peerOut}, {"onnxruntime", ortOut}}
 	fmt.Fprintf(stdout, "%-28s %12s", "figure", "allcnn")
-	if peerOut != nil {
-		fmt.Fprintf(stdout, " %12s %8s", "peer", "ratio")
+	for _, c := range columns {
+		if c.out != nil {
+			fmt.Fprintf(stdout, " %12s %8s", c.name, "ratio")
+		}
 	}
 	fmt.Fprintln(stdout)
 	row := func(name, key string, v float64, higherBetter bool) {
 		fmt.Fprintf(stdout, "%-28s %12.2f", name, v)
-		if pv, ok := peerOut[key]; ok && pv > 0 {
+		for _, c := range columns {
+			if c.out == nil {
+				continue
+			}
+			pv, ok := c.out[key]
+			if !ok || pv <= 0 {
+				fmt.Fprintf(stdout, " %12s %8s", "–", "")
+				continue
+			}
 			ratio := v / pv
 			if !higherBetter {
 				ratio = pv / v
@@ -217,16 +243,93 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	row("peak RSS MiB", "peak_rss_mib", r.PeakRSSMiB, false)
 	if *rounds > 1 {
 		fmt.Fprintf(stdout, "medians of %d rounds", *rounds)
-		if peerOut != nil {
-			fmt.Fprint(stdout, ", allcnn and the peer alternating")
+		if peerOut != nil || ortOut != nil {
+			fmt.Fprint(stdout, ", allcnn and the peers alternating")
 		}
 		fmt.Fprintln(stdout)
 	}
-	if peerOut != nil {
+	if peerOut != nil || ortOut != nil {
 		fmt.Fprintln(stdout, "ratio: allcnn's speed over the peer's (> 1 means allcnn is faster)")
 	}
 	return nil
 }
+
+// runPeer runs a peer's command, reads the JSON object of its last line of
+// output and its peak memory, and appends each figure to figs.
+func runPeer(figs map[string][]float64, cmd *exec.Cmd) error {
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
+			return fmt.Errorf("%v: %s", err, lastLine(ee.Stderr))
+		}
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(lastLine(out), &m); err != nil {
+		return fmt.Errorf("%v: %q", err, out)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m["peak_rss_mib"] = float64(ru.Maxrss) / 1024
+	}
+	for k, v := range m {
+		if f, ok := v.(float64); ok {
+			figs[k] = append(figs[k], f)
+		}
+	}
+	return nil
+}
+
+// ortRunner runs ../shared/bench/ort_native/peer_ort.mjs: a copy of the
+// script beside a link to the node_modules that holds onnxruntime-node (node
+// resolves a module's imports from the module's own folder), and the
+// bench's net exported to ONNX (its inputs are the net's, preprocessing
+// "none": one Div node in front).
+type ortRunner struct {
+	dir string
+}
+
+func newORTRunner(script, modules string, net *kernel.Net) (*ortRunner, error) {
+	if in := net.Spec.Input; in != [3]int{3, 32, 32} {
+		return nil, fmt.Errorf("%w: -peer-ort: peer_ort.mjs times 3×32×32 inputs; the net takes %v", errUsage, in)
+	}
+	src, err := os.ReadFile(script)
+	if err != nil {
+		return nil, fmt.Errorf("-peer-ort: %w", err)
+	}
+	mods, err := filepath.Abs(modules)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(mods, "onnxruntime-node")); err != nil {
+		return nil, fmt.Errorf("-peer-ort: no onnxruntime-node in %s ('make ort' installs it; -ort-modules names another): %w", modules, err)
+	}
+	classes := make([]string, net.Classes())
+	for i := range classes {
+		classes[i] = fmt.Sprint("class", i)
+	}
+	model, err := onnx.Export(format.FromNet(net, classes, preprocess.Params{Kind: preprocess.None}, format.F32, nil))
+	if err != nil {
+		return nil, fmt.Errorf("-peer-ort: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "allcnn-bench-ort-")
+	if err != nil {
+		return nil, err
+	}
+	r := &ortRunner{dir: dir}
+	if err := errors.Join(os.WriteFile(filepath.Join(dir, "peer_ort.mjs"), src, 0o644),
+		os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o644),
+		os.Symlink(mods, filepath.Join(dir, "node_modules"))); err != nil {
+		r.close()
+		return nil, fmt.Errorf("-peer-ort: %w", err)
+	}
+	return r, nil
+}
+
+func (r *ortRunner) command(threads int) *exec.Cmd {
+	return exec.Command("node", filepath.Join(r.dir, "peer_ort.mjs"), filepath.Join(r.dir, "model.onnx"), fmt.Sprint(threads))
+}
+
+func (r *ortRunner) close() { os.RemoveAll(r.dir) }
 
 // mid is the median of vs (the mean of the middle two for an even count).
 func mid(vs []float64) float64 {
