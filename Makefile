@@ -17,6 +17,7 @@ help:
 	@echo "make fuzz    fuzz the weight-file decoder for FUZZTIME (default 10m)"
 	@echo "make web     build everything WebAssembly: the browser package and demo (dist/web) and the wasip1 reactor (dist/wasip1)"
 	@echo "make test-browser  the browser tests (headless /usr/bin/chromium, playwright-core)"
+	@echo "make test-ddp      the PyTorch twin under torchrun (2 gloo processes): its weight file in predict and the browser, DDP against one process"
 	@echo "make simd    assemble the SIMD128 kernels (wasm/simd/simd128.wat) with wat2wasm"
 	@echo "make ort     install ONNX Runtime (npm onnxruntime-node) in tools/ort for the ONNX tests"
 	@echo "make onnx-proto     regenerate onnx/internal/onnxpb from Debian's onnx.proto (protoc, protoc-gen-go)"
