@@ -149,9 +149,8 @@ func (n *Net) Forward(x *Tensor, train bool) (*Tensor, error) {
 
 // ForwardTo runs layers 0..last and returns the output of layer last.
 func (n *Net) ForwardTo(x *Tensor, last int, train bool) (*Tensor, error) {
-	in := n.Spec.Input
-	if len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != in[0] || x.Shape[2] != in[1] || x.Shape[3] != in[2] {
-		return nil, fmt.Errorf("kernel: input %v, want [N %d %d %d]: %w", x.Shape, in[0], in[1], in[2], ErrShape)
+	if err := n.checkInput(x); err != nil {
+		return nil, err
 	}
 	if last < 0 || last >= len(n.Layers) {
 		return nil, fmt.Errorf("kernel: layer %d out of range [0, %d)", last, len(n.Layers))
@@ -169,6 +168,15 @@ func (n *Net) ForwardTo(x *Tensor, last int, train bool) (*Tensor, error) {
 	}
 	n.ran = last + 1
 	return x, nil
+}
+
+// checkInput checks that x is a batch of the net's inputs.
+func (n *Net) checkInput(x *Tensor) error {
+	in := n.Spec.Input
+	if len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != in[0] || x.Shape[2] != in[1] || x.Shape[3] != in[2] {
+		return fmt.Errorf("kernel: input %v, want [N %d %d %d]: %w", x.Shape, in[0], in[1], in[2], ErrShape)
+	}
+	return nil
 }
 
 // Backward propagates dy, the signal for the output of the last forward

@@ -30,7 +30,7 @@ func (n *Net) Occlusion(x *Tensor, targets []Target, o Occlusion) (*Tensor, []Ta
 	if o.Window > h || o.Window > w {
 		return nil, nil, fmt.Errorf("kernel: occlusion window %d larger than the %d×%d input: %w", o.Window, h, w, ErrTarget)
 	}
-	top, used, act, err := n.resolve(x, targets)
+	top, used, act, err := n.resolve(x, targets, true)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -62,15 +62,18 @@ func (n *Net) Saliency(x *Tensor, targets []Target, rule Rule) (*Tensor, []Targe
 // Strongest becomes the top class, or the channel holding the layer's
 // largest activation (at At, if given), and a nil At the position where
 // the channel is largest. A class target keeps a nil At.
+//
+// Targets that name their channel, and their position where the layer's
+// map is larger than 1×1, are resolved already: then no forward pass runs.
 func (n *Net) Resolve(x *Tensor, targets []Target) ([]Target, error) {
-	_, _, used, err := n.seedSignal(x, targets)
+	_, used, _, err := n.resolve(x, targets, false)
 	return used, err
 }
 
 // seedSignal checks the targets, runs the forward pass to their layer, and
 // builds the one-hot signal there; it returns the targets resolved.
 func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, []Target, error) {
-	layer, used, act, err := n.resolve(x, targets)
+	layer, used, act, err := n.resolve(x, targets, true)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -88,8 +91,9 @@ func (n *Net) seedSignal(x *Tensor, targets []Target) (int, *Tensor, []Target, e
 
 // resolve checks the targets, runs the forward pass to their layer and
 // fixes each target's channel and position; it returns the layer, the
-// targets and the layer's activations.
-func (n *Net) resolve(x *Tensor, targets []Target) (int, []Target, *Tensor, error) {
+// targets and the layer's activations. Unless forward, the pass is left
+// out (and the activations nil) when every target is resolved already.
+func (n *Net) resolve(x *Tensor, targets []Target, forward bool) (int, []Target, *Tensor, error) {
 	if len(x.Shape) != 4 || len(targets) != x.Shape[0] {
 		return 0, nil, nil, fmt.Errorf("kernel: %d targets for input %v: %w", len(targets), x.Shape, ErrTarget)
 	}
@@ -112,13 +116,29 @@ func (n *Net) resolve(x *Tensor, targets []Target) (int, []Target, *Tensor, erro
 			return 0, nil, nil, fmt.Errorf("kernel: target %d: position %v outside %d×%d: %w", i, *t.At, sh[1], sh[2], ErrTarget)
 		}
 	}
-	act, err := n.ForwardTo(x, layer, false)
-	if err != nil {
+	hw := sh[1] * sh[2]
+	var act *Tensor
+	if forward || !resolved(targets, hw) {
+		var err error
+		if act, err = n.ForwardTo(x, layer, false); err != nil {
+			return 0, nil, nil, err
+		}
+	} else if err := n.checkInput(x); err != nil {
 		return 0, nil, nil, err
 	}
 	used := make([]Target, len(targets))
-	hw := sh[1] * sh[2]
 	for i, t := range targets {
+		if act == nil { // resolved: a channel, and a position or a 1×1 map
+			used[i] = Target{Layer: t.Layer, Channel: t.Channel}
+			if hw > 1 || t.Layer != "" {
+				at := [2]int{}
+				if t.At != nil {
+					at = *t.At
+				}
+				used[i].At = &at
+			}
+			continue
+		}
 		a, ch := act.Example(i), t.Channel
 		if ch == Strongest {
 			if t.At != nil { // the strongest channel at that position
@@ -143,6 +163,17 @@ func (n *Net) resolve(x *Tensor, targets []Target) (int, []Target, *Tensor, erro
 		}
 	}
 	return layer, used, act, nil
+}
+
+// resolved reports whether every target names its channel, and its
+// position where the map has more than one (hw).
+func resolved(targets []Target, hw int) bool {
+	for _, t := range targets {
+		if t.Channel == Strongest || (t.At == nil && hw > 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // Pattern reconstructs what a unit detects without conditioning on an image

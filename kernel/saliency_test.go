@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -332,5 +333,43 @@ func TestStrongestTarget(t *testing.T) {
 	requireEqual(t, 0.0, maxDiff(want.Data, got.Data), "strongest unit")
 	if _, _, err := n.Saliency(x, []Target{{Channel: -2}, {}}, Rule{}); !errors.Is(err, ErrTarget) {
 		t.Fatalf("channel −2: %v", err)
+	}
+}
+
+// TestResolveResolved: targets that name their channel, and their position
+// where the map is larger than 1×1, resolve to themselves without a forward
+// pass, as they do with one; any other target runs the pass. A wrong input
+// is still refused.
+func TestResolveResolved(t *testing.T) {
+	x := randTensor(newRNG(5), 1, 2, 3, 9, 9)
+	at := [2]int{1, 2}
+	cases := []struct {
+		targets []Target
+		forward bool
+	}{
+		{[]Target{{Channel: 1}, {Channel: 4}}, false},
+		{[]Target{{Layer: "conv2", Channel: 3, At: &at}, {Layer: "conv2", Channel: 0, At: &at}}, false},
+		{[]Target{{Layer: "gap", Channel: 2}, {Layer: "gap", Channel: 2}}, false}, // 1×1: the position is (0, 0)
+		{[]Target{{Channel: Strongest}, {Channel: 4}}, true},
+		{[]Target{{Layer: "conv2", Channel: 3}, {Layer: "conv2", Channel: 3, At: &at}}, true},
+		{[]Target{{Layer: "conv2", Channel: Strongest, At: &at}, {Layer: "conv2", Channel: 1, At: &at}}, true},
+	}
+	for _, c := range cases {
+		n := smallNet(t)
+		got, err := n.Resolve(x, c.targets)
+		requireNoError(t, err)
+		if ran := n.ran > 0; ran != c.forward {
+			t.Errorf("%v: forward pass %v, want %v", c.targets, ran, c.forward)
+		}
+		_, want, _, err := n.resolve(x, c.targets, true)
+		requireNoError(t, err)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: resolved to %v, with the forward pass %v", c.targets, got, want)
+		}
+	}
+	n := smallNet(t)
+	bad := randTensor(newRNG(5), 1, 2, 3, 8, 9)
+	if _, err := n.Resolve(bad, []Target{{Channel: 1}, {Channel: 2}}); !errors.Is(err, ErrShape) {
+		t.Errorf("input %v: %v, want ErrShape", bad.Shape, err)
 	}
 }
