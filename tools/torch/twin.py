@@ -12,7 +12,8 @@ the weights back to allcnn (predict, viz, the browser) through ONNX and
 What it mirrors, and where allcnn defines it:
   net            an allcnn architecture: -arch NAME [-width W] [-norm batch]
                  (asks 'allcnn models -spec'), or -spec FILE (JSON, the
-                 format of allcnn-train -arch): conv, relu, leaky_relu,
+                 format of allcnn-train -arch; -norm batch adds batch norm
+                 as kernel.WithBatchNorm does): conv, relu, leaky_relu,
                  dropout, maxpool, pnorm (unpadded), gap, batchnorm
   data           a folder tree or .tar.gz of class folders (folder: data),
                  files sorted by class then name; -per-class keeps the first
@@ -286,10 +287,30 @@ def allcnn_binary(a):
     return shutil.which("allcnn")
 
 
+def with_batchnorm(spec):
+    """kernel.WithBatchNorm: a batchnorm layer (named after its conv, with
+    "_bn") after every convolution but the last, the class layer; a spec
+    with batchnorm layers already is kept as it is."""
+    layers = spec["layers"]
+    if any(l["type"] == "batchnorm" for l in layers):
+        return spec
+    last = max((i for i, l in enumerate(layers) if l["type"] == "conv"), default=-1)
+    out = []
+    for i, l in enumerate(layers):
+        out.append(l)
+        if l["type"] == "conv" and i != last:
+            out.append({"type": "batchnorm", "name": l.get("name", "") + "_bn"})
+    return {**spec, "layers": out}
+
+
 def load_spec(a):
     if a.spec:
-        with open(a.spec) as f:
-            return json.load(f)
+        try:
+            with open(a.spec) as f:
+                spec = json.load(f)
+        except (OSError, ValueError) as e:
+            sys.exit(f"twin: -spec {a.spec}: {e}")
+        return with_batchnorm(spec) if a.norm == "batch" else spec
     binary = allcnn_binary(a)
     if not binary:
         sys.exit("twin: -arch needs the allcnn command (make build, or -allcnn BIN); or give -spec FILE")
@@ -400,6 +421,8 @@ def main():
     first = 1
     ckpt = os.path.join(out, "checkpoint.pt")
     if a.resume:
+        if not os.path.exists(ckpt):
+            sys.exit(f"twin: -resume: no {ckpt} (the run folder is -out, on every machine)")
         state = torch.load(ckpt, map_location=device)
         net.load_state_dict(state["net"])
         for v, s in zip(vel, state["velocity"]):
