@@ -145,12 +145,12 @@ FUZZCIMIN ?= 0
 FUZZCIFLAGS = -run '^$$' -fuzztime $(FUZZCI) -fuzzminimizetime $(FUZZCIMIN)
 .PHONY: fuzz-ci
 fuzz-ci:
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzUnmarshal$$' ./format/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadCIFAR$$' ./dataset/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolder$$' ./dataset/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzLoadFolderTar$$' ./dataset/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzReadImage$$' ./cmd/allcnn/
-	$(GO) test $(FUZZCIFLAGS) -fuzz '^FuzzImport$$' ./onnx/
+	GO=$(GO) tools/fuzz-ci.sh ./format FuzzUnmarshal $(FUZZCIFLAGS)
+	GO=$(GO) tools/fuzz-ci.sh ./dataset FuzzLoadCIFAR $(FUZZCIFLAGS)
+	GO=$(GO) tools/fuzz-ci.sh ./dataset FuzzLoadFolder $(FUZZCIFLAGS)
+	GO=$(GO) tools/fuzz-ci.sh ./dataset FuzzLoadFolderTar $(FUZZCIFLAGS)
+	GO=$(GO) tools/fuzz-ci.sh ./cmd/allcnn FuzzReadImage $(FUZZCIFLAGS)
+	GO=$(GO) tools/fuzz-ci.sh ./onnx FuzzImport $(FUZZCIFLAGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./kernel/ ./native/
