@@ -11,10 +11,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, web, checkBuilt, allcnn, run, serve, launch, openDemo, clean } from './harness.mjs';
+import { root, web, checkBuilt, allcnn, run, serve, launch, openDemo, clean, teardown } from './harness.mjs';
 
 const data = join(root, '..', 'shared', 'data', 'cifar10-train-jpg.tar.gz');
 const noData = !existsSync(data) && `no CIFAR-10 images at ${data}`;
@@ -38,12 +38,7 @@ before(async () => {
   browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-  const code = await srv?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-  assert.equal(code, 0, 'allcnn serve should exit 0 on SIGINT (graceful shutdown)');
-});
+after(() => teardown({ browser, srv, tmp }));
 
 /** open loads the demo (harness.openDemo) of server, by default dist/web's. */
 const open = (query = '', server = srv) => openDemo(browser, server, { query });

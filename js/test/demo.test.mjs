@@ -15,10 +15,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, checkBuilt, allcnn, serve, launch, openDemo, clean } from './harness.mjs';
+import { root, checkBuilt, allcnn, serve, launch, openDemo, clean, teardown } from './harness.mjs';
 
 const reference = join(root, 'js', 'test', 'testdata', 'demo-maps.png');
 const update = process.env.UPDATE_SCREENSHOTS === '1';
@@ -35,12 +35,7 @@ before(async () => {
   browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-  const code = await srv?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-  assert.equal(code, 0, 'allcnn serve should exit 0 on SIGINT (graceful shutdown)');
-});
+after(() => teardown({ browser, srv, tmp }));
 
 const open = (query = '') => openDemo(browser, srv, { query, context: { viewport, deviceScaleFactor: 1 } });
 

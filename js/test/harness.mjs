@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -67,6 +67,18 @@ export function serve(bin, dir = web) {
 }
 
 /** launch starts headless Chromium. */
+/**
+ * teardown closes what a test file's before() opened (any of them may be
+ * missing): the browser, the server, which must exit 0 on SIGINT (graceful
+ * shutdown), and the temporary folder.
+ */
+export async function teardown({ browser, srv, tmp }) {
+  await browser?.close();
+  const code = await srv?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  assert.equal(code, 0, 'allcnn serve should exit 0 on SIGINT (graceful shutdown)');
+}
+
 export function launch() {
   return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
 }
