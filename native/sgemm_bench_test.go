@@ -9,12 +9,14 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/allcnn/allcnn/native"
+	"github.com/allcnn/allcnn/native/avx2"
 	"github.com/allcnn/allcnn/native/avx512"
 )
 
 // BenchmarkSgemmShapes times single-threaded products of the shapes that
 // All-CNN-C's convolutions multiply at batch 64, on each backend this build
-// has: the OpenBLAS (or gonum) that Use installs, and the AVX-512 Sgemm.
+// has: the OpenBLAS (or gonum) that Use installs (with ALLCNN_AVX512=0
+// ALLCNN_AVX2=0, OpenBLAS alone), and the AVX-512 and AVX2 Sgemms.
 func BenchmarkSgemmShapes(b *testing.B) {
 	shapes := []struct {
 		name    string
@@ -30,6 +32,7 @@ func BenchmarkSgemmShapes(b *testing.B) {
 		{"conv3-dw", blas.NoTrans, blas.Trans, 96, 864, 256},
 		{"conv6-fwd", blas.NoTrans, blas.NoTrans, 192, 64, 1728},
 		{"b1-wino-small", blas.NoTrans, blas.NoTrans, 192, 16, 192},
+		{"b1-wino-9", blas.NoTrans, blas.NoTrans, 192, 9, 192},
 	}
 	info := native.Use(1)
 	backends := []struct {
@@ -41,6 +44,12 @@ func BenchmarkSgemmShapes(b *testing.B) {
 			name string
 			impl blas.Float32
 		}{"avx512", avx512.Implementation{}})
+	}
+	if avx2.Available() {
+		backends = append(backends, struct {
+			name string
+			impl blas.Float32
+		}{"avx2", avx2.Implementation{}})
 	}
 	b.Logf("installed: %v", info)
 	rng := rand.New(rand.NewPCG(1, 1))

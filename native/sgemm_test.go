@@ -14,6 +14,8 @@ import (
 
 	"github.com/allcnn/allcnn/internal/sgemmtest"
 	"github.com/allcnn/allcnn/native"
+	"github.com/allcnn/allcnn/native/avx2"
+	"github.com/allcnn/allcnn/native/avx512"
 )
 
 // TestSgemmMatchesGonum is a differential test: the Sgemm that Use installs
@@ -158,6 +160,41 @@ func TestUse(t *testing.T) {
 	}
 	if info := native.Use(0); info.Threads != wantThreads {
 		t.Errorf("Use(0) after Use(1): Threads = %d, want it kept at %d", info.Threads, wantThreads)
+	}
+}
+
+// TestUseSgemm checks which of the project's Sgemm kernels Use installs,
+// as the environment turns them off, and that the product it installs then
+// keeps the contract (internal/sgemmtest) on a sample of its cases, narrow
+// products (OpenBLAS's) and wide ones (the kernels') alike.
+func TestUseSgemm(t *testing.T) {
+	t.Cleanup(func() { native.Use(native.Threads()) })
+	// want is the kernel that runs where the processor has it and the
+	// environment leaves it on: AVX-512 first, then AVX2.
+	kernelFor := func(on512, on2 bool) string {
+		switch {
+		case on512 && avx512.Available():
+			return "avx512"
+		case on2 && avx2.Available():
+			return "avx2"
+		}
+		return ""
+	}
+	for _, env := range []struct{ avx512, avx2 string }{{"", ""}, {"0", ""}, {"", "0"}, {"0", "0"}} {
+		want := kernelFor(env.avx512 != "0", env.avx2 != "0")
+		t.Run(fmt.Sprintf("ALLCNN_AVX512=%s,ALLCNN_AVX2=%s", env.avx512, env.avx2), func(t *testing.T) {
+			t.Setenv("ALLCNN_AVX512", env.avx512)
+			t.Setenv("ALLCNN_AVX2", env.avx2)
+			info := native.Use(1)
+			if info.Sgemm != want {
+				t.Fatalf("Use(1).Sgemm = %q, want %q", info.Sgemm, want)
+			}
+			if want != "" && !strings.HasPrefix(info.String(), want+" sgemm + ") {
+				t.Errorf("Info.String() = %q, want it to name the %s Sgemm first", info, want)
+			}
+			cases := sgemmtest.Cases(append(sgemmtest.Degenerate, sgemmtest.Sizes...), true)
+			sgemmtest.Check(t, blas32.Implementation().Sgemm, sgemmtest.Sample(cases, 150, 1))
+		})
 	}
 }
 

@@ -40,8 +40,12 @@ type benchResult struct {
 	Repetitions int     `json:"repetitions"`
 	Rounds      int     `json:"rounds"`
 	Winograd    bool    `json:"winograd"`
-	Norm        string  `json:"norm"` // "batch": the training figure with batch norm after each convolution
-	AVX512      bool    `json:"avx512"`
+	Norm        string  `json:"norm"`   // "batch": the training figure with batch norm after each convolution
+	AVX512      bool    `json:"avx512"` // the products ran on the AVX-512 Sgemm
+	// Sgemm is the project's Sgemm the products ran on, which says the
+	// instruction set: "avx512", "avx2", or "" (OpenBLAS or gonum alone;
+	// Backend says which).
+	Sgemm string `json:"sgemm"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -56,7 +60,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	ortModules := fs.String("ort-modules", filepath.Join("tools", "ort", "node_modules"), "with -peer-ort: the node_modules that holds onnxruntime-node ('make ort' installs it here)")
 	rounds := fs.Int("rounds", 1, "measure everything (and run the peer) this many times, alternating, and report each figure's median over the rounds")
 	winograd := fs.Bool("winograd", true, "use Winograd F(m×m, 3×3) where it pays (false: im2col + GEMM for every convolution)")
-	avx512 := fs.Bool("avx512", true, "multiply on the AVX-512 Sgemm where the CPU has AVX-512 (false: OpenBLAS or gonum alone; the same as ALLCNN_AVX512=0)")
+	avx512 := fs.Bool("avx512", true, "multiply on the AVX-512 Sgemm where the CPU has AVX-512 (false: as on a CPU with AVX2 alone; the same as ALLCNN_AVX512=0)")
+	avx2 := fs.Bool("avx2", true, "multiply on the AVX2 Sgemm where the CPU has AVX2 and FMA but AVX-512 is not used (false: OpenBLAS or gonum; the same as ALLCNN_AVX2=0)")
 	norm := fs.String("norm", "none", "batch: measure training with batch normalisation after every convolution but the class layer, as 'allcnn-train -norm batch' trains (the inference figures run the folded, plain net)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file (for go tool pprof)")
@@ -69,7 +74,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *batch < 1 || *runs < 1 || *threads < 1 || *rounds < 1 {
 		return fmt.Errorf("%w: -batch, -runs, -rounds and -threads must be ≥ 1", errUsage)
 	}
-	info := native.Config{Threads: *threads, NoAVX512: !*avx512}.Setup()
+	info := native.Config{Threads: *threads, NoAVX512: !*avx512, NoAVX2: !*avx2}.Setup()
 	opts := info.Kernel
 	if !*winograd {
 		opts.Conv = kernel.ConvIm2col
@@ -102,7 +107,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	p, _ := s.ParamCount()
-	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd, AVX512: info.AVX512, Norm: *norm}
+	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd, AVX512: info.Sgemm == "avx512", Sgemm: info.Sgemm, Norm: *norm}
 	fmt.Fprintf(stderr, "bench: %s, %d parameters, %s\n", s.Name, p, info)
 
 	var ort *ortRunner

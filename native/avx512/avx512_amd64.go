@@ -2,11 +2,7 @@
 
 package avx512
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 //go:generate go run gen.go
 
@@ -24,8 +20,6 @@ func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc i
 //
 //go:noescape
 func kernel16(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
-
-func addrOf(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }
 
 // transpose16 writes the transpose of the 16×16 block at src, whose rows are
 // ss bytes apart, to dst, with rows ds bytes apart (kernel_amd64.s).

@@ -1,0 +1,28 @@
+//go:build amd64 && !purego
+
+package avx2
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gen.go
+
+var available = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// kernel is the 6×16 micro-kernel (kernel_amd64.s): c = a·b, or c += a·b
+// if add, for a a 6×k block whose element (r, p) lies r·rs + p·ks bytes
+// past a, b k rows of 16 floats bs bytes apart (a packed panel, or columns
+// of a row-major matrix), and c row-major with ldc floats to a row; k ≥ 1.
+//
+//go:noescape
+func kernel(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
+
+// kernel8 is kernel for 8 columns of B and C (6×8 tiles).
+//
+//go:noescape
+func kernel8(k int, a *float32, rs, ks int, b *float32, bs int, c *float32, ldc int, add bool)
+
+// transpose8 writes the transpose of the 8×8 block at src, whose rows are
+// ss bytes apart, to dst, with rows ds bytes apart (kernel_amd64.s).
+//
+//go:noescape
+func transpose8(dst *float32, ds int, src *float32, ss int)
