@@ -1,6 +1,7 @@
 package allcnn
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -69,25 +70,15 @@ func Explain(n *kernel.Net, x *kernel.Tensor, targets []kernel.Target, m Method)
 	if err := m.check(); err != nil {
 		return nil, nil, fmt.Errorf("allcnn: %w: %w", ErrRequest, err)
 	}
-	pool := kernel.Switches
-	if m.Spread {
-		pool = kernel.NoSwitches
-	}
-	ruleOf := func(s string) kernel.ReLURule {
-		r, _ := kernel.ParseReLURule(s) // checked; "" is gradient
-		return r
-	}
 	switch m.Name {
 	case "", "gradient", "deconvnet", "guided":
 		name := m.Name
 		if name == "" {
 			name = "gradient"
 		}
-		return n.Saliency(x, targets, kernel.Rule{ReLU: ruleOf(name), Pool: pool})
+		return n.Saliency(x, targets, kernel.Rule{ReLU: ruleOf(name), Pool: m.pool()})
 	case "smoothgrad", "smoothgrad2", "vargrad":
-		o := m.Noise
-		o.Stat = map[string]kernel.NoiseStat{"smoothgrad": kernel.SmoothMean, "smoothgrad2": kernel.SmoothSquare, "vargrad": kernel.SmoothVar}[m.Name]
-		return n.SmoothGrad(x, targets, kernel.Rule{ReLU: ruleOf(m.Rule), Pool: pool}, o)
+		return n.SmoothGrad(x, targets, m.rule(), m.noise())
 	case "integrated":
 		return n.IntegratedGradients(x, targets, m.Integration)
 	case "gradcam":
@@ -117,6 +108,90 @@ func Explain(n *kernel.Net, x *kernel.Tensor, targets []kernel.Target, m Method)
 	default: // occlusion
 		return n.Occlusion(x, targets, m.Occlusion)
 	}
+}
+
+// Copies is how many copies of the image method m's map averages: the
+// noisy copies of smoothgrad, smoothgrad2 and vargrad, the points of the
+// path of integrated; 0 for the other methods, whose maps are not such
+// averages. ExplainCopies computes the maps of a range of copies, so that
+// several workers (each with its own net) can share one map.
+func (m Method) Copies() int {
+	switch m.Name {
+	case "smoothgrad", "smoothgrad2", "vargrad":
+		return cmp.Or(max(m.Noise.Samples, 0), 16) // kernel.Noise's default
+	case "integrated":
+		return cmp.Or(max(m.Integration.Steps, 0), 32) // kernel.Integration's
+	}
+	return 0
+}
+
+// ExplainCopies computes the maps of copies first, …, first+count−1 (of
+// m.Copies()) that Explain averages into method m's map: copy s of example
+// i is example (s−first)·N+i of the result, N being x's examples. A copy's
+// map is the same whichever range computes it (to float rounding: its last
+// bits depend on the batch it runs in), so the results of consecutive
+// ranges from copy 0, concatenated, are every copy's map, and ReduceCopies
+// of them is Explain's map.
+func ExplainCopies(n *kernel.Net, x *kernel.Tensor, targets []kernel.Target, m Method, first, count int) (*kernel.Tensor, []kernel.Target, error) {
+	if err := m.checkCopies(); err != nil {
+		return nil, nil, err
+	}
+	if m.Name == "integrated" {
+		return n.IntegratedGradientsMaps(x, targets, m.Integration, first, count)
+	}
+	return n.SmoothGradMaps(x, targets, m.rule(), m.noise(), first, count)
+}
+
+// ReduceCopies returns Explain's map of method m for x from the maps of
+// all m.Copies() copies, laid out as ExplainCopies lays out copies 0 to
+// m.Copies()−1.
+func ReduceCopies(x, maps *kernel.Tensor, m Method) (*kernel.Tensor, error) {
+	if err := m.checkCopies(); err != nil {
+		return nil, err
+	}
+	if m.Name == "integrated" {
+		return kernel.ReduceIntegratedGradients(x, maps, m.Integration)
+	}
+	if len(x.Shape) != 4 || len(maps.Shape) != 4 || maps.N() != m.Copies()*x.N() || len(maps.Example(0)) != len(x.Example(0)) {
+		return nil, fmt.Errorf("allcnn: %v maps for %d copies of each example of %v: %w", maps.Shape, m.Copies(), x.Shape, kernel.ErrShape)
+	}
+	return kernel.ReduceSmoothGrad(maps, m.noise())
+}
+
+// checkCopies reports a method that is unknown or averages no copies.
+func (m Method) checkCopies() error {
+	if err := m.check(); err != nil {
+		return fmt.Errorf("allcnn: %w: %w", ErrRequest, err)
+	}
+	if m.Copies() == 0 {
+		return fmt.Errorf("allcnn: %w: method %q averages no copies of the image (smoothgrad, smoothgrad2, vargrad and integrated do)", ErrRequest, m.Name)
+	}
+	return nil
+}
+
+// pool is the rule at max-pools: their switches, or spread evenly.
+func (m Method) pool() kernel.PoolRule {
+	if m.Spread {
+		return kernel.NoSwitches
+	}
+	return kernel.Switches
+}
+
+// rule is the rule the SmoothGrad family walks each copy back by.
+func (m Method) rule() kernel.Rule { return kernel.Rule{ReLU: ruleOf(m.Rule), Pool: m.pool()} }
+
+// noise is the SmoothGrad family's settings, with Stat set from the name.
+func (m Method) noise() kernel.Noise {
+	o := m.Noise
+	o.Stat = map[string]kernel.NoiseStat{"smoothgrad": kernel.SmoothMean, "smoothgrad2": kernel.SmoothSquare, "vargrad": kernel.SmoothVar}[m.Name]
+	return o
+}
+
+// ruleOf is the rule at every rectifier named s, checked by Method.check;
+// "" is gradient.
+func ruleOf(s string) kernel.ReLURule {
+	r, _ := kernel.ParseReLURule(s)
+	return r
 }
 
 // camLayer is layer, or DefaultCAMLayer's choice for "".

@@ -215,6 +215,52 @@ type Saliency struct {
 // the request's method (paper Fig. 1). Max-pools pass the signal through the
 // switches their forward pass recorded, or spread it evenly (Spread).
 func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
+	return m.explain(x, req, func(n *kernel.Net, t *kernel.Tensor, target kernel.Target, method Method) (*kernel.Tensor, []kernel.Target, error) {
+		return Explain(n, t, []kernel.Target{target}, method)
+	})
+}
+
+// SaliencyCopies computes Saliency's map in shares, for the methods whose
+// map averages the maps of many copies of the image (Method.Copies:
+// smoothgrad, smoothgrad2 and vargrad, integrated): Raw holds the maps of
+// copies first, …, first+count−1, one after another, each C×H×W. Several
+// Models (in several workers) can compute consecutive ranges from copy 0;
+// CombineSaliency (or CombineSaliencyRGBA) of their Raw, concatenated, is
+// the Saliency of the whole request (to float rounding: a copy's last bits
+// depend on the batch it runs in). Unit and At are resolved as Saliency
+// resolves them: pass them on to the combining call.
+func (m *Model) SaliencyCopies(x []float32, req SaliencyRequest, first, count int) (*Saliency, error) {
+	return m.explain(x, req, func(n *kernel.Net, t *kernel.Tensor, target kernel.Target, method Method) (*kernel.Tensor, []kernel.Target, error) {
+		return ExplainCopies(n, t, []kernel.Target{target}, method, first, count)
+	})
+}
+
+// CombineSaliency returns Saliency's result for x and req from the maps of
+// every copy that the request's method averages (SaliencyCopies' Raw of
+// consecutive ranges from copy 0, concatenated). The unit and position are
+// resolved as Saliency resolves them, without a forward pass when the
+// request names both (as SaliencyCopies returned them).
+func (m *Model) CombineSaliency(x []float32, req SaliencyRequest, maps []float32) (*Saliency, error) {
+	return m.explain(x, req, func(n *kernel.Net, t *kernel.Tensor, target kernel.Target, method Method) (*kernel.Tensor, []kernel.Target, error) {
+		if err := method.checkCopies(); err != nil {
+			return nil, nil, err
+		}
+		if len(maps) != method.Copies()*len(t.Data) {
+			return nil, nil, fmt.Errorf("allcnn: %d values for the maps of %d copies of %d: %w", len(maps), method.Copies(), len(t.Data), ErrRequest)
+		}
+		used, err := n.Resolve(t, []kernel.Target{target})
+		if err != nil {
+			return nil, nil, err
+		}
+		in := t.Shape[1:]
+		out, err := ReduceCopies(t, &kernel.Tensor{Shape: []int{method.Copies(), in[0], in[1], in[2]}, Data: maps}, method)
+		return out, used, err
+	})
+}
+
+// explain checks req against the net it asks for and x, and returns what
+// run computes for the request's target.
+func (m *Model) explain(x []float32, req SaliencyRequest, run func(*kernel.Net, *kernel.Tensor, kernel.Target, Method) (*kernel.Tensor, []kernel.Target, error)) (*Saliency, error) {
 	method, err := req.method()
 	if err != nil {
 		return nil, err
@@ -248,7 +294,7 @@ func (m *Model) Saliency(x []float32, req SaliencyRequest) (*Saliency, error) {
 	}
 
 	target := kernel.Target{Layer: req.Layer, Channel: req.Unit, At: req.At}
-	dx, used, err := Explain(n, t, []kernel.Target{target}, method)
+	dx, used, err := run(n, t, target, method)
 	if err != nil {
 		return nil, err
 	}
@@ -268,27 +314,46 @@ func (m *Model) SaliencyRGBA(rgba []byte, w, h int, req SaliencyRequest) (*Salie
 	if err != nil {
 		return nil, err
 	}
-	in := m.net.Spec.Input
 	s, err := m.Saliency(x, req)
 	if err != nil {
 		return nil, err
 	}
+	return s, m.draw(s, rgba, w, h, req)
+}
+
+// CombineSaliencyRGBA is CombineSaliency for an image of w×h RGBA pixels,
+// drawn as SaliencyRGBA draws: what SaliencyRGBA returns for the request.
+func (m *Model) CombineSaliencyRGBA(rgba []byte, w, h int, req SaliencyRequest, maps []float32) (*Saliency, error) {
+	x, err := m.Input(rgba, w, h)
+	if err != nil {
+		return nil, err
+	}
+	s, err := m.CombineSaliency(x, req, maps)
+	if err != nil {
+		return nil, err
+	}
+	return s, m.draw(s, rgba, w, h, req)
+}
+
+// draw sets s's Image as SaliencyRGBA draws it.
+func (m *Model) draw(s *Saliency, rgba []byte, w, h int, req SaliencyRequest) error {
+	in := m.net.Spec.Input
 	var under image.Image
 	if req.Render.Overlay > 0 {
 		img, err := m.pixelsRGBA(rgba, w, h)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if under, err = render.Pixels(img, in[0], in[1], in[2]); err != nil {
-			return nil, fmt.Errorf("allcnn: %w", err)
+			return fmt.Errorf("allcnn: %w", err)
 		}
 	}
 	out, err := render.Map(s.Raw, in[0], in[1], in[2], req.Render, under)
 	if err != nil {
-		return nil, fmt.Errorf("allcnn: %w", err)
+		return fmt.Errorf("allcnn: %w", err)
 	}
 	s.Image, s.Width, s.Height = out.Pix, in[2], in[1]
-	return s, nil
+	return nil
 }
 
 // netFor returns the plain net, or the switched net of Figs. 4–5 (built on

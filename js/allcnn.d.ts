@@ -16,6 +16,15 @@ export interface LoadOptions {
   simd?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | boolean;
   /** true (default): compute in a Web Worker; false: in the calling thread. */
   worker?: boolean;
+  /**
+   * How many Web Workers compute (default 1; from 1 to 64; more than 1
+   * needs worker: true), each with its own copy of the model. The maps that
+   * average many copies of the image (smoothgrad, smoothgrad2, vargrad,
+   * integrated) share the copies among the workers and
+   * are the maps one worker computes (to float rounding: a copy's last bits
+   * depend on the batch it runs in); other calls go to the least busy.
+   */
+  workers?: number;
 }
 
 /** A layer whose units saliency can explain. */

@@ -24,7 +24,7 @@
 import { start, open, defaultWasm, defaultWasmExec, defaultSimd, isBuffer, bytesOf } from './instance.js';
 
 const workerURL = new URL('./worker.js', import.meta.url);
-const loadOptions = new Set(['wasm', 'wasmExec', 'simd', 'model', 'worker']);
+const loadOptions = new Set(['wasm', 'wasmExec', 'simd', 'model', 'worker', 'workers']);
 
 /** A weight file loaded into allcnn.wasm, in a worker or in this thread. */
 export class AllCNN {
@@ -55,20 +55,31 @@ export class AllCNN {
    *                   Where the engine lacks SIMD128, the scalar code runs.
    * options.worker    true (default): run in a Web Worker of its own;
    *                   false: in the calling thread, which blocks while it computes.
+   * options.workers   how many Web Workers (default 1), each with its own copy
+   *                   of the model: the maps that average many copies of the
+   *                   image (smoothgrad, smoothgrad2, vargrad, integrated) share
+   *                   the copies among them, giving the map one worker gives
+   *                   (to float rounding: a copy's last bits depend on the
+   *                   batch it runs in); other calls go to the least busy worker.
+   *                   navigator.hardwareConcurrency is a good value for a page
+   *                   that wants these maps fast; each worker costs the memory
+   *                   and the start of one more instance.
    */
   static async load(options = {}) {
     for (const key of Object.keys(options)) {
       if (!loadOptions.has(key)) throw new Error(`allcnn.load: unknown option ${key} (known: ${[...loadOptions].join(', ')})`);
     }
-    const { model, worker = true } = options;
+    const { model, worker = true, workers = 1 } = options;
     if (model === undefined || model === null) throw new Error('allcnn.load: options.model is required: the URL or the bytes of a weight file');
+    if (!(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new Error(`allcnn.load: option workers=${workers}: want an integer from 1 to 64`);
+    if (!worker && workers > 1) throw new Error(`allcnn.load: option workers=${workers} needs worker: true`);
     const wasm = isBuffer(options.wasm) || options.wasm instanceof WebAssembly.Module ? options.wasm : resolve(options.wasm ?? defaultWasm);
     const wasmExec = resolve(options.wasmExec ?? defaultWasmExec);
     const simd = options.simd === false || isBuffer(options.simd) || options.simd instanceof WebAssembly.Module
       ? options.simd
       : resolve(options.simd === undefined || options.simd === true ? defaultSimd : options.simd);
     const backend = worker
-      ? await WorkerBackend.start(wasm, wasmExec, simd, isBuffer(model) ? model : resolve(model))
+      ? await WorkerPool.start(workers, wasm, wasmExec, simd, isBuffer(model) ? model : resolve(model))
       : await PageBackend.start(wasm, wasmExec, simd, isBuffer(model) ? model : resolve(model));
     return new AllCNN(backend, constructing);
   }
@@ -117,7 +128,11 @@ export class AllCNN {
     const opts = optionStrings(options);
     this.#live('saliency');
     const { rgba, width, height } = await pixels(img, 'saliency');
-    const s = await this.#live('saliency').call('saliency', [rgba, width, height, opts], [rgba.buffer]);
+    const backend = this.#live('saliency');
+    const shares = backend instanceof WorkerPool ? copyRanges(opts, backend.size) : null;
+    const s = shares
+      ? await shared(backend, shares, rgba, width, height, opts)
+      : await backend.call('saliency', [rgba, width, height, opts], [rgba.buffer]);
     if (typeof ImageData !== 'undefined') s.imageData = new ImageData(s.rgba, s.width, s.height);
     return s;
   }
@@ -138,6 +153,98 @@ export class AllCNN {
 }
 
 const constructing = Symbol('constructing');
+
+/**
+ * WorkerPool runs one model in workers (WorkerBackend) of their own: a call
+ * goes to the least busy, and shared splits a map among them.
+ */
+class WorkerPool {
+  #workers;
+  info;
+  simd;
+
+  static async start(n, wasm, wasmExec, simd, model) {
+    const started = await Promise.allSettled(Array.from({ length: n }, () => WorkerBackend.start(wasm, wasmExec, simd, model)));
+    const failed = started.find(r => r.status === 'rejected');
+    if (failed) {
+      for (const r of started) if (r.status === 'fulfilled') r.value.dispose();
+      throw failed.reason;
+    }
+    return new WorkerPool(started.map(r => r.value));
+  }
+
+  constructor(workers) {
+    this.#workers = workers;
+    ({ info: this.info, simd: this.simd } = workers[0]);
+  }
+
+  get size() {
+    return this.#workers.length;
+  }
+
+  /** at is worker i. */
+  at(i) {
+    return this.#workers[i];
+  }
+
+  call(op, args, transfer = []) {
+    const idle = this.#workers.reduce((a, b) => (b.pending < a.pending ? b : a));
+    return idle.call(op, args, transfer);
+  }
+
+  dispose() {
+    for (const w of this.#workers) w.dispose();
+  }
+}
+
+// The methods whose map averages the maps of many copies of the image, the
+// option that counts the copies, and its default (kernel.Noise's and
+// kernel.Integration's).
+const averaging = { smoothgrad: ['samples', 16], smoothgrad2: ['samples', 16], vargrad: ['samples', 16], integrated: ['steps', 32] };
+
+/**
+ * copyRanges splits the copies of the map that opts (optionStrings') asks
+ * for into consecutive ranges [first, count], one per worker of n, or
+ * returns null for a map that is not shared: another method, one copy, or
+ * a count the Go side will reject (which saliency then reports).
+ */
+function copyRanges(opts, n) {
+  const [key, fallback] = averaging[opts.method] ?? [];
+  if (!key || n < 2) return null;
+  const copies = opts[key] === undefined ? fallback : /^[0-9]{1,4}$/.test(opts[key]) ? Number(opts[key]) : 0;
+  if (copies < 2 || copies > 4096) return null;
+  const k = Math.min(n, copies);
+  const start = j => Math.floor((j * copies) / k);
+  return Array.from({ length: k }, (_, j) => [start(j), start(j + 1) - start(j)]);
+}
+
+/**
+ * shared computes a saliency map in shares: worker j the maps of the copies
+ * of ranges[j] (allcnn.parts), worker 0 the map of them all, concatenated
+ * in order (allcnn.combine): the map that one worker's saliency gives, to
+ * float rounding.
+ */
+async function shared(pool, ranges, rgba, width, height, opts) {
+  const saliencyError = err => new Error(err.message.replace(/^allcnn\.(parts|combine): /, 'allcnn.saliency: '));
+  const parts = await Promise.all(ranges.map(([first, count], j) => {
+    const px = rgba.slice();
+    return pool.at(j).call('parts', [px, width, height, opts, first, count], [px.buffer]);
+  })).catch(err => {
+    throw saliencyError(err);
+  });
+  const maps = new Float32Array(parts.reduce((n, p) => n + p.maps.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    maps.set(p.maps, offset);
+    offset += p.maps.length;
+  }
+  // The unit and place the parts explain, resolved: combine need not
+  // resolve them again.
+  const resolved = { ...opts, unit: String(parts[0].unit), at: parts[0].at.join(',') };
+  return pool.at(0).call('combine', [rgba, width, height, resolved, maps], [rgba.buffer, maps.buffer]).catch(err => {
+    throw saliencyError(err);
+  });
+}
 
 /** WorkerBackend runs one Go instance with one model in a Web Worker. */
 class WorkerBackend {
@@ -184,6 +291,11 @@ class WorkerBackend {
       this.#fail(`the worker ${workerURL} stopped${e.message ? ': ' + e.message : ''} (is it served as text/javascript, and does the Content-Security-Policy allow worker-src 'self'? worker: false avoids workers)`);
     };
     worker.onmessageerror = () => this.#fail('a message from the worker could not be read');
+  }
+
+  /** pending is the number of calls in flight. */
+  get pending() {
+    return this.#pending.size;
   }
 
   call(op, args, transfer = []) {

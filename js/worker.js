@@ -6,7 +6,8 @@
 // One worker holds one Go instance and one model. Messages in:
 //   {id, op: 'init', args: [{wasm, wasmExec, simd, model}]}
 //                    → {info: the model's Info, simd: whether the SIMD128 kernels run}
-//   {id, op, args}   op: info | input | logits | classify | saliency | saliencyOf,
+//   {id, op, args}   op: info | input | logits | classify | saliency | saliencyOf |
+//                    parts | combine,
 //                    args: those of globalThis.allcnn[op] after the handle
 // Messages out: {id, ok: true, value} or {id, ok: false, error: message}.
 // Typed arrays in results travel as transferred buffers (not copied): Go
@@ -14,7 +15,7 @@
 
 import { start, open } from './instance.js';
 
-const ops = new Set(['info', 'input', 'logits', 'classify', 'saliency', 'saliencyOf']);
+const ops = new Set(['info', 'input', 'logits', 'classify', 'saliency', 'saliencyOf', 'parts', 'combine']);
 let api, handle;
 
 async function call(op, args) {

@@ -70,50 +70,135 @@ func (o Noise) withDefaults() Noise {
 // Saliency's map.
 func (n *Net) SmoothGrad(x *Tensor, targets []Target, rule Rule, o Noise) (*Tensor, []Target, error) {
 	o = o.withDefaults()
-	if o.Level < 0 || math.IsNaN(o.Level) || math.IsInf(o.Level, 0) {
-		return nil, nil, fmt.Errorf("kernel: SmoothGrad noise level %g: %w", o.Level, ErrTarget)
-	}
-	used, err := n.Resolve(x, targets)
+	used, err := n.resolveNoise(x, targets, o, 0, o.Samples)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := NewTensor(x.Shape...)
-	size := len(x.Example(0))
-	sum, sq := make([]float64, size), make([]float64, size)
+	var sums noiseSums
 	for i := range x.N() {
-		ex := x.Example(i)
-		lo, hi := extent(ex)
-		sigma := o.Level * float64(hi-lo)
-		rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
-		clear(sum)
-		clear(sq)
-		err := n.sumMaps(x, used[i], o.Samples, o.Batch, rule, func(_ int, e []float32) {
-			for k, v := range ex {
-				e[k] = v + float32(sigma*rng.NormFloat64())
-			}
-		}, func(m []float32) {
-			for k, v := range m {
-				sum[k] += float64(v)
-				sq[k] += float64(v) * float64(v)
-			}
+		sums.reset(len(x.Example(i)))
+		if err := n.sumMaps(x, used[i], 0, o.Samples, o.Batch, rule, noisy(x.Example(i), i, 0, o), sums.add); err != nil {
+			return nil, nil, err
+		}
+		sums.write(out.Example(i), o)
+	}
+	return out, used, nil
+}
+
+// SmoothGradMaps returns the maps of SmoothGrad's noisy copies first, …,
+// first+count−1 of each example of x: copy s of example i is example
+// (s−first)·N+i of the tensor, N being x's examples. Copy s is the one
+// SmoothGrad makes (its noise is drawn from PCG(o.Seed, i) after the noise
+// of copies 0 … s−1), so the tensors of consecutive ranges, concatenated,
+// are every copy's map, and ReduceSmoothGrad of them is SmoothGrad's
+// result: several workers can share the copies of one map.
+func (n *Net) SmoothGradMaps(x *Tensor, targets []Target, rule Rule, o Noise, first, count int) (*Tensor, []Target, error) {
+	o = o.withDefaults()
+	used, err := n.resolveNoise(x, targets, o, first, count)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := NewTensor(count*x.N(), x.C(), x.H(), x.W())
+	for i := range x.N() {
+		s := 0
+		err := n.sumMaps(x, used[i], first, count, o.Batch, rule, noisy(x.Example(i), i, first, o), func(m []float32) {
+			copy(out.Example(s*x.N()+i), m)
+			s++
 		})
 		if err != nil {
 			return nil, nil, err
 		}
-		dst, s := out.Example(i), float64(o.Samples)
-		for k := range dst {
-			mean := sum[k] / s
-			switch o.Stat {
-			case SmoothMean:
-				dst[k] = float32(mean)
-			case SmoothSquare:
-				dst[k] = float32(sq[k] / s)
-			case SmoothVar:
-				dst[k] = float32(max(sq[k]/s-mean*mean, 0))
-			}
-		}
 	}
 	return out, used, nil
+}
+
+// ReduceSmoothGrad returns what SmoothGrad returns for the maps of every
+// noisy copy of each example, laid out as SmoothGradMaps lays out copies 0
+// to o.Samples−1: o.Stat of the maps, added in the order of the copies, as
+// SmoothGrad adds them.
+func ReduceSmoothGrad(maps *Tensor, o Noise) (*Tensor, error) {
+	o = o.withDefaults()
+	if len(maps.Shape) != 4 || maps.N()%o.Samples != 0 {
+		return nil, fmt.Errorf("kernel: %v maps for %d noisy copies of each example: %w", maps.Shape, o.Samples, ErrShape)
+	}
+	nx := maps.N() / o.Samples
+	out := NewTensor(nx, maps.C(), maps.H(), maps.W())
+	var sums noiseSums
+	for i := range nx {
+		sums.reset(len(out.Example(i)))
+		for s := range o.Samples {
+			sums.add(maps.Example(s*nx + i))
+		}
+		sums.write(out.Example(i), o)
+	}
+	return out, nil
+}
+
+// resolveNoise checks o and the copies [first, first+count), and resolves
+// the targets on x itself.
+func (n *Net) resolveNoise(x *Tensor, targets []Target, o Noise, first, count int) ([]Target, error) {
+	if o.Level < 0 || math.IsNaN(o.Level) || math.IsInf(o.Level, 0) {
+		return nil, fmt.Errorf("kernel: SmoothGrad noise level %g: %w", o.Level, ErrTarget)
+	}
+	if first < 0 || count < 1 || first+count > o.Samples {
+		return nil, fmt.Errorf("kernel: SmoothGrad copies [%d, %d) of %d: %w", first, first+count, o.Samples, ErrTarget)
+	}
+	return n.Resolve(x, targets)
+}
+
+// noisy returns the fill of sumMaps for example i's noisy copies from copy
+// first on, called for each copy in order: the example plus noise of σ =
+// o.Level·(max − min) of its values, drawn in sequence from PCG(o.Seed, i)
+// after the draws of the copies before first (drawn and dropped: a normal
+// draw takes a varying number of the generator's outputs).
+func noisy(ex []float32, i, first int, o Noise) func(int, []float32) {
+	lo, hi := extent(ex)
+	sigma := o.Level * float64(hi-lo)
+	rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
+	for range first * len(ex) {
+		rng.NormFloat64()
+	}
+	return func(_ int, e []float32) {
+		for k, v := range ex {
+			e[k] = v + float32(sigma*rng.NormFloat64())
+		}
+	}
+}
+
+// noiseSums is what SmoothGrad keeps of one example's maps: their sum and
+// the sum of their squares, in float64.
+type noiseSums struct{ sum, sq []float64 }
+
+func (a *noiseSums) reset(size int) {
+	if len(a.sum) != size {
+		a.sum, a.sq = make([]float64, size), make([]float64, size)
+	}
+	clear(a.sum)
+	clear(a.sq)
+}
+
+func (a *noiseSums) add(m []float32) {
+	for k, v := range m {
+		a.sum[k] += float64(v)
+		a.sq[k] += float64(v) * float64(v)
+	}
+}
+
+// write writes o.Stat of o.Samples maps to dst.
+func (a *noiseSums) write(dst []float32, o Noise) {
+	s := float64(o.Samples)
+	for k := range dst {
+		mean := a.sum[k] / s
+		switch o.Stat {
+		case SmoothMean:
+			dst[k] = float32(mean)
+		case SmoothSquare:
+			dst[k] = float32(a.sq[k] / s)
+		case SmoothVar:
+			dst[k] = float32(max(a.sq[k]/s-mean*mean, 0))
+		}
+	}
 }
 
 // Baseline is the reference image of integrated gradients.
@@ -167,29 +252,17 @@ type Integration struct {
 // example sum to about f(x) − f(x′), f being the target's value
 // (completeness; the midpoint rule's error falls as 1/Steps²).
 func (n *Net) IntegratedGradients(x *Tensor, targets []Target, o Integration) (*Tensor, []Target, error) {
-	if o.Steps <= 0 {
-		o.Steps = 32
-	}
-	if o.Batch <= 0 {
-		o.Batch = min(o.Steps, 16)
-	}
+	o = o.withDefaults()
 	used, err := n.Resolve(x, targets)
 	if err != nil {
 		return nil, nil, err
 	}
 	base := BaselineOf(x, o.Baseline)
 	out := NewTensor(x.Shape...)
-	size := len(x.Example(0))
-	sum := make([]float64, size)
+	sum := make([]float64, len(x.Example(0)))
 	for i := range x.N() {
-		ex, b := x.Example(i), base.Example(i)
 		clear(sum)
-		err := n.sumMaps(x, used[i], o.Steps, o.Batch, Rule{ReLU: Gradient}, func(s int, e []float32) {
-			a := (float64(s) + 0.5) / float64(o.Steps)
-			for k, v := range ex {
-				e[k] = b[k] + float32(a*float64(v-b[k]))
-			}
-		}, func(m []float32) {
+		err := n.sumMaps(x, used[i], 0, o.Steps, o.Batch, Rule{ReLU: Gradient}, onPath(x.Example(i), base.Example(i), o), func(m []float32) {
 			for k, v := range m {
 				sum[k] += float64(v)
 			}
@@ -197,12 +270,94 @@ func (n *Net) IntegratedGradients(x *Tensor, targets []Target, o Integration) (*
 		if err != nil {
 			return nil, nil, err
 		}
-		dst := out.Example(i)
-		for k := range dst {
-			dst[k] = float32(float64(ex[k]-b[k]) * sum[k] / float64(o.Steps))
+		integrate(out.Example(i), x.Example(i), base.Example(i), sum, o)
+	}
+	return out, used, nil
+}
+
+// IntegratedGradientsMaps returns the gradients IntegratedGradients
+// averages at the path's points first, …, first+count−1 of each example of
+// x: point s of example i is example (s−first)·N+i of the tensor, N being
+// x's examples. The tensors of consecutive ranges, concatenated, are every
+// point's gradient, and ReduceIntegratedGradients of them is
+// IntegratedGradients' result: several workers can share the points of
+// one map.
+func (n *Net) IntegratedGradientsMaps(x *Tensor, targets []Target, o Integration, first, count int) (*Tensor, []Target, error) {
+	o = o.withDefaults()
+	if first < 0 || count < 1 || first+count > o.Steps {
+		return nil, nil, fmt.Errorf("kernel: integrated gradients' points [%d, %d) of %d: %w", first, first+count, o.Steps, ErrTarget)
+	}
+	used, err := n.Resolve(x, targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	base := BaselineOf(x, o.Baseline)
+	out := NewTensor(count*x.N(), x.C(), x.H(), x.W())
+	for i := range x.N() {
+		s := 0
+		err := n.sumMaps(x, used[i], first, count, o.Batch, Rule{ReLU: Gradient}, onPath(x.Example(i), base.Example(i), o), func(m []float32) {
+			copy(out.Example(s*x.N()+i), m)
+			s++
+		})
+		if err != nil {
+			return nil, nil, err
 		}
 	}
 	return out, used, nil
+}
+
+// ReduceIntegratedGradients returns what IntegratedGradients returns for x
+// given the gradients at every point of the path, laid out as
+// IntegratedGradientsMaps lays out points 0 to o.Steps−1, added in the
+// order of the points, as IntegratedGradients adds them.
+func ReduceIntegratedGradients(x, maps *Tensor, o Integration) (*Tensor, error) {
+	o = o.withDefaults()
+	if len(x.Shape) != 4 || len(maps.Shape) != 4 || maps.N() != o.Steps*x.N() || len(maps.Example(0)) != len(x.Example(0)) {
+		return nil, fmt.Errorf("kernel: %v gradients for %d points of the path of each example of %v: %w", maps.Shape, o.Steps, x.Shape, ErrShape)
+	}
+	base := BaselineOf(x, o.Baseline)
+	out := NewTensor(x.Shape...)
+	sum := make([]float64, len(x.Example(0)))
+	for i := range x.N() {
+		clear(sum)
+		for s := range o.Steps {
+			for k, v := range maps.Example(s*x.N() + i) {
+				sum[k] += float64(v)
+			}
+		}
+		integrate(out.Example(i), x.Example(i), base.Example(i), sum, o)
+	}
+	return out, nil
+}
+
+func (o Integration) withDefaults() Integration {
+	if o.Steps <= 0 {
+		o.Steps = 32
+	}
+	if o.Batch <= 0 {
+		o.Batch = min(o.Steps, 16)
+	}
+	return o
+}
+
+// onPath returns the fill of sumMaps for the points of the path from the
+// baseline b to the example ex: point s is the midpoint of segment s of
+// o.Steps.
+func onPath(ex, b []float32, o Integration) func(int, []float32) {
+	return func(s int, e []float32) {
+		a := (float64(s) + 0.5) / float64(o.Steps)
+		for k, v := range ex {
+			e[k] = b[k] + float32(a*float64(v-b[k]))
+		}
+	}
+}
+
+// integrate writes (ex − b) times the mean of o.Steps gradients, whose sum
+// is sum, to dst.
+func integrate(dst, ex, b []float32, sum []float64, o Integration) {
+	for k := range dst {
+		dst[k] = float32(float64(ex[k]-b[k]) * sum[k] / float64(o.Steps))
+	}
 }
 
 // BaselineOf returns the baseline b of each example of x.
@@ -266,12 +421,13 @@ func blur(src, dst []float32, h, w int, sigma float64) {
 	}
 }
 
-// sumMaps runs count copies of one example of x, in batches of batch, to
-// Saliency's maps of target t under rule: fill(s, e) writes copy s into e,
-// and add receives each copy's map in order.
-func (n *Net) sumMaps(x *Tensor, t Target, count, batch int, rule Rule, fill func(s int, e []float32), add func(m []float32)) error {
-	for s0 := 0; s0 < count; s0 += batch {
-		nb := min(batch, count-s0)
+// sumMaps runs copies first, …, first+count−1 of one example of x, in
+// batches of batch, to Saliency's maps of target t under rule: fill(s, e)
+// writes copy s into e, called for the copies in order, and add receives
+// each copy's map in order.
+func (n *Net) sumMaps(x *Tensor, t Target, first, count, batch int, rule Rule, fill func(s int, e []float32), add func(m []float32)) error {
+	for s0 := first; s0 < first+count; s0 += batch {
+		nb := min(batch, first+count-s0)
 		xb := NewTensor(nb, x.C(), x.H(), x.W())
 		for j := range nb {
 			fill(s0+j, xb.Example(j))

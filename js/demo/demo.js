@@ -31,7 +31,11 @@ async function main() {
   try {
     const params = new URLSearchParams(location.search);
     const worker = params.get('worker') !== '0';
-    model = await AllCNN.load({ model: 'model.msgpack', worker, ...(params.get('simd') === '0' && { simd: false }) });
+    // SmoothGrad and integrated gradients share their copies among the
+    // workers: one per core, up to 4 (each holds a copy of the model);
+    // ?workers=N chooses.
+    const workers = worker ? Number(params.get('workers') ?? Math.min(navigator.hardwareConcurrency || 1, 4)) : 1;
+    model = await AllCNN.load({ model: 'model.msgpack', worker, workers, ...(params.get('simd') === '0' && { simd: false }) });
     info = await model.info();
   } catch (err) {
     $('status').textContent = 'The model could not be loaded.';

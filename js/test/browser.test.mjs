@@ -229,6 +229,75 @@ test('saliency maps are the same in a worker and in the page thread', { timeout:
   await close();
 });
 
+test('maps shared among workers are those of one worker', { timeout: 180_000 }, async t => {
+  // The shipped model on a sample image: SmoothGrad's noisy copies and
+  // integrated gradients' points split among 3 workers (5 copies: 1, 2 and
+  // 2), reduced and drawn by one, against one worker computing them all;
+  // the other maps, and the switched net's, go to one worker whole.
+  const { page, log, close } = await open();
+  const got = await page.evaluate(async () => {
+    const { AllCNN } = await import('./allcnn.js');
+    const img = await createImageBitmap(await (await fetch('samples/cat.jpg')).blob());
+    const requests = [
+      { method: 'smoothgrad' },
+      { method: 'smoothgrad', samples: 12, noise: 0.2, seed: 7, reduce: 'maxabs', sign: 'absolute', clip: 99, overlay: 0.4 },
+      { method: 'smoothgrad2', samples: 5, rule: 'guided', pool: 'spread' },
+      { method: 'vargrad', samples: 2, layer: 'conv6', unit: 3 },
+      { method: 'integrated', steps: 7, baseline: 'blur', layer: 'conv6', at: [2, 5] },
+      { method: 'integrated' },
+      { method: 'smoothgrad', samples: 4, switches: true },
+      { method: 'guided', colormap: 'inferno' },
+    ];
+    const maps = async workers => {
+      const m = await AllCNN.load({ model: 'model.msgpack', workers });
+      const out = [];
+      for (const r of requests) {
+        const s = await m.saliency(img, r);
+        out.push({ raw: Array.from(s.raw), rgba: Array.from(s.rgba), unit: s.unit, at: s.at, size: [s.width, s.height] });
+      }
+      const errors = [];
+      for (const r of [{ method: 'smoothgrad', samples: 'x' }, { method: 'smoothgrad', rule: 'bad' }, { method: 'integrated', unit: 99 }, { method: 'vargrad', layer: 'conv6', at: [9, 0] }, { method: 'smoothgrad', layer: 'nope' }]) {
+        errors.push(await m.saliency(img, r).then(() => 'no error', e => e.message));
+      }
+      // Calls at once go to the workers in parallel and still settle as
+      // their own.
+      const concurrent = await Promise.all(['gradient', 'deconvnet', 'guided'].map(method => m.saliency(img, { method }).then(s => Array.from(s.raw))));
+      m.dispose();
+      return { out, errors, concurrent };
+    };
+    const loadErrors = [];
+    for (const o of [{ workers: 0 }, { workers: 1.5 }, { workers: 2, worker: false }]) {
+      loadErrors.push(await AllCNN.load({ model: 'model.msgpack', ...o }).then(m => { m.dispose(); return 'no error'; }, e => e.message));
+    }
+    return { one: await maps(1), three: await maps(3), loadErrors };
+  });
+  // The same map, to float rounding: a batch of other examples rounds an
+  // example's last bits differently (kernel.Noise.Batch; the Go tests show
+  // the copies bit for bit equal when each runs alone), which moves a drawn
+  // pixel by a level at most.
+  const diffs = [];
+  for (const [i, want] of got.one.out.entries()) {
+    const have = got.three.out[i];
+    assert.deepEqual([have.unit, have.at, have.size], [want.unit, want.at, want.size], `request ${i}: unit, place and size`);
+    const scale = Math.max(...want.raw.map(Math.abs));
+    const raw = Math.max(...have.raw.map((v, k) => Math.abs(v - want.raw[k]))) / scale;
+    const levels = have.rgba.map((v, k) => Math.abs(v - want.rgba[k]));
+    assert.ok(raw <= 1e-5, `request ${i}: the raw map of 3 workers differs from one worker's by ${raw} of its scale`);
+    assert.ok(Math.max(...levels) <= 1, `request ${i}: the drawn map of 3 workers differs from one worker's by ${Math.max(...levels)} levels`);
+    diffs.push(`${raw.toExponential(1)} (${levels.filter(d => d > 0).length} levels)`);
+  }
+  assert.deepEqual(got.three.errors, got.one.errors, 'the errors of 3 workers should be those of one');
+  for (const e of got.one.errors) assert.match(e, /^allcnn\.saliency: /);
+  assert.deepEqual(got.three.concurrent, got.one.concurrent);
+  assert.match(got.loadErrors[0], /^allcnn\.load: option workers=0: want an integer from 1 to 64$/);
+  assert.match(got.loadErrors[1], /^allcnn\.load: option workers=1\.5/);
+  assert.match(got.loadErrors[2], /^allcnn\.load: option workers=2 needs worker: true$/);
+  t.diagnostic(`3 workers against 1, max |Δ| of each raw map over its scale (and the drawn values that moved): ${diffs.join(', ')}`);
+  t.diagnostic(`errors: ${got.one.errors.join(' | ')}`);
+  clean(log);
+  await close();
+});
+
 test('an imported ONNX net of another input size loads, classifies and explains as PyTorch does', { timeout: 120_000 }, async t => {
   // onnx/testdata/maxpool.onnx: a torch.onnx.export'ed net on 3×22×18
   // images (max-pools with ceil mode), with PyTorch's logits and maps of
@@ -386,7 +455,7 @@ test('failures reject with clear messages and the page keeps working', { timeout
       r.missingModel = await message(AllCNN.load({ model: 'missing.msgpack', worker }));
       r.missingWasm = await message(AllCNN.load({ model, wasm: 'missing.wasm', worker }));
       r.missingSimd = await message(AllCNN.load({ model, simd: 'missing-simd.wasm', worker }));
-      r.unknownLoadOption = await message(AllCNN.load({ model, workers: 2 }));
+      r.unknownLoadOption = await message(AllCNN.load({ model, threads: 2 }));
       const m = await AllCNN.load({ model, worker });
       const img = new ImageData(8, 8);
       r.string = await message(m.classify('cat.jpg'));
@@ -420,7 +489,7 @@ test('failures reject with clear messages and the page keeps working', { timeout
       missingModel: /^allcnn\.load: .*missing\.msgpack: HTTP 404/,
       missingWasm: /^allcnn\.load: .*missing\.wasm: HTTP 404/,
       missingSimd: /^allcnn\.load: fetching the SIMD kernels .*missing-simd\.wasm: HTTP 404/,
-      unknownLoadOption: /^allcnn\.load: unknown option workers/,
+      unknownLoadOption: /^allcnn\.load: unknown option threads/,
       string: /^allcnn\.classify: unsupported image \(cat\.jpg\)/,
       nothing: /^allcnn\.classify: unsupported image \(undefined\)/,
       shortData: /^allcnn\.classify: image data holds 10 bytes; 8×8 RGBA pixels are 256/,

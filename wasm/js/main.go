@@ -51,6 +51,24 @@
 //	                                     position (resolved when options.unit is −1)
 //	allcnn.saliencyOf(handle, x, options?) → {raw: Float32Array, unit, at: [y, x]}
 //	                                     the same for a prepared input x
+//	allcnn.parts(handle, rgba, width, height, options, first, count) →
+//	    {maps: Float32Array, unit, at: [y, x]}
+//	                                     for the methods that average the maps of
+//	                                     many copies of the image (smoothgrad,
+//	                                     smoothgrad2, vargrad: noisy copies;
+//	                                     integrated: points of the path), the maps
+//	                                     of copies first, …, first+count−1 of
+//	                                     options.samples (or .steps), count·c·h·w
+//	                                     values; a copy's map does not depend on
+//	                                     the range it is computed in, so several
+//	                                     instances can share one map's copies
+//	                                     (Model.SaliencyCopies)
+//	allcnn.combine(handle, rgba, width, height, options, maps) → as saliency
+//	                                     the map of the same options from the maps
+//	                                     of every copy (parts' maps of consecutive
+//	                                     ranges from copy 0, concatenated in
+//	                                     order): what saliency returns
+//	                                     (Model.CombineSaliencyRGBA)
 //
 // rgba is a Uint8ClampedArray or Uint8Array of width·height RGBA pixels
 // (an ImageData's data), row-major, alpha ignored; the image is cropped to
@@ -120,6 +138,8 @@ func main() {
 	export(g, "classify", classify)
 	export(g, "saliency", saliency)
 	export(g, "saliencyOf", saliencyOf)
+	export(g, "parts", parts)
+	export(g, "combine", combine)
 	js.Global().Set("allcnn", g)
 	select {}
 }
@@ -268,6 +288,12 @@ func request(v js.Value) (allcnn.SaliencyRequest, error) {
 // target is the unit a map explains, as fields of a result object.
 func target(o js.Value, s *allcnn.Saliency) js.Value {
 	o.Set("raw", float32Array(s.Raw))
+	return explained(o, s)
+}
+
+// explained sets the fields of a result object that say which unit it
+// explains.
+func explained(o js.Value, s *allcnn.Saliency) js.Value {
 	o.Set("unit", s.Unit)
 	o.Set("at", js.ValueOf([]any{s.At[0], s.At[1]}))
 	return o
@@ -360,13 +386,18 @@ func saliency(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return drawn(s), nil
+}
+
+// drawn is the result object of saliency and combine.
+func drawn(s *allcnn.Saliency) js.Value {
 	img := js.Global().Get("Uint8ClampedArray").New(len(s.Image))
 	js.CopyBytesToJS(img, s.Image)
 	o := js.Global().Get("Object").New()
 	o.Set("rgba", img)
 	o.Set("width", s.Width)
 	o.Set("height", s.Height)
-	return target(o, s), nil
+	return target(o, s)
 }
 
 func saliencyOf(args []js.Value) (any, error) {
@@ -387,4 +418,61 @@ func saliencyOf(args []js.Value) (any, error) {
 		return nil, err
 	}
 	return target(js.Global().Get("Object").New(), s), nil
+}
+
+// imageRequest reads the (handle, image, options) arguments of parts and
+// combine.
+func imageRequest(args []js.Value) (*allcnn.Model, []byte, int, int, allcnn.SaliencyRequest, error) {
+	m, err := model(arg(args, 0))
+	if err != nil {
+		return nil, nil, 0, 0, allcnn.SaliencyRequest{}, err
+	}
+	rgba, w, h, err := image(args, 1)
+	if err != nil {
+		return nil, nil, 0, 0, allcnn.SaliencyRequest{}, err
+	}
+	req, err := request(arg(args, 4))
+	return m, rgba, w, h, req, err
+}
+
+func parts(args []js.Value) (any, error) {
+	m, rgba, w, h, req, err := imageRequest(args)
+	if err != nil {
+		return nil, err
+	}
+	first, err := integer(arg(args, 5), "first")
+	if err != nil {
+		return nil, err
+	}
+	count, err := integer(arg(args, 6), "count")
+	if err != nil {
+		return nil, err
+	}
+	x, err := m.Input(rgba, w, h)
+	if err != nil {
+		return nil, err
+	}
+	s, err := m.SaliencyCopies(x, req, first, count)
+	if err != nil {
+		return nil, err
+	}
+	o := js.Global().Get("Object").New()
+	o.Set("maps", float32Array(s.Raw))
+	return explained(o, s), nil
+}
+
+func combine(args []js.Value) (any, error) {
+	m, rgba, w, h, req, err := imageRequest(args)
+	if err != nil {
+		return nil, err
+	}
+	maps, err := floats(arg(args, 5), "maps")
+	if err != nil {
+		return nil, err
+	}
+	s, err := m.CombineSaliencyRGBA(rgba, w, h, req, maps)
+	if err != nil {
+		return nil, err
+	}
+	return drawn(s), nil
 }
