@@ -246,7 +246,9 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 		if !ps.Input {
 			return nil
 		}
-		l.winograd(&l.winoData, g, min(g.h, g.w)).BackwardData(maps(dy), l.Weight.Data, maps(l.dx))
+		// Without weight gradients (a saliency map) the weights stay as
+		// they are between calls: keep U′.
+		l.winograd(&l.winoData, g, min(g.h, g.w)).BackwardData(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
 		return l.dx
 	}
 	l.buffers(g, ps.Params)

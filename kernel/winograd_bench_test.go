@@ -88,7 +88,7 @@ func BenchmarkWinograd(b *testing.B) {
 				b.Run(name+"/data/"+alg, func(b *testing.B) {
 					for b.Loop() {
 						conv.Weight.Data[0] = -conv.Weight.Data[0]
-						wg.BackwardData(maps(dy), conv.Weight.Data, maps(dx))
+						wg.BackwardData(maps(dy), conv.Weight.Data, maps(dx), false)
 					}
 					gflops(b)
 				})

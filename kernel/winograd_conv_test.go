@@ -40,7 +40,7 @@ func TestWinogradMatchesConv2D(t *testing.T) {
 				dw := make([]float32, len(conv.Weight.Data))
 				db := make([]float32, len(conv.Bias.Data))
 				wg.Forward(maps(x), conv.Weight.Data, conv.Bias.Data, maps(y), false, false)
-				wg.BackwardData(maps(dy), conv.Weight.Data, maps(dx))
+				wg.BackwardData(maps(dy), conv.Weight.Data, maps(dx), false)
 				wg.BackwardWeights(maps(x), maps(dy), dw, db)
 				for _, v := range []struct {
 					pass      string

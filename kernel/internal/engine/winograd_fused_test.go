@@ -220,7 +220,7 @@ func TestWinogradFusedMatchesDense(t *testing.T) {
 				y := &tensor{Shape: []int{c.n, c.o, oh, ow}, Data: r.y}
 				dx := newTensor(x.Shape...)
 				wg.Forward(x.maps(), weight, bias, y.maps(), false, false)
-				wg.BackwardData(dy.maps(), weight, dx.maps())
+				wg.BackwardData(dy.maps(), weight, dx.maps(), false)
 				wg.BackwardWeights(x.maps(), dy.maps(), r.dw, r.db)
 				r.dx = dx.Data
 				return r

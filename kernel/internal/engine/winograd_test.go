@@ -203,7 +203,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 					// reused, and the gradients accumulate.
 					for range 2 {
 						wg.Forward(x.maps(), weight, bias, y.maps(), false, false)
-						wg.BackwardData(dy.maps(), weight, dx.maps())
+						wg.BackwardData(dy.maps(), weight, dx.maps(), false)
 						wg.BackwardWeights(x.maps(), dy.maps(), dw, db)
 					}
 					for i := range dw {
@@ -274,10 +274,26 @@ func TestWinogradWeightChange(t *testing.T) {
 		}
 		for step, change := range changes {
 			change()
-			wg.BackwardData(dy.maps(), weight, dx.maps())
+			wg.BackwardData(dy.maps(), weight, dx.maps(), keepU)
 			wantDx, _, _ := r.backward(x, dy, weight)
 			if _, rel := relErr(dx.Data, wantDx); rel > winogradTol[4] {
 				t.Errorf("keepU %v, step %d: input gradient relative error %.3g", keepU, step, rel)
+			}
+		}
+		// Both passes on one runner, alternating: a kept U must not
+		// serve as U′, nor the other way round.
+		for step, change := range changes {
+			change()
+			for range 2 {
+				wg.Forward(x.maps(), weight, bias, y.maps(), keepU, false)
+				if _, rel := relErr(y.Data, r.forward(x, weight, bias)); rel > winogradTol[4] {
+					t.Errorf("keepU %v, alternating step %d: forward relative error %.3g", keepU, step, rel)
+				}
+				wg.BackwardData(dy.maps(), weight, dx.maps(), keepU)
+				wantDx, _, _ := r.backward(x, dy, weight)
+				if _, rel := relErr(dx.Data, wantDx); rel > winogradTol[4] {
+					t.Errorf("keepU %v, alternating step %d: input gradient relative error %.3g", keepU, step, rel)
+				}
 			}
 		}
 	}
@@ -318,7 +334,7 @@ func TestWinogradBuffersReused(t *testing.T) {
 	step := func() {
 		weight[0] += 1 // new weights every step, as in training
 		wg.Forward(x.maps(), weight, bias, y.maps(), false, false)
-		wg.BackwardData(dy.maps(), weight, dx.maps())
+		wg.BackwardData(dy.maps(), weight, dx.maps(), false)
 		wg.BackwardWeights(x.maps(), dy.maps(), dw, db)
 	}
 	buffers := func() (p []*float32) {
@@ -366,8 +382,8 @@ func TestWinogradSharedScratch(t *testing.T) {
 			l1.Forward(x1.maps(), w1, b1, y1.maps(), keepU, false)
 			l2.Forward(y1.maps(), w2, b2, y2.maps(), keepU, false)
 			l2.BackwardWeights(y1.maps(), dy2.maps(), dw2, db2)
-			l2.BackwardData(dy2.maps(), w2, dy1.maps())
-			l1.BackwardData(dy1.maps(), w1, dx1.maps())
+			l2.BackwardData(dy2.maps(), w2, dy1.maps(), false)
+			l1.BackwardData(dy1.maps(), w1, dx1.maps(), false)
 			l1.BackwardWeights(x1.maps(), dy1.maps(), dw1, db1)
 		}
 		out = append(out, y2.Clone().Data, dx1.Data, dw1, dw2, db1, db2)
