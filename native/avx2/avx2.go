@@ -59,12 +59,5 @@ func newDriver(wide, narrow blocked.MicroKernel, tr blocked.Transpose) *blocked.
 // with op(A) m×k, op(B) k×n and C m×n, as gonum's Sgemm does, and panics
 // with gonum's messages for the same invalid arguments.
 func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	// gonum's checks: with alpha = 0 and beta = 1 gonum's Sgemm validates
-	// every argument and returns without touching c.
-	impl.Implementation.Sgemm(tA, tB, m, n, k, 0, a, lda, b, ldb, 1, c, ldc)
-	if !available || m == 0 || n == 0 || alpha == 0 || k == 0 {
-		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	driver.Multiply(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	driver.Sgemm(available, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

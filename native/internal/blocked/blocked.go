@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // MicroKernel multiplies an MR×k block of A by k rows of B into C: C = A·B
@@ -86,6 +87,22 @@ func aligned(n int) []float32 {
 		off++
 	}
 	return s[off : off+n : off+n]
+}
+
+// Sgemm is a kernel package's blas.Float32 Sgemm: C = alpha * op(A) *
+// op(B) + beta * C for row-major matrices, with gonum's checks and panics
+// for invalid arguments, on d's kernels if run (the processor has them),
+// and on gonum's product otherwise or where there is nothing to multiply.
+func (d *Driver) Sgemm(run bool, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	var g gonum.Implementation
+	// gonum's checks: with alpha = 0 and beta = 1 gonum's Sgemm validates
+	// every argument and returns without touching c.
+	g.Sgemm(tA, tB, m, n, k, 0, a, lda, b, ldb, 1, c, ldc)
+	if !run || m == 0 || n == 0 || alpha == 0 || k == 0 {
+		g.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	d.Multiply(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Multiply computes C = alpha * op(A) * op(B) + beta * C for row-major

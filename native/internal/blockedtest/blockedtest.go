@@ -139,3 +139,69 @@ func RandomShapes(t *testing.T, fs ...sgemmtest.Func) {
 		}
 	}
 }
+
+// Package describes a micro-kernel package for Suite.
+type Package struct {
+	Available              bool           // the processor runs the assembly
+	Sgemm                  sgemmtest.Func // the package's Implementation.Sgemm
+	Go                     sgemmtest.Func // the product on the Go kernels
+	Kernels                []KernelPair   // each assembly micro-kernel with its Go copy
+	T                      int            // the transposes' block side
+	Transpose, TransposeGo blocked.Transpose
+}
+
+// KernelPair is an MR×N assembly micro-kernel and its Go copy.
+type KernelPair struct {
+	Name     string
+	MR, N    int
+	Asm, Ref blocked.MicroKernel
+}
+
+// Suite runs every test of a micro-kernel package: the Sgemm contract
+// (internal/sgemmtest) on the assembly where it runs and on the Go kernels
+// everywhere, concurrent calls, each kernel and the transpose against their
+// Go copies, random products, and the generated file (kernel_amd64.s
+// against gen.go).
+func Suite(t *testing.T, p Package) {
+	contract := func(t *testing.T, f sgemmtest.Func) {
+		worst := sgemmtest.Check(t, f, sgemmtest.Cases(sgemmtest.Sizes, false))
+		t.Logf("largest error %.3f of the bound", worst)
+	}
+	t.Run("Sgemm", func(t *testing.T) {
+		if !p.Available {
+			t.Skip("the processor lacks the instructions: Sgemm is gonum's")
+		}
+		contract(t, p.Sgemm)
+	})
+	// The blocking and packing on the Go micro-kernels, on every platform.
+	t.Run("SgemmGoKernels", func(t *testing.T) { contract(t, p.Go) })
+	t.Run("Concurrent", func(t *testing.T) {
+		if !p.Available {
+			t.Skip("the processor lacks the instructions")
+		}
+		// Each call must get its own packing buffers.
+		sgemmtest.Concurrent(t, p.Sgemm, 8, 5)
+	})
+	t.Run("Kernels", func(t *testing.T) {
+		if !p.Available {
+			t.Skip("the processor lacks the instructions")
+		}
+		for _, k := range p.Kernels {
+			Kernel(t, k.Name, k.MR, k.N, k.Asm, k.Ref)
+		}
+	})
+	t.Run("Transpose", func(t *testing.T) {
+		Transpose(t, "Go", p.T, p.TransposeGo)
+		if p.Available {
+			Transpose(t, "assembly", p.T, p.Transpose)
+		}
+	})
+	t.Run("RandomShapes", func(t *testing.T) {
+		fs := []sgemmtest.Func{p.Go}
+		if p.Available {
+			fs = append(fs, p.Sgemm)
+		}
+		RandomShapes(t, fs...)
+	})
+	t.Run("Generated", func(t *testing.T) { Generated(t, "kernel_amd64.s") })
+}
