@@ -480,11 +480,15 @@ def main():
                       f"val loss {vl:.4f} acc {100 * vacc:.2f}% | {line['img_s']:.0f} img/s, {line['seconds']:.0f}s")
             torch.save({"epoch": epoch, "net": net.state_dict(), "velocity": vel}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
-    if rank == 0:
-        finish(a, net, spec, classes, mean, std, images[va], labels[va], out, device)
+    # Every process leaves the group together, before the first writes the
+    # weight file: the others do not wait in a collective while it exports
+    # (a barrier after the export was seen to leave the first process
+    # spinning in gloo once the others had gone).
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
+    if rank == 0:
+        finish(a, net, spec, classes, mean, std, images[va], labels[va], out, device)
 
 
 def finish(a, net, spec, classes, mean, std, held, held_labels, out, device):
