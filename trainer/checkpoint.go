@@ -35,6 +35,10 @@ type checkpoint struct {
 	Augment  []byte            `msgpack:"augment"`
 	Dropout  map[string][]byte `msgpack:"dropout"` // by layer index
 	History  []EpochMetrics    `msgpack:"history"`
+	// With Config.EMA: the average of the weights, as Velocity, in
+	// kernel.Net.Tensors' order, and the updates it has had.
+	Average      [][]byte `msgpack:"average,omitempty"`
+	AverageSteps int      `msgpack:"average_steps,omitempty"`
 }
 
 // ErrCheckpoint is wrapped by errors about an unreadable checkpoint.
@@ -52,6 +56,9 @@ func (r *Run) save() error {
 	c := checkpoint{Version: checkpointVersion, Config: r.Cfg, Model: model, History: r.History, Dropout: map[string][]byte{}}
 	for _, v := range r.opt.Velocity {
 		c.Velocity = append(c.Velocity, f32bytes(v))
+	}
+	if r.avg != nil {
+		c.Average, c.AverageSteps = r.avg.saved(), r.avg.steps
 	}
 	if c.Shuffle, err = r.shuffle.MarshalBinary(); err != nil {
 		return fmt.Errorf("trainer: checkpoint %s: shuffling state: %w", path, err)
@@ -135,6 +142,9 @@ func Resume(dir string, epochs int, o kernel.Options, log io.Writer) (*Run, erro
 		}
 		r.opt.Velocity = append(r.opt.Velocity, v)
 	}
+	if r.avg, err = c.average(net); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCheckpoint, path, err)
+	}
 	r.shuffle, r.augment = &rand.PCG{}, &rand.PCG{}
 	if r.shuffle.UnmarshalBinary(c.Shuffle) != nil || r.augment.UnmarshalBinary(c.Augment) != nil {
 		return nil, fmt.Errorf("%w: %s: random state", ErrCheckpoint, path)
@@ -187,10 +197,25 @@ func Export(dir, path, dtype string) (epoch int, err error) {
 		return 0, err
 	}
 	r := &Run{Cfg: c.Config, Dir: dir, Net: net, Classes: f.Classes, Prep: f.Preprocess, History: c.History}
+	if r.avg, err = c.average(net); err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrCheckpoint, filepath.Join(dir, CheckpointFile), err)
+	}
 	if dtype != "" {
 		r.Cfg.DType = dtype
 	}
 	return r.Epoch(), r.WriteModel(path)
+}
+
+// average is the checkpoint's average of net's weights: nil when the run
+// keeps none.
+func (c *checkpoint) average(net *kernel.Net) (*average, error) {
+	if c.Config.EMA == 0 {
+		if len(c.Average) > 0 {
+			return nil, errors.New("an average of the weights, in a run without one")
+		}
+		return nil, nil
+	}
+	return restoreAverage(c.Config.EMA, c.AverageSteps, c.Average, net.Tensors())
 }
 
 func f32bytes(v []float32) []byte {

@@ -79,6 +79,11 @@ type Config struct {
 	// training input, centred anywhere in it (see Cutout), after the other
 	// augmentation.
 	Cutout int `msgpack:"cutout,omitempty" json:"cutout,omitempty"`
+	// EMA, when positive, keeps an exponential moving average of the
+	// weights (and of batch normalisation's running statistics) with this
+	// decay per step, e.g. 0.999: validation reads the averaged net, and
+	// model.msgpack is the average. 0: none.
+	EMA float64 `msgpack:"ema,omitempty" json:"ema,omitempty"`
 
 	// Resize, when positive, scales each image of folder data so that its
 	// shorter side is Resize pixels and keeps the central square
@@ -155,6 +160,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("trainer: warm-up of %g epochs in a run of %d", c.Warmup, c.Epochs)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
 		return fmt.Errorf("trainer: label smoothing %v outside [0, 1)", c.LabelSmoothing)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fmt.Errorf("trainer: EMA decay %v outside [0, 1)", c.EMA)
 	case c.Cutout < 0:
 		return fmt.Errorf("trainer: cutout %d: want a side in pixels, or 0 for none", c.Cutout)
 	}
@@ -329,6 +336,9 @@ func (c *Config) Recipe() string {
 	}
 	if c.Cutout > 0 {
 		s += fmt.Sprintf(", cutout %d", c.Cutout)
+	}
+	if c.EMA > 0 {
+		s += fmt.Sprintf(", weights averaged (EMA %g)", c.EMA)
 	}
 	return s
 }

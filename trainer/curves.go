@@ -16,8 +16,9 @@ import (
 
 // WriteCurves draws loss and accuracy per epoch, training and validation,
 // side by side, as a PNG. Epochs without validation images (NoVal) have no
-// validation points; a run without any has no validation lines. An error
-// names path.
+// validation points; a run without any has no validation lines. A run that
+// averages its weights has a validation line for the average and one for
+// the trained weights. An error names path.
 func WriteCurves(path string, h []EpochMetrics) error {
 	if len(h) == 0 {
 		return nil
@@ -29,10 +30,10 @@ func WriteCurves(path string, h []EpochMetrics) error {
 	acc.Title.Text = "accuracy"
 	acc.X.Label.Text = "epoch"
 	acc.Y.Min, acc.Y.Max = 0, 1
-	if err := plotutil.AddLinePoints(loss, curveLines(h, func(m EpochMetrics) float64 { return m.TrainLoss }, func(m EpochMetrics) float64 { return m.ValLoss })...); err != nil {
+	if err := plotutil.AddLinePoints(loss, curveLines(h, func(m EpochMetrics) float64 { return m.TrainLoss }, func(m EpochMetrics) float64 { return m.ValLoss }, func(m EpochMetrics) float64 { return m.ValLossLive })...); err != nil {
 		return fmt.Errorf("%s: loss plot: %w", path, err)
 	}
-	if err := plotutil.AddLinePoints(acc, curveLines(h, func(m EpochMetrics) float64 { return m.TrainAcc }, func(m EpochMetrics) float64 { return m.ValAcc })...); err != nil {
+	if err := plotutil.AddLinePoints(acc, curveLines(h, func(m EpochMetrics) float64 { return m.TrainAcc }, func(m EpochMetrics) float64 { return m.ValAcc }, func(m EpochMetrics) float64 { return m.ValAccLive })...); err != nil {
 		return fmt.Errorf("%s: accuracy plot: %w", path, err)
 	}
 	acc.Legend.Top = false
@@ -52,18 +53,25 @@ func WriteCurves(path string, h []EpochMetrics) error {
 
 // curveLines is the arguments of plotutil.AddLinePoints for one plot: the
 // name and points of the training series, then of the validation series
-// if any epoch of h has validation (NoVal false).
-func curveLines(h []EpochMetrics, train, val func(EpochMetrics) float64) []any {
+// if any epoch of h has validation (NoVal false), and of the trained
+// weights' validation (live) if any epoch's weights are averaged.
+func curveLines(h []EpochMetrics, train, val, live func(EpochMetrics) float64) []any {
 	tr := make(plotter.XYs, 0, len(h))
-	var va plotter.XYs
+	var va, li plotter.XYs
 	for _, m := range h {
 		tr = append(tr, plotter.XY{X: float64(m.Epoch), Y: train(m)})
 		if !m.NoVal {
 			va = append(va, plotter.XY{X: float64(m.Epoch), Y: val(m)})
 		}
+		if !m.NoVal && m.Averaged {
+			li = append(li, plotter.XY{X: float64(m.Epoch), Y: live(m)})
+		}
 	}
-	if len(va) == 0 {
+	switch {
+	case len(va) == 0:
 		return []any{"train", tr}
+	case len(li) == 0:
+		return []any{"train", tr, "validation", va}
 	}
-	return []any{"train", tr, "validation", va}
+	return []any{"train", tr, "validation (averaged weights)", va, "validation (trained weights)", li}
 }

@@ -183,7 +183,7 @@ func TestNoValidationFigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := r.History[0]
-		lines := curveLines(r.History, func(m EpochMetrics) float64 { return m.TrainLoss }, func(m EpochMetrics) float64 { return m.ValLoss })
+		lines := curveLines(r.History, func(m EpochMetrics) float64 { return m.TrainLoss }, func(m EpochMetrics) float64 { return m.ValLoss }, func(m EpochMetrics) float64 { return m.ValLossLive })
 		has := val > 0
 		for what, got := range map[string]bool{
 			"NoVal":                     !m.NoVal,

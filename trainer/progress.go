@@ -97,6 +97,9 @@ func (p *Printer) Err() error { return p.err }
 // it has no validation figures.
 func epochLine(m EpochMetrics, epochs int) string {
 	val := fmt.Sprintf(" | val loss %.4f acc %.2f%%", m.ValLoss, 100*m.ValAcc)
+	if m.Averaged {
+		val = fmt.Sprintf(" | val (averaged weights) loss %.4f acc %.2f%%, trained weights %.2f%%", m.ValLoss, 100*m.ValAcc, 100*m.ValAccLive)
+	}
 	if m.NoVal {
 		val = ""
 	}

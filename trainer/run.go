@@ -33,10 +33,16 @@ type EpochMetrics struct {
 	// ValLoss and ValAcc are then 0 and mean nothing, and neither the JSON
 	// line, the printed summary nor the curves show them.
 	NoVal bool `msgpack:"no_val,omitempty" json:"-"`
+	// With an average of the weights (Config.EMA), ValLoss and ValAcc are
+	// the averaged net's and these the trained weights' own.
+	ValLossLive float64 `msgpack:"val_loss_live,omitempty" json:"val_loss_live,omitempty"`
+	ValAccLive  float64 `msgpack:"val_acc_live,omitempty" json:"val_acc_live,omitempty"`
+	Averaged    bool    `msgpack:"averaged,omitempty" json:"-"`
 }
 
 // MarshalJSON writes m as one JSON object, without val_loss and val_acc
-// when the run has no validation images. A NaN or infinite value is an
+// when the run has no validation images, and with val_loss_live and
+// val_acc_live when its weights are averaged. A NaN or infinite value is an
 // error, as in encoding/json.
 func (m EpochMetrics) MarshalJSON() ([]byte, error) {
 	line := struct {
@@ -45,12 +51,17 @@ func (m EpochMetrics) MarshalJSON() ([]byte, error) {
 		TrainAcc  float64  `json:"train_acc"`
 		ValLoss   *float64 `json:"val_loss,omitempty"`
 		ValAcc    *float64 `json:"val_acc,omitempty"`
+		LiveLoss  *float64 `json:"val_loss_live,omitempty"`
+		LiveAcc   *float64 `json:"val_acc_live,omitempty"`
 		LR        float64  `json:"lr"`
 		ImgPerSec float64  `json:"img_s"`
 		Seconds   float64  `json:"seconds"`
 	}{Epoch: m.Epoch, TrainLoss: m.TrainLoss, TrainAcc: m.TrainAcc, LR: m.LR, ImgPerSec: m.ImgPerSec, Seconds: m.Seconds}
 	if !m.NoVal {
 		line.ValLoss, line.ValAcc = &m.ValLoss, &m.ValAcc
+		if m.Averaged {
+			line.LiveLoss, line.LiveAcc = &m.ValLossLive, &m.ValAccLive
+		}
 	}
 	return json.Marshal(line)
 }
@@ -69,6 +80,7 @@ type Run struct {
 	History []EpochMetrics
 
 	opt              optim.SGD
+	avg              *average // of the weights, with Cfg.EMA; else nil
 	shuffle, augment *rand.PCG
 	train, val       *dataset.Dataset // raw pixels
 	xTrain, xVal     []float32        // preprocessed images, at the data's size
@@ -120,6 +132,9 @@ func Start(cfg Config, dir string, log io.Writer) (*Run, error) {
 	}
 	net.Seed(cfg.Seed)
 	r.Net = net
+	if cfg.EMA > 0 {
+		r.avg = newAverage(cfg.EMA, net.Tensors())
+	}
 	r.opt = optim.SGD{Momentum: float32(cfg.Momentum), WeightDecay: float32(cfg.WeightDecay), Nesterov: cfg.Nesterov}
 	r.shuffle = rand.NewPCG(cfg.Seed, 1)
 	r.augment = rand.NewPCG(cfg.Seed, 2)
@@ -323,7 +338,7 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	order := rand.New(r.shuffle).Perm(n)
 	aug := Augment{Flip: true, MaxShift: 5}
 	augRNG := rand.New(r.augment)
-	params := r.Net.Params()
+	params, tensors := r.Net.Params(), r.Net.Tensors()
 	steps := (n + r.Cfg.Batch - 1) / r.Cfg.Batch
 	var lossSum float64
 	var correct, seen int
@@ -380,6 +395,9 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 			return EpochMetrics{}, err
 		}
 		r.opt.Step(params, float32(lr))
+		if r.avg != nil {
+			r.avg.update(tensors)
+		}
 		lossSum += loss * float64(b)
 		correct += c
 		seen += b
@@ -394,6 +412,12 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	bad, v := firstNonFinite(r.Net.Tensors())
 	if r.val != nil {
 		m.ValLoss, m.ValAcc = r.Evaluate(r.xVal, r.val.Labels)
+		if r.avg != nil && finite(m.ValLoss) {
+			m.ValLossLive, m.ValAccLive, m.Averaged = m.ValLoss, m.ValAcc, true
+			r.avg.swap(tensors)
+			m.ValLoss, m.ValAcc = r.Evaluate(r.xVal, r.val.Labels)
+			r.avg.swap(tensors)
+		}
 		if !finite(m.ValLoss) {
 			why := ""
 			if bad != "" {
@@ -411,9 +435,15 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	return m, nil
 }
 
-// WriteModel writes the net's current weights, with the classes, the
-// preprocessing and the recipe, as a weight file.
+// WriteModel writes the net's current weights (their average, with
+// Cfg.EMA), with the classes, the preprocessing and the recipe, as a weight
+// file.
 func (r *Run) WriteModel(path string) error {
+	if r.avg != nil {
+		tensors := r.Net.Tensors()
+		r.avg.swap(tensors)
+		defer r.avg.swap(tensors)
+	}
 	meta := map[string]string{
 		"trained":       time.Now().UTC().Format(time.RFC3339),
 		"data":          r.Cfg.Data,
@@ -439,6 +469,9 @@ func (r *Run) WriteModel(path string) error {
 		}
 		net = folded
 		meta["norm"] = "trained with batch normalisation, folded into the convolutions"
+	}
+	if r.avg != nil {
+		meta["weights"] = fmt.Sprintf("exponential moving average, decay %g per step", r.Cfg.EMA)
 	}
 	return format.WriteFile(path, format.FromNet(net, r.Classes, r.Prep, format.DType(r.Cfg.DType), meta))
 }

@@ -317,9 +317,22 @@ func checkResume(t *testing.T, cfg Config) *Run {
 	if err := rb.Train(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	for i, p := range ra.Net.Params() {
-		if !slices.Equal(p.Data, rb.Net.Params()[i].Data) {
+	for i, p := range ra.Net.Tensors() {
+		if !slices.Equal(p.Data, rb.Net.Tensors()[i].Data) {
 			t.Fatalf("%s differs between the straight and the resumed run", p.Name)
+		}
+	}
+	if (ra.avg == nil) != (rb.avg == nil) {
+		t.Fatalf("an average of the weights in one run only")
+	}
+	if ra.avg != nil {
+		if ra.avg.steps != rb.avg.steps {
+			t.Fatalf("the average has had %d updates straight, %d resumed", ra.avg.steps, rb.avg.steps)
+		}
+		for i, p := range ra.Net.Tensors() {
+			if !slices.Equal(ra.avg.avg[i], rb.avg.avg[i]) {
+				t.Fatalf("the average of %s differs between the straight and the resumed run", p.Name)
+			}
 		}
 	}
 	for i := range ra.History {

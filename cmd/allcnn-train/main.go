@@ -185,6 +185,7 @@ func newFlags(name string, o *options, stderr io.Writer, sweep bool) *flag.FlagS
 	fs.BoolVar(&o.cfg.Nesterov, "nesterov", false, "Nesterov momentum")
 	fs.Float64Var(&o.cfg.LabelSmoothing, "label-smoothing", 0, "ε of smoothed targets in the training loss")
 	fs.IntVar(&o.cfg.Cutout, "cutout", 0, "blank an N×N square of each training input, centred anywhere in it (0: none)")
+	fs.Float64Var(&o.cfg.EMA, "ema", 0, "keep an exponential moving average of the weights with this decay per step (e.g. 0.999): validation reads it and model.msgpack is it (0: none)")
 	fs.StringVar(&o.recipe, "recipe", "paper", "settings to start from: paper (the paper's, NOTES.md §5) or fast (see Recipes); flags given override them")
 	fs.StringVar(&o.out, "out", "", "run folder (default runs/MODEL-TIME)")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel (0: all cores); the BLAS runs one per product")
@@ -262,13 +263,19 @@ on the command line override them.
   fast     the paper's net in under two hours on two cores: All-CNN-C at
            width 0.75 trained with batch normalisation (-norm batch; folded
            into the convolutions of model.msgpack, which is the plain
-           net), no dropout, 40 epochs of batch 128, a one-cycle schedule
-           to lr 0.2 (-lr-schedule onecycle -warmup 4), Nesterov momentum
+           net), no dropout, 46 epochs of batch 128, a one-cycle schedule
+           to lr 0.2 (-lr-schedule onecycle -warmup 5), Nesterov momentum
            0.9, weight decay 0.0005, label smoothing 0.1, flips,
-           translations and 8×8 cutout, per-channel normalisation,
-           float16 weights.
+           translations and 8×8 cutout, per-channel normalisation, an
+           average of the weights (-ema 0.999), float16 weights.
 A one-cycle schedule spans the run's -epochs: -resume with more epochs
 stretches what is left of it.
+
+-ema D keeps an exponential moving average of the weights (and of batch
+normalisation's statistics), decay D per step (the past weighs
+min(D, (1+t)/(10+t)) at step t): validation reads the averaged net, the
+summary line and metrics.jsonl (val_acc_live) give the trained weights'
+accuracy beside it, and model.msgpack is the average.
 
 Flags:
 `

@@ -17,7 +17,7 @@ func TestFastRecipe(t *testing.T) {
 	c := o.cfg
 	if c.Norm != "batch" || c.LRSchedule != "onecycle" || !c.Nesterov || c.Width != 0.75 || c.Batch != 128 ||
 		c.LR != 0.2 || c.WeightDecay != 0.0005 || !c.Augment || c.Preprocess != "channel" || c.DType != "f16" ||
-		!slices.Equal(c.Dropout, []float32{0, 0}) || c.Warmup != 4 || c.Cutout != 8 {
+		!slices.Equal(c.Dropout, []float32{0, 0}) || c.Warmup != 5 || c.Cutout != 8 || c.EMA != 0.999 {
 		t.Errorf("fast recipe: %+v", c)
 	}
 	if c.Epochs != 3 || c.LabelSmoothing != 0 {
@@ -29,7 +29,7 @@ func TestFastRecipe(t *testing.T) {
 	if err := parseFlags(fs, &p, nil); err != nil {
 		t.Fatal(err)
 	}
-	if p.cfg.Norm != "none" || p.cfg.LRSchedule != "step" || p.cfg.Epochs != 350 || p.cfg.LR != 0.05 || p.cfg.Width != 1 || p.cfg.Cutout != 0 {
+	if p.cfg.Norm != "none" || p.cfg.LRSchedule != "step" || p.cfg.Epochs != 350 || p.cfg.LR != 0.05 || p.cfg.Width != 1 || p.cfg.Cutout != 0 || p.cfg.EMA != 0 {
 		t.Errorf("paper recipe: %+v", p.cfg)
 	}
 }

@@ -35,6 +35,11 @@ What it mirrors, and where allcnn defines it:
                  changed at every step (trainer.Schedule)
   loss           cross-entropy with label smoothing eps/k on every class
   validation     evaluation mode (running statistics), each epoch
+  averaging      -ema D: an exponential moving average of the parameters
+                 and batch norm's running statistics, the past weighing
+                 min(D, (1+t)/(10+t)) at update t; validation reads it
+                 (val_acc; val_acc_live is the trained weights'), and the
+                 weight file is it (trainer/ema.go)
   recipe         -recipe fast (the default) is allcnn-train -recipe fast;
                  flags given override it. -recipe none starts from the
                  flags' own defaults. (The paper's recipe preprocesses with
@@ -89,15 +94,16 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # allcnn-train -recipe fast (cmd/allcnn-train/recipe.go), in this script's
 # flag names.
 RECIPES = {
-    "fast": {"arch": "all-cnn-c", "width": 0.75, "norm": "batch", "dropout": "0,0", "epochs": 40,
-             "batch": 128, "lr": 0.2, "lr_schedule": "onecycle", "warmup": 4.0, "nesterov": True,
-             "momentum": 0.9, "weight_decay": 5e-4, "label_smoothing": 0.1, "augment": True, "cutout": 8},
+    "fast": {"arch": "all-cnn-c", "width": 0.75, "norm": "batch", "dropout": "0,0", "epochs": 46,
+             "batch": 128, "lr": 0.2, "lr_schedule": "onecycle", "warmup": 5.0, "nesterov": True,
+             "momentum": 0.9, "weight_decay": 5e-4, "label_smoothing": 0.1, "augment": True, "cutout": 8,
+             "ema": 0.999},
     "none": {},
 }
 # What a flag is when neither the recipe nor the command line sets it.
 DEFAULTS = {"arch": "", "width": 1.0, "norm": "none", "dropout": "", "epochs": 10, "batch": 128, "lr": 0.05,
             "lr_schedule": "step", "warmup": 0.0, "nesterov": False, "momentum": 0.9, "weight_decay": 1e-3,
-            "label_smoothing": 0.0, "augment": False, "cutout": 0}
+            "label_smoothing": 0.0, "augment": False, "cutout": 0, "ema": 0.0}
 
 
 # DDP's note that a 1x1 convolution's gradient is laid out unlike its
@@ -270,6 +276,33 @@ def evaluate(net, x, y, rank, world, device, batch=256):
     return loss / len(y), correct / len(y)
 
 
+class Average:
+    """An exponential moving average of a net's floating-point state (its
+    parameters and batch norm's running statistics), as allcnn-train -ema
+    keeps it (trainer/ema.go)."""
+
+    def __init__(self, net, decay):
+        self.decay, self.steps = decay, 0
+        self.live = [t for t in net.state_dict().values() if t.is_floating_point()]
+        self.avg = [t.detach().clone() for t in self.live]
+
+    def update(self):
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            for a, t in zip(self.avg, self.live):
+                a.mul_(d).add_(t, alpha=1 - d)
+        self.steps += 1
+
+    def swap(self):
+        """Exchanges the net's values with the average's; a second call
+        undoes the first."""
+        with torch.no_grad():
+            for a, t in zip(self.avg, self.live):
+                keep = t.clone()
+                t.copy_(a)
+                a.copy_(keep)
+
+
 def sync_buffers(net, world):
     """Process 0's running statistics everywhere (each process updated its
     own in its last forward pass)."""
@@ -349,6 +382,7 @@ def parse():
     ap.add_argument("-augment", action="store_true", default=None, help="flips and shifts of up to 5 px")
     ap.add_argument("-no-augment", action="store_false", dest="augment")
     ap.add_argument("-cutout", type=int, help="blank an N x N square of each training input (0: none)")
+    ap.add_argument("-ema", type=float, help="decay per step of an exponential moving average of the weights (0: none)")
     ap.add_argument("-seed", type=int, default=1)
     ap.add_argument("-threads", type=int, default=0, help="threads per process (0: the cores shared among the local processes)")
     ap.add_argument("-device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -366,6 +400,8 @@ def parse():
         ap.error("give -arch NAME or -spec FILE (or -recipe fast)")
     if a.lr_schedule == "onecycle" and not 0 <= a.warmup < a.epochs:
         ap.error(f"warm-up of {a.warmup} epochs in a run of {a.epochs}")
+    if not 0 <= a.ema < 1:
+        ap.error(f"-ema {a.ema}: want a decay in [0, 1)")
     if a.batch < 1 or a.epochs < 1 or a.cutout < 0:
         ap.error("-batch and -epochs must be positive, -cutout not negative")
     return a
@@ -418,6 +454,7 @@ def main():
     net.to(device)
     params = list(net.parameters())
     vel = [torch.zeros_like(p) for p in params]
+    avg = Average(net, a.ema) if a.ema > 0 else None
     first = 1
     ckpt = os.path.join(out, "checkpoint.pt")
     if a.resume:
@@ -427,6 +464,10 @@ def main():
         net.load_state_dict(state["net"])
         for v, s in zip(vel, state["velocity"]):
             v.copy_(s)
+        if avg is not None:
+            for t, s in zip(avg.avg, state["average"]):
+                t.copy_(s)
+            avg.steps = state["average_steps"]
         first = state["epoch"] + 1
         log(rank, f"resumed after epoch {state['epoch']}")
     model = net
@@ -463,6 +504,8 @@ def main():
                     d = lr * (p.grad + a.weight_decay * p)
                     v.mul_(a.momentum).add_(d)
                     p.sub_(a.momentum * v + d if a.nesterov else v)
+            if avg is not None:
+                avg.update()
             loss_sum += loss.item() * len(idx)
             correct += (out_b.argmax(1) == yb).sum().item()
             seen += len(idx)
@@ -470,15 +513,26 @@ def main():
         seconds = time.time() - t0
         sync_buffers(net, world)
         vl, vacc = evaluate(net, xv, yv, rank, world, device)
+        live = {}
+        if avg is not None:
+            live = {"val_loss_live": vl, "val_acc_live": vacc}
+            avg.swap()
+            sync_buffers(net, world)
+            vl, vacc = evaluate(net, xv, yv, rank, world, device)
+            avg.swap()
         line = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-                "val_loss": vl, "val_acc": vacc, "lr": lr, "img_s": seen / seconds, "seconds": time.time() - t0}
+                "val_loss": vl, "val_acc": vacc, **live, "lr": lr, "img_s": seen / seconds, "seconds": time.time() - t0}
         if rank == 0:
             print(json.dumps(line), flush=True)
             metrics.write(json.dumps(line) + "\n")
             metrics.flush()
+            trained = f", trained weights {100 * live['val_acc_live']:.2f}%" if live else ""
             log(rank, f"epoch {epoch}/{a.epochs}: train loss {line['train_loss']:.4f} acc {100 * line['train_acc']:.2f}% | "
-                      f"val loss {vl:.4f} acc {100 * vacc:.2f}% | {line['img_s']:.0f} img/s, {line['seconds']:.0f}s")
-            torch.save({"epoch": epoch, "net": net.state_dict(), "velocity": vel}, ckpt + ".tmp")
+                      f"val loss {vl:.4f} acc {100 * vacc:.2f}%{trained} | {line['img_s']:.0f} img/s, {line['seconds']:.0f}s")
+            state = {"epoch": epoch, "net": net.state_dict(), "velocity": vel}
+            if avg is not None:
+                state.update(average=avg.avg, average_steps=avg.steps)
+            torch.save(state, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
     # Every process leaves the group together, before the first writes the
     # weight file: the others do not wait in a collective while it exports
@@ -488,6 +542,8 @@ def main():
         dist.barrier()
         dist.destroy_process_group()
     if rank == 0:
+        if avg is not None:
+            avg.swap()  # the weight file is the average
         finish(a, net, spec, classes, mean, std, images[va], labels[va], out, device)
 
 
