@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/allcnn/allcnn/format"
 	"github.com/allcnn/allcnn/kernel"
 )
@@ -146,19 +144,7 @@ func TestAveragedBatchNorm(t *testing.T) {
 func TestAverageCheckpointErrors(t *testing.T) {
 	cfg := tinyConfig(synthetic(t, 3, 10))
 	cfg.Epochs, cfg.EMA = 1, 0.9
-	dir := t.TempDir()
-	r, err := Start(cfg, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Train(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, CheckpointFile)
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, dir, path, good := trainedCheckpoint(t, cfg)
 	cases := []struct {
 		name string
 		edit func(c *checkpoint)
@@ -176,19 +162,8 @@ func TestAverageCheckpointErrors(t *testing.T) {
 		{"no average", func(c *checkpoint) { c.Average = nil }, "averaged tensors"},
 	}
 	for _, tc := range cases {
-		var c checkpoint
-		if err := msgpack.Unmarshal(good, &c); err != nil {
-			t.Fatal(err)
-		}
-		tc.edit(&c)
-		b, err := msgpack.Marshal(&c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err = Resume(dir, 0, kernel.Options{}, nil)
+		rewriteCheckpoint(t, path, good, tc.edit)
+		_, err := Resume(dir, 0, kernel.Options{}, nil)
 		if !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: resume: want ErrCheckpoint containing %q, got %v", tc.name, tc.want, err)
 		}

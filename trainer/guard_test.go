@@ -425,19 +425,7 @@ func nanWeightFile(t *testing.T, r *Run, name string) []byte {
 func TestResumeRefusesNonFinite(t *testing.T) {
 	cfg := tinyConfig(synthetic(t, 3, 10))
 	cfg.Epochs = 1
-	dir := t.TempDir()
-	r, err := Start(cfg, dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Train(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, CheckpointFile)
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, dir, path, good := trainedCheckpoint(t, cfg)
 	for _, c := range []struct {
 		name   string
 		poison func(c *checkpoint)
@@ -451,19 +439,8 @@ func TestResumeRefusesNonFinite(t *testing.T) {
 			c.Velocity[2] = f32bytes(v)
 		}, "momentum buffer of conv2.weight holds -Inf", ErrCheckpoint},
 	} {
-		var ck checkpoint
-		if err := msgpack.Unmarshal(good, &ck); err != nil {
-			t.Fatal(err)
-		}
-		c.poison(&ck)
-		b, err := msgpack.Marshal(&ck)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err = Resume(dir, 0, kernel.Options{}, nil)
+		rewriteCheckpoint(t, path, good, c.poison)
+		_, err := Resume(dir, 0, kernel.Options{}, nil)
 		if !errors.Is(err, ErrCheckpoint) || !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: resume: want %v saying %q, got %v", c.name, c.is, c.want, err)
 		}
@@ -480,5 +457,42 @@ func TestResumeRefusesNonFinite(t *testing.T) {
 	}
 	if _, err := format.ReadFile(model); !errors.Is(err, format.ErrNotFinite) || !strings.Contains(err.Error(), `tensor "conv1.bias"`) {
 		t.Errorf("model file: %v", err)
+	}
+}
+
+// trainedCheckpoint trains cfg in a new folder and returns the run, the
+// folder, its checkpoint's path and the checkpoint's bytes.
+func trainedCheckpoint(t *testing.T, cfg Config) (r *Run, dir, path string, good []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	r, err := Start(cfg, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, CheckpointFile)
+	if good, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return r, dir, path, good
+}
+
+// rewriteCheckpoint writes to path the checkpoint good (its bytes) as edit
+// changes it.
+func rewriteCheckpoint(t *testing.T, path string, good []byte, edit func(*checkpoint)) {
+	t.Helper()
+	var c checkpoint
+	if err := msgpack.Unmarshal(good, &c); err != nil {
+		t.Fatal(err)
+	}
+	edit(&c)
+	b, err := msgpack.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
