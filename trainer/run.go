@@ -409,7 +409,7 @@ func (r *Run) trainEpoch(ctx context.Context, p Progress) (EpochMetrics, error) 
 	m.ImgPerSec = float64(seen) / time.Since(t0).Seconds()
 	// The last step's update can leave weights that are no longer finite,
 	// behind a finite loss: they must not be validated as a result or saved.
-	bad, v := firstNonFinite(r.Net.Tensors())
+	bad, v := firstNonFinite(tensors)
 	if r.val != nil {
 		m.ValLoss, m.ValAcc = r.Evaluate(r.xVal, r.val.Labels)
 		if r.avg != nil && finite(m.ValLoss) {

@@ -465,6 +465,8 @@ def main():
         for v, s in zip(vel, state["velocity"]):
             v.copy_(s)
         if avg is not None:
+            if "average" not in state:
+                sys.exit(f"twin: -resume: {ckpt} holds no average of the weights (the run had no -ema)")
             for t, s in zip(avg.avg, state["average"]):
                 t.copy_(s)
             avg.steps = state["average_steps"]
