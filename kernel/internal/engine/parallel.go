@@ -1,7 +1,5 @@
 package engine
 
-import "sync"
-
 // Team calls f(w, nw) for w in [0, nw) on nw goroutines, the caller's being
 // one of them, and returns when all have.
 //
@@ -12,21 +10,22 @@ import "sync"
 // instead. The BLAS should then run one thread per call (package native
 // arranges that), or the goroutines and the BLAS's own threads compete for
 // the same cores.
+//
+// The other goroutines are the pool's workers (pool.go) where they are
+// free, and new goroutines where they are not (a Team inside a Team).
 func Team(nw int, f func(w, nw int)) {
 	if nw <= 1 {
 		f(0, 1)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(nw - 1)
+	j := newJob(f, nw)
 	for w := 1; w < nw; w++ {
-		go func() {
-			defer wg.Done()
-			f(w, nw)
-		}()
+		if !workers.start(j, w) {
+			go j.run(w)
+		}
 	}
 	f(0, nw)
-	wg.Wait()
+	j.wait()
 }
 
 // Span returns the w-th of nw near-equal parts of [0, n), in multiples of
