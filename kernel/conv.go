@@ -216,16 +216,7 @@ func (l *Conv2D) forward(x *Tensor, train, rectify bool) *Tensor {
 		if nb > 1 {
 			out, ldc = wk.out[:l.OutC*cols], cols
 		}
-		for o, b := range l.Bias.Data {
-			row := out[o*ldc : o*ldc+cols]
-			for j := range row {
-				row[j] = b
-			}
-		}
-		l.eng.GemmSplit(g.inner, false, false, l.OutC, cols, g.kk, 1, l.Weight.Data, g.kk, col, ld, 1, out, ldc)
-		if rectify {
-			l.eng.RectifyTo(out[:l.OutC*ldc], out[:l.OutC*ldc])
-		}
+		l.eng.GemmBias(g.inner, false, false, l.OutC, cols, g.kk, l.Weight.Data, g.kk, col, ld, l.Bias.Data, rectify, out, ldc)
 		if nb > 1 {
 			scatter(out, l.OutC, g.p, n0, nb, l.y)
 		}

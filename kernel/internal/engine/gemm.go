@@ -30,32 +30,81 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 // kernel parallelises): by columns where c is wide, else by rows (batch-1
 // products on the small upper maps have as few as 36 columns).
 func (e *Engine) GemmSplit(nw int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	splitProduct(nw, m, n, func(i0, i1, j0, j1 int) {
+		e.Gemm(transA, transB, i1-i0, j1-j0, k, alpha, a[aOffset(transA, lda, i0):], lda, b[bOffset(transB, ldb, j0):], ldb, beta, c[i0*ldc+j0:], ldc)
+	})
+}
+
+// GemmBias sets c = op(a)·op(b) + bias, bias[i] added to row i, rectified
+// (max(·, 0)) if rectify: a convolution's forward product. It splits c as
+// GemmSplit does, and each goroutine fills its part with the bias,
+// multiplies into it and rectifies it while it is in cache, so that no part
+// of the work runs on one core alone.
+func (e *Engine) GemmBias(nw int, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, rectify bool, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	splitProduct(nw, m, n, func(i0, i1, j0, j1 int) {
+		for i := i0; i < i1; i++ {
+			fill(c[i*ldc+j0:i*ldc+j1], bias[i])
+		}
+		e.Gemm(transA, transB, i1-i0, j1-j0, k, 1, a[aOffset(transA, lda, i0):], lda, b[bOffset(transB, ldb, j0):], ldb, 1, c[i0*ldc+j0:], ldc)
+		if rectify {
+			for i := i0; i < i1; i++ {
+				row := c[i*ldc+j0 : i*ldc+j1]
+				e.RectifyTo(row, row)
+			}
+		}
+	})
+}
+
+// splitProduct calls part(i0, i1, j0, j1) for the blocks of an m×n product that nw
+// goroutines share: column blocks (multiples of 16) where c is wide, row
+// blocks (multiples of 8) where it is tall, else the whole product on the
+// caller's goroutine.
+func splitProduct(nw, m, n int, part func(i0, i1, j0, j1 int)) {
 	switch {
 	case nw > 1 && n >= 128*nw:
 		Team(nw, func(w, nw int) {
-			j0, j1 := Span(n, w, nw, 16)
-			if j0 == j1 {
-				return
+			if j0, j1 := Span(n, w, nw, 16); j0 < j1 {
+				part(0, m, j0, j1)
 			}
-			bo := j0 // first column of op(b): a column offset, or a row of bᵀ
-			if transB {
-				bo = j0 * ldb
-			}
-			e.Gemm(transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
 		})
 	case nw > 1 && m >= 32*nw:
 		Team(nw, func(w, nw int) {
-			i0, i1 := Span(m, w, nw, 8)
-			if i0 == i1 {
-				return
+			if i0, i1 := Span(m, w, nw, 8); i0 < i1 {
+				part(i0, i1, 0, n)
 			}
-			ao := i0 * lda // first row of op(a): a row, or a column offset of aᵀ
-			if transA {
-				ao = i0
-			}
-			e.Gemm(transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
 		})
 	default:
-		e.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		part(0, m, 0, n)
+	}
+}
+
+// aOffset is the offset in a of row i of op(a): a row, or a column of aᵀ.
+func aOffset(trans bool, lda, i int) int {
+	if trans {
+		return i
+	}
+	return i * lda
+}
+
+// bOffset is the offset in b of column j of op(b): a column, or a row of bᵀ.
+func bOffset(trans bool, ldb, j int) int {
+	if trans {
+		return j * ldb
+	}
+	return j
+}
+
+// fill sets every element of s to v, by doubling copies (memmove's vector
+// loops) past the first few.
+func fill(s []float32, v float32) {
+	n := min(len(s), 16)
+	for j := range n {
+		s[j] = v
+	}
+	for n < len(s) {
+		n += copy(s[n:], s[:n])
 	}
 }

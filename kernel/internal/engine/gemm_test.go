@@ -43,3 +43,50 @@ func TestGEMMSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmBias: c = op(a)·op(b) + bias, rectified or not, whether the
+// goroutines split it by columns or rows or it runs in one call, equals the
+// product, the bias and the rectifier computed apart, and leaves the
+// columns past n of each row of c as they were.
+func TestGemmBias(t *testing.T) {
+	rng := newRNG(4)
+	e := New(Config{})
+	for _, sh := range []struct{ m, n, k int }{
+		{5, 700, 9},  // wide: columns
+		{200, 36, 7}, // tall and narrow: rows
+		{10, 20, 3},  // small: one call
+	} {
+		for _, ta := range []bool{false, true} {
+			for _, rectify := range []bool{false, true} {
+				m, n, k := sh.m, sh.n, sh.k
+				lda, ldb, ldc := k+3, n+2, n+5
+				ar := m
+				if ta {
+					lda, ar = m+3, k
+				}
+				a := randTensor(rng, 1, ar*lda).Data
+				b := randTensor(rng, 1, k*ldb).Data
+				bias := randTensor(rng, 1, m).Data
+				c0 := randTensor(rng, 1, m*ldc).Data
+				want := append([]float32(nil), c0...)
+				e.Gemm(ta, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
+				for i := range m {
+					for j := range n {
+						v := want[i*ldc+j] + bias[i]
+						if rectify {
+							v = max(v, 0)
+						}
+						want[i*ldc+j] = v
+					}
+				}
+				for _, nw := range []int{1, 2, 3} {
+					got := append([]float32(nil), c0...)
+					e.GemmBias(nw, ta, false, m, n, k, a, lda, b, ldb, bias, rectify, got, ldc)
+					if d := maxDiff(got, want); d > 1e-5 {
+						t.Errorf("%dx%dx%d transA=%v rectify=%v %d goroutines: differs by %g", m, n, k, ta, rectify, nw, d)
+					}
+				}
+			}
+		}
+	}
+}
