@@ -182,7 +182,11 @@ func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 		switch {
 		case p.transB:
 		case nb-jr == d.rest(nb):
+			// Fewer than Narrow columns take the narrow kernel on the
+			// packed panel (it reads the first Narrow floats of each
+			// row): 36 columns cost 32 + 16, not 32 + 32.
 			bp = &buf.b[0]
+			kern = d.NarrowKernel
 		case cols < nr:
 			cols, kern, narrow = d.Narrow, d.NarrowKernel, true
 			fallthrough
