@@ -114,8 +114,27 @@ func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col
 				}
 				Zero(dst[:ylo*ow])
 				Zero(dst[yhi*ow:])
-				if xlo == 0 && xhi == ow && ow == pw {
-					copy(dst[ylo*ow:yhi*ow], plane[(ylo+dr)*pw:])
+				if ow == pw {
+					// The rows of the window lie ow apart in the plane as
+					// in dst: one copy from the first row's xlo to the last
+					// row's xhi, then zeros over the columns outside the
+					// window, which the copy filled from the neighbouring
+					// rows (8 copies of 7 floats each were most of the
+					// time on the 8×8 maps).
+					lo, hi := ylo*ow+xlo, (yhi-1)*ow+xhi
+					shift := dr*pw + dc
+					copy(dst[lo:hi], plane[lo+shift:hi+shift])
+					if xlo > 0 || xhi < ow {
+						for y := ylo; y < yhi; y++ {
+							d := dst[y*ow : (y+1)*ow]
+							for x := range xlo {
+								d[x] = 0
+							}
+							for x := xhi; x < ow; x++ {
+								d[x] = 0
+							}
+						}
+					}
 					continue
 				}
 				for y := ylo; y < yhi; y++ {
