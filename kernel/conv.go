@@ -87,6 +87,53 @@ func (l *Conv2D) geom(x *Tensor) convGeom {
 	return g
 }
 
+// bandCols is the fewest output pixels a goroutine's band of rows may
+// have: narrower products waste most of the BLAS's register tile.
+const bandCols = 32
+
+// bands reports whether a forward pass splits its one example into bands
+// of output rows (forwardBands) rather than splitting the lowering by
+// channels and the product by columns or rows.
+func (g convGeom) bands() bool {
+	return g.n == 1 && g.inner > 1 && !g.direct && g.p >= bandCols*g.inner
+}
+
+// forwardBands is the forward pass of one example split into bands of
+// output rows, one per goroutine: each lowers its band (every input
+// channel, the input rows that band reads) and multiplies it into the
+// band's columns of the output, so that what a core lowers, it multiplies,
+// and what it writes, the same core lowers for the next layer. The cores of
+// a cloud host can be far apart (a cache line took 250 ns each way between
+// this project's two): lowering split by channels and multiplying split by
+// columns sent most of the lowered matrix from one core to the other.
+func (l *Conv2D) forwardBands(x *Tensor, g convGeom, rectify bool) {
+	if len(l.work) < g.inner {
+		l.work = append(l.work, make([]convWork, g.inner-len(l.work))...)
+	}
+	src, out := x.Example(0), l.y.Example(0)
+	engine.Team(g.inner, func(w, nw int) {
+		y0, y1 := engine.Span(g.oh, w, nw, 1)
+		if y0 == y1 {
+			return
+		}
+		wk := &l.work[w]
+		cols := (y1 - y0) * g.ow
+		if len(wk.col) < g.kk*cols {
+			wk.col = make([]float32, g.kk*g.p) // the most any band takes
+		}
+		col := wk.col[:g.kk*cols]
+		if l.S > 1 {
+			if n := engine.PhaseFloats(l.InC, g.h, g.w, l.S); len(wk.phase) < n {
+				wk.phase = make([]float32, n)
+			}
+			l.eng.Im2colPhaseRows(src, 0, l.InC, g.h, g.w, l.K, l.S, l.Pad, y0, y1, g.ow, col, cols, 0, wk.phase)
+		} else {
+			engine.Im2colRows(src, 0, l.InC, g.h, g.w, l.K, l.S, l.Pad, y0, y1, g.ow, col, cols, 0)
+		}
+		l.eng.GemmBias(1, false, false, l.OutC, cols, g.kk, l.Weight.Data, g.kk, col, cols, l.Bias.Data, rectify, out[y0*g.ow:], g.p)
+	})
+}
+
 // buffers sizes each goroutine's buffers for the geometry.
 func (l *Conv2D) buffers(g convGeom, params bool) {
 	if len(l.work) < g.outer {
@@ -205,6 +252,10 @@ func (l *Conv2D) forward(x *Tensor, train, rectify bool) *Tensor {
 	l.y = reuse(l.y, g.n, l.OutC, g.oh, g.ow)
 	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
 		w.Forward(maps(x), l.Weight.Data, l.Bias.Data, maps(l.y), !train, rectify)
+		return l.y
+	}
+	if g.bands() {
+		l.forwardBands(x, g, rectify)
 		return l.y
 	}
 	l.buffers(g, false)

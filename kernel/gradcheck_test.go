@@ -247,7 +247,10 @@ func TestConvScheduling(t *testing.T) {
 		{3, 5, 1, 1, 0, 5, 6},  // direct 1×1, groups of several examples
 		{6, 5, 1, 1, 0, 3, 17}, // direct 1×1, one-example groups
 		{3, 4, 3, 1, 1, 3, 20}, // one-example groups, straight into the output
-		{2, 3, 3, 1, 1, 1, 24}, // one example: goroutines within the group
+		{2, 3, 3, 1, 1, 1, 24}, // one example: bands of output rows
+		{3, 4, 3, 2, 1, 1, 33}, // one example, stride 2: bands through phase planes
+		{4, 3, 3, 1, 0, 1, 23}, // one example, unpadded: 21 rows in uneven bands
+		{5, 6, 3, 2, 1, 1, 9},  // one example too small for bands (25 pixels)
 	}
 	for _, c := range cases {
 		x := randTensor(newRNG(8), 1, c.n, c.in, c.h, c.h)

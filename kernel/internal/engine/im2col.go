@@ -5,7 +5,13 @@ package engine
 // off: column off+j holds the input patch seen by output pixel j, zero where
 // the patch leaves the image.
 func Im2col(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32, ld, off int) {
-	p := oh * ow
+	Im2colRows(x, c0, c1, h, w, k, s, pad, 0, oh, ow, col, ld, off)
+}
+
+// Im2colRows is Im2col for the output rows [y0, y1) alone: column off+j
+// holds the patch of output pixel y0·ow + j.
+func Im2colRows(x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []float32, ld, off int) {
+	p := (y1 - y0) * ow
 	row := c0 * k * k
 	for ci := c0; ci < c1; ci++ {
 		plane := x[ci*h*w : (ci+1)*h*w]
@@ -13,9 +19,9 @@ func Im2col(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32, ld,
 			for kj := 0; kj < k; kj++ {
 				dst := col[row*ld+off : row*ld+off+p]
 				row++
-				for y := 0; y < oh; y++ {
+				for y := y0; y < y1; y++ {
 					iy := y*s - pad + ki
-					d := dst[y*ow : (y+1)*ow]
+					d := dst[(y-y0)*ow : (y-y0+1)*ow]
 					if iy < 0 || iy >= h {
 						Zero(d)
 						continue

@@ -82,5 +82,11 @@ func (e *Engine) Im2colPhase(x []float32, c0, c1, h, w, k, s, pad, oh, ow int, c
 	im2colPhase(e.phaseAsm, x, c0, c1, h, w, k, s, pad, oh, ow, col, ld, off, buf)
 }
 
+// Im2colPhaseRows is Im2colRows for stride s ≥ 2, through phase planes in
+// buf, as Im2colPhase.
+func (e *Engine) Im2colPhaseRows(x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []float32, ld, off int, buf []float32) {
+	im2colPhaseRows(e.phaseAsm, x, c0, c1, h, w, k, s, pad, y0, y1, ow, col, ld, off, buf)
+}
+
 // PhaseFloats is the buffer Im2colPhase needs for c channels.
 func PhaseFloats(c, h, w, s int) int { return phaseFloats(c, h, w, s) }

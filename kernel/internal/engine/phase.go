@@ -36,18 +36,22 @@ func window(d, n, o int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// deinterleave writes one channel x (h×w) into its s² phase planes (ph×pw
-// each, plane (p, q) at planes[(p·s+q)·ph·pw:]), zero beyond the image.
-func deinterleave(asm bool, x []float32, h, w, s, ph, pw int, planes []float32) {
+// deinterleave writes rows [r0, r1) of the s² phase planes (ph×pw each,
+// plane (p, q) at planes[(p·s+q)·ph·pw:]) of one channel x (h×w), zero
+// beyond the image.
+func deinterleave(asm bool, x []float32, h, w, s, ph, pw, r0, r1 int, planes []float32) {
 	pl := ph * pw
-	if asm && s == 2 && h > 0 && h%2 == 0 && w%16 == 0 {
+	if r0 >= r1 {
+		return
+	}
+	if asm && s == 2 && h%2 == 0 && w%16 == 0 {
 		// Every plane row has its source row: ph = h/2, pw = w/2.
-		_, _ = x[h*w-1], planes[4*pl-1]
-		deinterleave2(&planes[0], pl, pw, &x[0], w, h)
+		_, _ = x[2*r1*w-1], planes[3*pl+r1*pw-1]
+		deinterleave2(&planes[r0*pw], pl, pw, &x[2*r0*w], w, 2*(r1-r0))
 		return
 	}
 	for p := range s {
-		for r := range ph {
+		for r := r0; r < r1; r++ {
 			iy := r*s + p
 			if s == 2 {
 				e := planes[p*2*pl+r*pw : p*2*pl+(r+1)*pw]
@@ -92,16 +96,28 @@ func deinterleave(asm bool, x []float32, h, w, s, ph, pw int, planes []float32) 
 // planes kept in buf (phaseFloats(c1, h, w, s) floats; channel ci uses its
 // own part, so goroutines with disjoint channels can share it).
 func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col []float32, ld, off int, buf []float32) {
+	im2colPhaseRows(asm, x, c0, c1, h, w, k, s, pad, 0, oh, ow, col, ld, off, buf)
+}
+
+// im2colPhaseRows is im2colPhase for the output rows [y0, y1) alone, as
+// Im2colRows is Im2col's: only the plane rows those outputs read are split.
+func im2colPhaseRows(asm bool, x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []float32, ld, off int, buf []float32) {
 	ph, pw := phaseDims(h, w, s)
 	pl := ph * pw
-	p := oh * ow
+	p := (y1 - y0) * ow
 	row := c0 * k * k
+	// Output row y reads plane rows y+dr, dr from ⌊−pad/s⌋ to ⌊(k−1−pad)/s⌋.
+	drLo, _ := split(-pad, s)
+	drHi, _ := split(k-1-pad, s)
+	r0, r1 := max(0, y0+drLo), min(ph, y1+drHi)
 	for ci := c0; ci < c1; ci++ {
 		planes := buf[ci*s*s*pl : (ci+1)*s*s*pl]
-		deinterleave(asm, x[ci*h*w:(ci+1)*h*w], h, w, s, ph, pw, planes)
+		deinterleave(asm, x[ci*h*w:(ci+1)*h*w], h, w, s, ph, pw, r0, r1, planes)
 		for ki := range k {
 			dr, pr := split(ki-pad, s)
-			ylo, yhi := window(dr, ph, oh)
+			ylo, yhi := window(dr, ph, y1)
+			ylo = max(ylo, y0)
+			yhi = max(yhi, ylo)
 			for kj := range k {
 				dc, pc := split(kj-pad, s)
 				xlo, xhi := window(dc, pw, ow)
@@ -112,8 +128,9 @@ func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col
 					Zero(dst)
 					continue
 				}
-				Zero(dst[:ylo*ow])
-				Zero(dst[yhi*ow:])
+				// dst holds rows y0 … y1−1: row y at (y−y0)·ow.
+				Zero(dst[:(ylo-y0)*ow])
+				Zero(dst[(yhi-y0)*ow:])
 				if ow == pw {
 					// The rows of the window lie ow apart in the plane as
 					// in dst: one copy from the first row's xlo to the last
@@ -123,9 +140,9 @@ func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col
 					// time on the 8×8 maps).
 					lo, hi := ylo*ow+xlo, (yhi-1)*ow+xhi
 					shift := dr*pw + dc
-					copy(dst[lo:hi], plane[lo+shift:hi+shift])
+					copy(dst[lo-y0*ow:hi-y0*ow], plane[lo+shift:hi+shift])
 					if xlo > 0 || xhi < ow {
-						for y := ylo; y < yhi; y++ {
+						for y := ylo - y0; y < yhi-y0; y++ {
 							d := dst[y*ow : (y+1)*ow]
 							for x := range xlo {
 								d[x] = 0
@@ -138,7 +155,7 @@ func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col
 					continue
 				}
 				for y := ylo; y < yhi; y++ {
-					d := dst[y*ow : (y+1)*ow]
+					d := dst[(y-y0)*ow : (y-y0+1)*ow]
 					Zero(d[:xlo])
 					Zero(d[xhi:])
 					copy(d[xlo:xhi], plane[(y+dr)*pw+xlo+dc:])

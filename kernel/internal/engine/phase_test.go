@@ -60,8 +60,8 @@ func TestPhaseAsm(t *testing.T) {
 		for i := range got {
 			got[i], want[i] = 99, 99
 		}
-		deinterleave(false, x, h, w, 2, ph, pw, want)
-		deinterleave(true, x, h, w, 2, ph, pw, got)
+		deinterleave(false, x, h, w, 2, ph, pw, 0, ph, want)
+		deinterleave(true, x, h, w, 2, ph, pw, 0, ph, got)
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("%dx%d: phase planes [%d] = %v, Go loop %v", h, w, i, got[i], want[i])
@@ -80,6 +80,75 @@ func TestPhaseAsm(t *testing.T) {
 			}
 			if v != want {
 				t.Fatalf("copyRows %+v: dst[%d] = %v, want %v", c, i, v, want)
+			}
+		}
+	}
+}
+
+// TestLoweringRows: Im2colRows and im2colPhaseRows lower a band of output
+// rows as Im2col lowers them within the whole map, for every band of 1, 2
+// and 3 rows and the halves, writing every entry of the band's columns and
+// reading only the plane rows they split themselves (the phase buffer
+// starts full of another value for every band).
+func TestLoweringRows(t *testing.T) {
+	rng := newRNG(13)
+	for _, s := range []int{1, 2, 3} {
+		for _, k := range []int{1, 3, 5} {
+			for pad := 0; pad < k; pad++ {
+				for _, hw := range [][2]int{{7, 9}, {8, 8}, {16, 16}, {6, 32}, {32, 32}} {
+					h, w := hw[0], hw[1]
+					oh, ow := convOut(h, k, s, pad), convOut(w, k, s, pad)
+					if oh < 1 || ow < 1 {
+						continue
+					}
+					const c = 3
+					x := randTensor(rng, 1, c*h*w).Data
+					want := make([]float32, c*k*k*oh*ow)
+					Im2col(x, 0, c, h, w, k, s, pad, oh, ow, want, oh*ow, 0)
+					var bands [][2]int
+					for size := 1; size <= 3; size++ {
+						for y0 := 0; y0 < oh; y0 += size {
+							bands = append(bands, [2]int{y0, min(oh, y0+size)})
+						}
+					}
+					bands = append(bands, [2]int{0, oh / 2}, [2]int{oh / 2, oh})
+					for _, b := range bands {
+						y0, y1 := b[0], b[1]
+						if y0 == y1 {
+							continue
+						}
+						cols := (y1 - y0) * ow
+						ld, off := cols+5, 2
+						lowerings := map[string]func(got []float32){
+							"Im2colRows": func(got []float32) {
+								Im2colRows(x, 0, c, h, w, k, s, pad, y0, y1, ow, got, ld, off)
+							},
+						}
+						if s > 1 {
+							for _, asm := range []bool{false, hasAVX2} {
+								lowerings[fmt.Sprintf("im2colPhaseRows asm=%v", asm)] = func(got []float32) {
+									buf := make([]float32, phaseFloats(c, h, w, s))
+									for i := range buf {
+										buf[i] = 77
+									}
+									im2colPhaseRows(asm, x, 0, c, h, w, k, s, pad, y0, y1, ow, got, ld, off, buf)
+								}
+							}
+						}
+						for name, lower := range lowerings {
+							got := make([]float32, c*k*k*ld)
+							for i := range got {
+								got[i] = 99
+							}
+							lower(got)
+							for r := range c * k * k {
+								if d := maxDiff(got[r*ld+off:r*ld+off+cols], want[r*oh*ow+y0*ow:r*oh*ow+y1*ow]); d != 0 {
+									t.Fatalf("%s s%d k%d pad%d %dx%d rows [%d, %d): im2col row %d differs by %g", name, s, k, pad, h, w, y0, y1, r, d)
+								}
+							}
+						}
+					}
+				}
 			}
 		}
 	}
