@@ -106,15 +106,23 @@ type Winograd struct {
 // once per layer. After the first call with the largest shapes, no pass
 // allocates.
 type WinogradScratch struct {
-	a, b, c, u []float32
-	// pad holds padded planes and off tile offsets for the fused
-	// transforms (winograd_fused.go).
-	pad []float32
-	off []int
+	winogradBufs // a, b, pad and off
+	c, u         []float32
+	// more holds the buffers of goroutines 1, 2, … where each convolves
+	// groups of its own (convolve).
+	more []*winogradBufs
 	// u holds U (rot false) or U′ (rot true) for owner's current weights;
 	// owner is nil when u holds neither.
 	owner *Winograd
 	rot   bool
+}
+
+// winogradBufs are the buffers of one group's convolution: tiles and their
+// transforms (a, b), and for the fused transforms (winograd_fused.go)
+// padded planes (pad) and tile offsets (off).
+type winogradBufs struct {
+	a, b, pad []float32
+	off       []int
 }
 
 // NewWinograd prepares F(m×m, 3×3) (m = 2 or 4) for a layer with inC input
@@ -265,74 +273,114 @@ func (w *Winograd) setGeom(x Maps, cin, cout, pad int, perTile int) *winogradGeo
 //	Yᵀ = Mᵀ · (Aᵀ⊗Aᵀ)ᵀ         (cout·T) × m²   buffer b
 //	y  = tile2im(Yᵀ) + bias
 //
-// The goroutines share each step: the copies by channels, the transforms by
-// columns or rows, the t² products by ξ. With the fused transforms
-// (w.fused()), V comes straight from x and y straight from M.
+// Where the batch has groups enough, each goroutine convolves groups of its
+// own; otherwise the goroutines share each step of a group: the copies by
+// channels, the transforms by columns or rows, the t² products by ξ. With
+// the fused transforms (w.fused()), V comes straight from x and y straight
+// from M.
 func (w *Winograd) convolve(x Maps, cin, cout, pad int, u []float32, transU bool, bias []float32, rectify bool, y Maps) {
 	m, t := w.tr.m, w.tr.t
 	mm, tt := m*m, t*t
-	g := w.setGeom(x, cin, cout, pad, tt*max(cin, cout)+max(tt*cin, mm*cout))
+	perTile := tt*max(cin, cout) + max(tt*cin, mm*cout)
+	g := w.setGeom(x, cin, cout, pad, perTile)
 	if y.N != g.n || y.C != cout || y.H != g.oh || y.W != g.ow {
 		panic(fmt.Sprintf("kernel: Winograd convolution of %v to %v, want output [%d %d %d %d]", x, y, g.n, cout, g.oh, g.ow))
 	}
 	s := w.s
+	// Where the batch makes a group of about minTiles/nw tiles for every
+	// goroutine, each convolves groups of its own, on its own buffers, one
+	// goroutine a group: no core then reads what another wrote (V, M), and
+	// the cores of a cloud host can be far apart (a cache line took 250 ns
+	// each way between this project's two). The buffers come to what one
+	// group of minTiles takes.
+	if g.nw > 1 {
+		group := max(1, min(g.n, (w.e.minTiles/g.nw+g.p-1)/g.p, w.e.chunkFloats/g.nw/(perTile*g.p)))
+		if groups := (g.n + group - 1) / group; groups >= g.nw {
+			// Groups as equal as they can be, a whole number for each.
+			per := (groups + g.nw - 1) / g.nw
+			group = (g.n + per*g.nw - 1) / (per * g.nw)
+			for len(s.more) < g.nw-1 {
+				s.more = append(s.more, new(winogradBufs))
+			}
+			Team(g.nw, func(iw, nw int) {
+				bf := &s.winogradBufs
+				if iw > 0 {
+					bf = s.more[iw-1]
+				}
+				one := *g // this goroutine's groups, on it alone
+				one.group, one.nw = group, 1
+				for n0 := iw * group; n0 < g.n; n0 += nw * group {
+					w.convolveGroup(x, u, transU, bias, rectify, y, &one, bf, n0, min(group, g.n-n0))
+				}
+			})
+			return
+		}
+	}
+	for n0 := 0; n0 < g.n; n0 += g.group {
+		w.convolveGroup(x, u, transU, bias, rectify, y, g, &s.winogradBufs, n0, min(g.group, g.n-n0))
+	}
+}
+
+// convolveGroup is convolve's work on examples [n0, n0+nb) (a group of g),
+// on g.nw goroutines and the buffers bf.
+func (w *Winograd) convolveGroup(x Maps, u []float32, transU bool, bias []float32, rectify bool, y Maps, g *winogradGeom, bf *winogradBufs, n0, nb int) {
+	m, t := w.tr.m, w.tr.t
+	mm, tt := m*m, t*t
+	cin, cout, pad := g.cin, g.cout, g.pad
+	T := nb * g.p
 	// The fused transforms space the t² rows of V and M by winogradLd
 	// (at most 32 floats more).
-	s.a = grow(s.a, tt*(g.group*g.p*max(cin, cout)+32))
-	s.b = grow(s.b, g.group*g.p*max(tt*cin, mm*cout)+tt*32)
+	bf.a = grow(bf.a, tt*(g.group*g.p*max(cin, cout)+32))
+	bf.b = grow(bf.b, g.group*g.p*max(tt*cin, mm*cout)+tt*32)
 	ldu := cin
 	if transU {
 		ldu = cout
 	}
-	for n0 := 0; n0 < g.n; n0 += g.group {
-		nb := min(g.group, g.n-n0)
-		T := nb * g.p
-		ldv, ldm := cin*T, cout*T // the distances between V[ξ] and V[ξ+1], M[ξ] and M[ξ+1]
-		if w.fused() {
-			ldv, ldm = winogradLd(ldv), winogradLd(ldm)
-		}
-		v := s.b[:tt*ldv]
-		if w.fused() {
-			w.fusedInput(x, n0, nb, g, v, ldv)
-		} else {
-			d := s.a[:cin*T*tt]
-			Team(min(g.nw, cin), func(iw, nw int) {
-				c0, c1 := Span(cin, iw, nw, 1)
-				for j := range nb {
-					im2tile(x.Example(n0+j), c0, c1, g.h, g.w, pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
-				}
-			})
-			w.e.GemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
-		}
-		prod := s.a[:tt*ldm]
-		Team(min(g.nw, tt), func(iw, nw int) {
-			x0, x1 := Span(tt, iw, nw, 1)
-			for xi := x0; xi < x1; xi++ {
-				w.e.Gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*ldv:], T, 0, prod[xi*ldm:], T)
-			}
-		})
-		if w.fused() {
-			w.fusedOutput(prod, ldm, n0, nb, g, bias, rectify, y)
-			continue
-		}
-		yt := s.b[:cout*T*mm]
-		Team(g.nw, func(iw, nw int) {
-			r0, r1 := Span(cout*T, iw, nw, 16)
-			if r0 < r1 {
-				w.e.Gemm(true, true, r1-r0, mm, tt, 1, prod[r0:], cout*T, w.tr.aa, tt, 0, yt[r0*mm:], mm)
-			}
-		})
-		Team(min(g.nw, cout), func(iw, nw int) {
-			c0, c1 := Span(cout, iw, nw, 1)
-			for j := range nb {
-				out := y.Example(n0 + j)
-				tile2im(yt, c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, T, j*g.p, bias, out)
-				if rectify {
-					w.e.RectifyTo(out[c0*g.oh*g.ow:c1*g.oh*g.ow], out[c0*g.oh*g.ow:c1*g.oh*g.ow])
-				}
-			}
-		})
+	ldv, ldm := cin*T, cout*T // the distances between V[ξ] and V[ξ+1], M[ξ] and M[ξ+1]
+	if w.fused() {
+		ldv, ldm = winogradLd(ldv), winogradLd(ldm)
 	}
+	v := bf.b[:tt*ldv]
+	if w.fused() {
+		w.fusedInput(x, n0, nb, g, bf, v, ldv)
+	} else {
+		d := bf.a[:cin*T*tt]
+		Team(min(g.nw, cin), func(iw, nw int) {
+			c0, c1 := Span(cin, iw, nw, 1)
+			for j := range nb {
+				im2tile(x.Example(n0+j), c0, c1, g.h, g.w, pad, m, t, g.tilesY, g.tilesX, d, T, j*g.p)
+			}
+		})
+		w.e.GemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
+	}
+	prod := bf.a[:tt*ldm]
+	Team(min(g.nw, tt), func(iw, nw int) {
+		x0, x1 := Span(tt, iw, nw, 1)
+		for xi := x0; xi < x1; xi++ {
+			w.e.Gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*ldv:], T, 0, prod[xi*ldm:], T)
+		}
+	})
+	if w.fused() {
+		w.fusedOutput(prod, ldm, n0, nb, g, bf, bias, rectify, y)
+		return
+	}
+	yt := bf.b[:cout*T*mm]
+	Team(g.nw, func(iw, nw int) {
+		r0, r1 := Span(cout*T, iw, nw, 16)
+		if r0 < r1 {
+			w.e.Gemm(true, true, r1-r0, mm, tt, 1, prod[r0:], cout*T, w.tr.aa, tt, 0, yt[r0*mm:], mm)
+		}
+	})
+	Team(min(g.nw, cout), func(iw, nw int) {
+		c0, c1 := Span(cout, iw, nw, 1)
+		for j := range nb {
+			out := y.Example(n0 + j)
+			tile2im(yt, c0, c1, g.oh, g.ow, m, g.tilesY, g.tilesX, T, j*g.p, bias, out)
+			if rectify {
+				w.e.RectifyTo(out[c0*g.oh*g.ow:c1*g.oh*g.ow], out[c0*g.oh*g.ow:c1*g.oh*g.ow])
+			}
+		}
+	})
 }
 
 // BackwardWeights adds to dWeight and dBias the gradients of the loss with
@@ -376,8 +424,8 @@ func (w *Winograd) BackwardWeights(x, dy Maps, dWeight, dBias []float32) {
 		v := s.b[:tt*ldv]
 		dm := s.c[:tt*ldm]
 		if w.fused() {
-			w.fusedInput(x, n0, nb, g, v, ldv)
-			w.fusedGradOutput(dy, n0, nb, g, dm, ldm)
+			w.fusedInput(x, n0, nb, g, &s.winogradBufs, v, ldv)
+			w.fusedGradOutput(dy, n0, nb, g, &s.winogradBufs, dm, ldm)
 		} else {
 			d := s.a[:cin*T*tt]
 			Team(min(g.nw, cin), func(iw, nw int) {

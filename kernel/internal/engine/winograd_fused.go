@@ -77,8 +77,7 @@ func tileOffsets(off []int, nb, tilesY, tilesX, stride, plane int) []int {
 // fusedInput sets v (36 × cin·T, rows ldv apart) to Bᵀ d B for the tiles of
 // examples [n0, n0+nb) of x (padded by g.pad): V's columns c·T + j·p + tile,
 // as im2tile and the Bᵀ⊗Bᵀ GEMM of the dense path.
-func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, v []float32, ldv int) {
-	s := w.s
+func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, s *winogradBufs, v []float32, ldv int) {
 	cin := g.cin
 	T := nb * g.p
 	// A padded plane: rows −pad … 4·tilesY+1−pad, columns −pad …
@@ -121,10 +120,9 @@ func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, v []float32, 
 // outputTiles lays out the 4×4 output tiles of nb examples for the fused
 // output passes: where they fit the output exactly (direct) they are read
 // from or written to the tensor itself, rows stride apart and examples plane
-// apart; otherwise to padded planes in w.s.pad, one set per goroutine (nw of
+// apart; otherwise to padded planes in s.pad, one set per goroutine (nw of
 // them), which the caller crops or fills. off holds each tile's offset.
-func (w *Winograd) outputTiles(nb int, g *winogradGeom) (direct bool, stride, plane int, off []int, nw int) {
-	s := w.s
+func (w *Winograd) outputTiles(nb int, g *winogradGeom, s *winogradBufs) (direct bool, stride, plane int, off []int, nw int) {
 	direct = g.oh == 4*g.tilesY && g.ow == 4*g.tilesX
 	stride, plane = g.ow, g.cout*g.oh*g.ow
 	if !direct {
@@ -144,12 +142,11 @@ func (w *Winograd) outputTiles(nb int, g *winogradGeom) (direct bool, stride, pl
 // fusedInput's),
 // dropping what overhangs the output: the Aᵀ⊗Aᵀ GEMM and tile2im of the
 // dense path. prod is overwritten.
-func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom, bias []float32, rectify bool, y Maps) {
-	s := w.s
+func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom, s *winogradBufs, bias []float32, rectify bool, y Maps) {
 	cout := g.cout
 	T := nb * g.p
 	size := g.oh * g.ow
-	direct, stride, plane, off, nw := w.outputTiles(nb, g)
+	direct, stride, plane, off, nw := w.outputTiles(nb, g, s)
 	Team(nw, func(iw, nw int) {
 		o0, o1 := Span(cout, iw, nw, 1)
 		for o := o0; o < o1; o++ {
@@ -188,12 +185,11 @@ func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 // fusedInput's) to A e Aᵀ
 // for the m×m tiles e of examples [n0, n0+nb) of dy, zero where a tile
 // overhangs dy: outTiles and the (Aᵀ⊗Aᵀ)ᵀ GEMM of the dense path.
-func (w *Winograd) fusedGradOutput(dy Maps, n0, nb int, g *winogradGeom, dm []float32, ldm int) {
-	s := w.s
+func (w *Winograd) fusedGradOutput(dy Maps, n0, nb int, g *winogradGeom, s *winogradBufs, dm []float32, ldm int) {
 	cout := g.cout
 	T := nb * g.p
 	size := g.oh * g.ow
-	direct, stride, plane, off, nw := w.outputTiles(nb, g)
+	direct, stride, plane, off, nw := w.outputTiles(nb, g, s)
 	Team(nw, func(iw, nw int) {
 		o0, o1 := Span(cout, iw, nw, 1)
 		var buf []float32
