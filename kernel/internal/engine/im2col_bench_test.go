@@ -4,12 +4,12 @@ import "testing"
 
 // BenchmarkIm2col lowers and raises one example of All-CNN-C's stride-2
 // layers (conv3: 96 channels 32×32 → 16×16; conv6: 192 channels 16×16 →
-// 8×8) and its first layer.
+// 8×8), its first layer and conv7 (192 channels 8×8 → 6×6, unpadded).
 func BenchmarkIm2col(b *testing.B) {
 	for _, c := range []struct {
 		name          string
 		c, h, k, s, p int
-	}{{"conv1", 3, 32, 3, 1, 1}, {"conv3", 96, 32, 3, 2, 1}, {"conv6", 192, 16, 3, 2, 1}} {
+	}{{"conv1", 3, 32, 3, 1, 1}, {"conv3", 96, 32, 3, 2, 1}, {"conv6", 192, 16, 3, 2, 1}, {"conv7", 192, 8, 3, 1, 0}} {
 		oh := convOut(c.h, c.k, c.s, c.p)
 		x := randTensor(newRNG(1), 1, 1, c.c, c.h, c.h).Data
 		col := make([]float32, c.c*c.k*c.k*oh*oh)
