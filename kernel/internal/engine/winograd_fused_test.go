@@ -247,3 +247,30 @@ func TestWinogradFusedMatchesDense(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradRectify: a forward pass with its rectifier fused gives the
+// rectified output of one without, bit for bit, for every implementation
+// and schedule (outputs split by channels or in bands of tile rows).
+func TestWinogradRectify(t *testing.T) {
+	for _, c := range winogradCases {
+		pad := 1
+		oh, ow := c.h+2*pad-2, c.w+2*pad-2
+		rng := newRNG(uint64(c.c*100 + c.h))
+		x := randTensor(rng, 1, c.n, c.c, c.h, c.w)
+		weight := randTensor(rng, 1, c.o*c.c*9).Data
+		bias := randTensor(rng, 1, c.o).Data
+		for _, m := range winogradModes() {
+			for _, threads := range []int{1, 2, 3} {
+				e := m.engine(Config{Threads: threads})
+				plain, fused := newTensor(c.n, c.o, oh, ow), newTensor(c.n, c.o, oh, ow)
+				e.NewWinograd(4, c.c, c.o, pad, nil).Forward(x.maps(), weight, bias, plain.maps(), false, false)
+				e.NewWinograd(4, c.c, c.o, pad, nil).Forward(x.maps(), weight, bias, fused.maps(), false, true)
+				for i, v := range plain.Data {
+					if want := max(v, 0); math.Float32bits(fused.Data[i]) != math.Float32bits(want) {
+						t.Fatalf("%s n%d-c%d-o%d-%dx%d, %d goroutines: output %d is %v, want max(%v, 0)", m.name, c.n, c.c, c.o, c.h, c.w, threads, i, fused.Data[i], v)
+					}
+				}
+			}
+		}
+	}
+}
