@@ -134,60 +134,6 @@ func (l *Conv2D) forwardBands(x *Tensor, g convGeom, rectify bool) {
 	})
 }
 
-// forwardSplitK is the forward pass of one example too small for bands,
-// split by input channels: each goroutine lowers its channels and
-// multiplies them by their columns of the weights into a partial product of
-// its own, and the goroutines then sum the partial products, each its
-// share of the output channels. What crosses between the cores is the
-// partial products (OutC × P), not the lowered matrix (InC·K² × P).
-func (l *Conv2D) forwardSplitK(x *Tensor, g convGeom, rectify bool) {
-	if len(l.work) < g.inner {
-		l.work = append(l.work, make([]convWork, g.inner-len(l.work))...)
-	}
-	src, out := x.Example(0), l.y.Example(0)
-	kk := l.K * l.K
-	engine.Team(g.inner, func(w, nw int) {
-		c0, c1 := engine.Span(l.InC, w, nw, 1)
-		wk := &l.work[w]
-		if len(wk.col) < g.kk*g.p {
-			wk.col = make([]float32, g.kk*g.p)
-		}
-		if len(wk.out) < l.OutC*g.p {
-			wk.out = make([]float32, l.OutC*g.p)
-		}
-		// Rows c0·K² … c1·K² of the lowered matrix, in place.
-		col := wk.col[:g.kk*g.p]
-		if l.S > 1 {
-			if n := engine.PhaseFloats(l.InC, g.h, g.w, l.S); len(wk.phase) < n {
-				wk.phase = make([]float32, n)
-			}
-			l.eng.Im2colPhase(src, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, g.p, 0, wk.phase)
-		} else {
-			engine.Im2col(src, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, col, g.p, 0)
-		}
-		l.eng.Gemm(false, false, l.OutC, g.p, (c1-c0)*kk, 1, l.Weight.Data[c0*kk:], g.kk, col[c0*kk*g.p:], g.p, 0, wk.out[:l.OutC*g.p], g.p)
-	})
-	engine.Team(g.inner, func(w, nw int) {
-		o0, o1 := engine.Span(l.OutC, w, nw, 1)
-		for o := o0; o < o1; o++ {
-			dst := out[o*g.p : (o+1)*g.p]
-			b := l.Bias.Data[o]
-			for j := range dst {
-				dst[j] = b
-			}
-			for i := range nw {
-				part := l.work[i].out[o*g.p : (o+1)*g.p]
-				for j, v := range part {
-					dst[j] += v
-				}
-			}
-			if rectify {
-				l.eng.RectifyTo(dst, dst)
-			}
-		}
-	})
-}
-
 // buffers sizes each goroutine's buffers for the geometry.
 func (l *Conv2D) buffers(g convGeom, params bool) {
 	if len(l.work) < g.outer {
@@ -310,10 +256,6 @@ func (l *Conv2D) forward(x *Tensor, train, rectify bool) *Tensor {
 	}
 	if g.bands() {
 		l.forwardBands(x, g, rectify)
-		return l.y
-	}
-	if g.n == 1 && g.inner > 1 && !g.direct && l.InC >= g.inner {
-		l.forwardSplitK(x, g, rectify)
 		return l.y
 	}
 	l.buffers(g, false)

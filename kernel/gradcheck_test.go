@@ -250,7 +250,7 @@ func TestConvScheduling(t *testing.T) {
 		{2, 3, 3, 1, 1, 1, 24}, // one example: bands of output rows
 		{3, 4, 3, 2, 1, 1, 33}, // one example, stride 2: bands through phase planes
 		{4, 3, 3, 1, 0, 1, 23}, // one example, unpadded: 21 rows in uneven bands
-		{5, 6, 3, 2, 1, 1, 9},  // one example too small for bands: split by input channels
+		{5, 6, 3, 2, 1, 1, 9},  // one example too small for bands (25 pixels)
 	}
 	for _, c := range cases {
 		x := randTensor(newRNG(8), 1, c.n, c.in, c.h, c.h)
