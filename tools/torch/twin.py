@@ -544,9 +544,19 @@ def main():
         dist.barrier()
         dist.destroy_process_group()
     if rank == 0:
+        metrics.close()
         if avg is not None:
             avg.swap()  # the weight file is the average
         finish(a, net, spec, classes, mean, std, images[va], labels[va], out, device)
+    if world > 1:
+        # Every file is written and closed: leave without tearing the
+        # interpreter down. PyTorch 1.13's DDP reducer, destroyed at exit,
+        # joins a gloo thread that waits for the interpreter lock the
+        # joining thread holds (seen in a CI run: the second process spun
+        # at exit, after the first had exported the weight file).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def finish(a, net, spec, classes, mean, std, held, held_labels, out, device):
