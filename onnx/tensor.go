@@ -41,6 +41,10 @@ func count(shape []int64) (int, error) {
 // (little-endian) or float_data, INT64 from raw_data or int64_data, BOOL
 // from raw_data or int32_data. Data stored outside the file is refused.
 func decodeTensor(t *pb.TensorProto) (*tensor, error) {
+	if t == nil {
+		// A TENSOR attribute that carries no tensor (found by FuzzImport).
+		return nil, fmt.Errorf("%w: a tensor attribute without its tensor", ErrMalformed)
+	}
 	name := t.GetName()
 	if t.GetDataLocation() != pb.TensorProto_DEFAULT || len(t.GetExternalData()) > 0 {
 		return nil, fmt.Errorf("tensor %q: %w: data in an external file", name, ErrUnsupported)
