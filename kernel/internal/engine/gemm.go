@@ -37,23 +37,20 @@ func (e *Engine) GemmSplit(nw int, transA, transB bool, m, n, k int, alpha float
 
 // GemmBias sets c = op(a)·op(b) + bias, bias[i] added to row i, rectified
 // (max(·, 0)) if rectify: a convolution's forward product. It splits c as
-// GemmSplit does, and each goroutine fills its part with the bias,
-// multiplies into it and rectifies it while it is in cache, so that no part
-// of the work runs on one core alone.
+// GemmSplit does, and each goroutine multiplies its part, then adds the
+// bias and rectifies in one pass while the part is in cache, so that no
+// part of the work runs on one core alone. (Filling c with the bias before
+// the product cost a pass more: conv1 of All-CNN-C at batch 1 took 2–3× as
+// long, RATIONALE.md.)
 func (e *Engine) GemmBias(nw int, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, rectify bool, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	splitProduct(nw, m, n, func(i0, i1, j0, j1 int) {
+		e.Gemm(transA, transB, i1-i0, j1-j0, k, 1, a[aOffset(transA, lda, i0):], lda, b[bOffset(transB, ldb, j0):], ldb, 0, c[i0*ldc+j0:], ldc)
 		for i := i0; i < i1; i++ {
-			fill(c[i*ldc+j0:i*ldc+j1], bias[i])
-		}
-		e.Gemm(transA, transB, i1-i0, j1-j0, k, 1, a[aOffset(transA, lda, i0):], lda, b[bOffset(transB, ldb, j0):], ldb, 1, c[i0*ldc+j0:], ldc)
-		if rectify {
-			for i := i0; i < i1; i++ {
-				row := c[i*ldc+j0 : i*ldc+j1]
-				e.RectifyTo(row, row)
-			}
+			row := c[i*ldc+j0 : i*ldc+j1]
+			e.Affine(row, row, 1, bias[i], rectify)
 		}
 	})
 }
@@ -95,16 +92,4 @@ func bOffset(trans bool, ldb, j int) int {
 		return j * ldb
 	}
 	return j
-}
-
-// fill sets every element of s to v, by doubling copies (memmove's vector
-// loops) past the first few.
-func fill(s []float32, v float32) {
-	n := min(len(s), 16)
-	for j := range n {
-		s[j] = v
-	}
-	for n < len(s) {
-		n += copy(s[n:], s[:n])
-	}
 }

@@ -28,8 +28,21 @@ func Im2colRows(x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []floa
 					}
 					src := plane[iy*w : (iy+1)*w]
 					ix := kj - pad
-					if s == 1 && ix >= 0 && ix+ow <= w {
-						copy(d, src[ix:ix+ow])
+					if s == 1 {
+						// Pixels [a, b) read inside the row; the padding
+						// either side of them is zero.
+						a, b := max(0, -ix), min(ow, w-ix)
+						if a >= b {
+							Zero(d)
+							continue
+						}
+						for i := range a {
+							d[i] = 0
+						}
+						copy(d[a:b], src[ix+a:ix+b])
+						for i := b; i < len(d); i++ {
+							d[i] = 0
+						}
 						continue
 					}
 					for xo := range d {
