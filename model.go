@@ -80,6 +80,9 @@ func fromFile(f *format.File) (*Model, error) {
 		return nil, err
 	}
 	f.Tensors = nil // the net holds the only copy of the weights
+	// A model is an inference session: nothing of it changes the weights,
+	// so its convolutions need not compare them at every pass.
+	n.Freeze()
 	return &Model{file: f, net: n}, nil
 }
 
@@ -91,7 +94,9 @@ func (m *Model) File() *format.File { return m.file }
 // Net is the model's network, for what the model does not offer: its
 // weights, a forward pass to a layer, receptive fields. Calls on it bypass
 // the model's lock, so a caller who uses it must not use the model from
-// another goroutine meanwhile.
+// another goroutine meanwhile. The net is frozen (kernel.Net.Freeze): its
+// Params, Tensors and Param thaw it, and the weights they return may then
+// be changed.
 func (m *Model) Net() *kernel.Net { return m.net }
 
 // Warnings are what a caller should show once about the model, as
@@ -367,6 +372,7 @@ func (m *Model) netFor(switches bool) (*kernel.Net, error) {
 		if err != nil {
 			return nil, fmt.Errorf("allcnn: switched net: %w", err)
 		}
+		s.Freeze()
 		m.switched = s
 	}
 	return m.switched, nil

@@ -382,3 +382,22 @@ func TestParseRequest(t *testing.T) {
 		}
 	}
 }
+
+// A loaded model is an inference session: its net is frozen
+// (kernel.Net.Freeze), and handing out its parameters thaws it.
+func TestModelNetFrozen(t *testing.T) {
+	m, _ := tinyModel(t)
+	if !m.Net().Frozen() {
+		t.Fatal("a loaded model's net is not frozen")
+	}
+	if _, err := m.Logits(randomInput(3*8*8, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Net().Frozen() {
+		t.Fatal("Logits thawed the model's net")
+	}
+	m.Net().Params()
+	if m.Net().Frozen() {
+		t.Fatal("Params left the model's net frozen")
+	}
+}

@@ -33,6 +33,25 @@ type Conv2D struct {
 	// net's layers.
 	wino, winoData *engine.Winograd
 	scratch        *engine.WinogradScratch
+	// shift multiplies shifted views of the input, one product per tap,
+	// where that beats im2col (engine/shift.go).
+	shift *engine.Shift
+	// frozen: the net's weights stay as they are (Net.Freeze).
+	frozen bool
+}
+
+// freeze passes Net.Freeze's promise (on) or its end to the layer's
+// convolutions, and to those it makes later.
+func (l *Conv2D) freeze(on bool) {
+	l.frozen = on
+	for _, w := range []*engine.Winograd{l.wino, l.winoData} {
+		if w != nil {
+			w.Freeze(on)
+		}
+	}
+	if l.shift != nil {
+		l.shift.Freeze(on)
+	}
 }
 
 // convWork is one goroutine's buffers: the lowered input (or its gradient),
@@ -237,8 +256,22 @@ func (l *Conv2D) winograd(w **engine.Winograd, g convGeom, side int) *engine.Win
 	}
 	if m := engine.WinogradTile(side); *w == nil || (*w).Tile() != m {
 		*w = l.eng.NewWinograd(m, l.InC, l.OutC, l.Pad, l.scratch)
+		(*w).Freeze(l.frozen)
 	}
 	return *w
+}
+
+// shifted returns the shifted-view convolution (engine/shift.go) where it
+// beats im2col for this geometry, whatever the batch size, else nil.
+func (l *Conv2D) shifted(g convGeom) *engine.Shift {
+	if !l.eng.Shift() || !engine.ShiftPays(l.InC, l.K, l.S, l.Pad, g.oh, g.ow, g.w) {
+		return nil
+	}
+	if l.shift == nil {
+		l.shift = l.eng.NewShift(l.InC, l.OutC, l.K, l.Pad)
+		l.shift.Freeze(l.frozen)
+	}
+	return l.shift
 }
 
 func (l *Conv2D) Forward(x *Tensor, train bool) *Tensor { return l.forward(x, train, false) }
@@ -252,6 +285,10 @@ func (l *Conv2D) forward(x *Tensor, train, rectify bool) *Tensor {
 	l.y = reuse(l.y, g.n, l.OutC, g.oh, g.ow)
 	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
 		w.Forward(maps(x), l.Weight.Data, l.Bias.Data, maps(l.y), !train, rectify)
+		return l.y
+	}
+	if s := l.shifted(g); s != nil {
+		s.Forward(x.Data, g.n, g.h, g.w, l.Weight.Data, l.Bias.Data, rectify, l.y.Data)
 		return l.y
 	}
 	if g.bands() {
@@ -293,6 +330,19 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 		l.winograd(&l.winoData, g, min(g.h, g.w)).BackwardData(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
 		return l.dx
 	}
+	// The input gradient by shifted views where the forward pass would take
+	// them; the weight gradient stays with im2col.
+	input := ps.Input
+	if s := l.shifted(g); s != nil && input {
+		s.BackwardData(dy.Data, g.n, g.h, g.w, l.Weight.Data, l.dx.Data)
+		input = false
+	}
+	if !ps.Params && !input {
+		if !ps.Input {
+			return nil
+		}
+		return l.dx
+	}
 	l.buffers(g, ps.Params)
 	g.groups(func(w, n0, nb int) {
 		wk := &l.work[w]
@@ -324,7 +374,7 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 				db[o] += s
 			}
 		}
-		if ps.Input {
+		if input {
 			// dcol = Wᵀ·dy, then col2im back to the input layout; a direct
 			// convolution of one example writes the gradient in place.
 			if g.direct && nb == 1 {

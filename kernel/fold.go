@@ -78,7 +78,7 @@ func FoldBatchNorm(n *Net) (*Net, error) {
 		return nil, err
 	}
 	for _, p := range m.Tensors() {
-		q := n.Param(p.Name)
+		q := n.param(p.Name)
 		if q == nil || len(q.Data) != len(p.Data) {
 			return nil, fmt.Errorf("kernel: fold: tensor %q missing or of another size", p.Name)
 		}

@@ -21,6 +21,44 @@ type Net struct {
 	opts  Options
 	eng   *engine.Engine
 	fused []bool // fused[i]: layer i rectifies its output for layer i+1, a plain ReLU
+	// frozen: Freeze's promise holds, until Thaw or a call that hands out
+	// the parameters.
+	frozen bool
+}
+
+// Freeze promises that the net's parameters will not change until Thaw:
+// its convolutions then keep what they derive from their weights (Winograd's
+// transformed weights, the taps of the shifted-view convolution) after
+// comparing the weights once, instead of comparing them with the last
+// call's at every pass. At batch 1 on All-CNN-C the comparisons read 3.6 MB
+// of weights and as much of copies, about 9% of an inference and 12% of a
+// guided map (RATIONALE.md, "Why Net.Freeze?"). An inference session
+// (package allcnn's Model) freezes its nets.
+//
+// Params, Tensors and Param thaw the net, as they hand out the tensors to
+// change; so does Thaw. Changing a parameter while the net is frozen, through
+// a *Param kept from before Freeze or a layer's fields, breaks the promise:
+// passes may then run on the old weights.
+func (n *Net) Freeze() { n.setFrozen(true) }
+
+// Thaw ends Freeze's promise: the next pass of each convolution compares
+// its weights with those it last saw, as every pass of a net never frozen
+// does.
+func (n *Net) Thaw() { n.setFrozen(false) }
+
+// Frozen reports whether Freeze's promise holds.
+func (n *Net) Frozen() bool { return n.frozen }
+
+func (n *Net) setFrozen(on bool) {
+	if on == n.frozen {
+		return
+	}
+	n.frozen = on
+	for _, l := range n.Layers {
+		if c, ok := l.(*Conv2D); ok {
+			c.freeze(on)
+		}
+	}
 }
 
 // buildOn makes the layers of s on engine e (o's).
@@ -97,8 +135,10 @@ func (n *Net) Seed(seed uint64) {
 	}
 }
 
-// Params lists the learnable tensors in layer order.
+// Params lists the learnable tensors in layer order. It thaws a frozen
+// net (Freeze).
 func (n *Net) Params() []*Param {
+	n.Thaw()
 	var ps []*Param
 	for _, l := range n.Layers {
 		ps = append(ps, l.Params()...)
@@ -108,8 +148,15 @@ func (n *Net) Params() []*Param {
 
 // Tensors lists every tensor a weight file stores, in layer order: the
 // learnable ones and the buffers (a batchnorm's running statistics), in the
-// order of Spec.ParamShapes.
+// order of Spec.ParamShapes. It thaws a frozen net (Freeze).
 func (n *Net) Tensors() []*Param {
+	n.Thaw()
+	return n.tensors()
+}
+
+// tensors is Tensors without thawing, for callers in this package that
+// only read them.
+func (n *Net) tensors() []*Param {
 	var ps []*Param
 	for _, l := range n.Layers {
 		ps = append(ps, l.Params()...)
@@ -120,9 +167,17 @@ func (n *Net) Tensors() []*Param {
 	return ps
 }
 
-// Param finds a tensor by name ("conv1.weight", "bn1.running_var").
+// Param finds a tensor by name ("conv1.weight", "bn1.running_var"). It
+// thaws a frozen net (Freeze).
 func (n *Net) Param(name string) *Param {
-	for _, p := range n.Tensors() {
+	n.Thaw()
+	return n.param(name)
+}
+
+// param is Param without thawing, for callers in this package that only
+// read the tensor.
+func (n *Net) param(name string) *Param {
+	for _, p := range n.tensors() {
 		if p.Name == name {
 			return p
 		}
@@ -130,10 +185,13 @@ func (n *Net) Param(name string) *Param {
 	return nil
 }
 
-// ZeroGrad clears every parameter gradient.
+// ZeroGrad clears every parameter gradient. Gradients are not what Freeze
+// promises about: a frozen net stays frozen.
 func (n *Net) ZeroGrad() {
-	for _, p := range n.Params() {
-		zero(p.Grad)
+	for _, l := range n.Layers {
+		for _, p := range l.Params() {
+			zero(p.Grad)
+		}
 	}
 }
 

@@ -29,12 +29,14 @@ type ConvAlgorithm int
 
 const (
 	// ConvAuto runs 3×3, stride-1 convolutions as Winograd's F(m×m, 3×3)
-	// where that is measured to pay (RATIONALE.md), the rest as im2col and
-	// one matrix product.
+	// where that is measured to pay (RATIONALE.md), stride-1 convolutions
+	// on small maps that Winograd does not take as one product per kernel
+	// tap on shifted views of the input (the forward pass and the input
+	// gradient), the rest as im2col and one matrix product.
 	ConvAuto ConvAlgorithm = iota
 	// ConvIm2col runs every convolution as im2col and a matrix product:
 	// for comparisons, and as the reference the Winograd tests hold the
-	// fast path to (results differ by a few 1e-6, relative).
+	// fast paths to (results differ by a few 1e-6, relative).
 	ConvIm2col
 )
 
@@ -47,7 +49,7 @@ func (a ConvAlgorithm) String() string {
 
 // engine makes the engine o describes.
 func (o Options) engine() *engine.Engine {
-	return engine.New(engine.Config{Threads: o.Threads, Winograd: o.Conv != ConvIm2col, BLAS: o.BLAS})
+	return engine.New(engine.Config{Threads: o.Threads, Winograd: o.Conv != ConvIm2col, Shift: o.Conv != ConvIm2col, BLAS: o.BLAS})
 }
 
 // defaultEngine is the engine of layers made by their constructors rather

@@ -48,7 +48,7 @@ func (n *Net) WithSwitches() (*Net, error) {
 		return nil, err
 	}
 	for _, p := range m.Tensors() {
-		copy(p.Data, n.Param(p.Name).Data)
+		copy(p.Data, n.param(p.Name).Data)
 	}
 	return m, nil
 }

@@ -132,3 +132,48 @@ func TestWinogradWholeNet(t *testing.T) {
 		}
 	}
 }
+
+// TestShiftMatchesConv2D compares the shifted-view convolution (forward
+// pass and input gradient) with the im2col Conv2D on All-CNN-C's conv7 at a
+// sixth of its width and on a padded small map, at batch 1 (where Winograd
+// does not pay and Shift runs) and batch 3, and checks that Shift ran and
+// that ConvIm2col turns it off.
+func TestShiftMatchesConv2D(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, out, size, pad, batch int }{{32, 32, 8, 0, 1}, {40, 24, 6, 1, 1}, {32, 16, 8, 0, 3}} {
+		name := fmt.Sprintf("%dto%d-%dx%d-pad%d-b%d", c.in, c.out, c.size, c.size, c.pad, c.batch)
+		rng := newRNG(11)
+		ref := NewConv2D("c", c.in, c.out, 3, 1, c.pad)
+		ref.eng = Options{Conv: ConvIm2col}.engine()
+		conv := NewConv2D("c", c.in, c.out, 3, 1, c.pad)
+		for i := range ref.Weight.Data {
+			ref.Weight.Data[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(9*c.in)))
+		}
+		for i := range ref.Bias.Data {
+			ref.Bias.Data[i] = float32(rng.NormFloat64() * 0.1)
+		}
+		copy(conv.Weight.Data, ref.Weight.Data)
+		copy(conv.Bias.Data, ref.Bias.Data)
+		x := randTensor(rng, 1, c.batch, c.in, c.size, c.size)
+		want := ref.Forward(x, false).Clone()
+		dy := randTensor(rng, 1, want.Shape...)
+		wantDx := ref.Backward(dy, Pass{Input: true}).Clone()
+		got := conv.Forward(x, false)
+		gotDx := conv.Backward(dy, Pass{Input: true})
+		if ref.shift != nil || conv.shift == nil {
+			t.Fatalf("%s: shift used by the im2col reference %v, by the default engine %v", name, ref.shift != nil, conv.shift != nil)
+		}
+		for _, v := range []struct {
+			pass      string
+			got, want []float32
+		}{{"forward", got.Data, want.Data}, {"input grad", gotDx.Data, wantDx.Data}} {
+			abs, scale := maxDiff(v.got, v.want), 0.0
+			for _, w := range v.want {
+				scale = math.Max(scale, math.Abs(float64(w)))
+			}
+			if rel := abs / scale; rel > 2e-6 || scale == 0 {
+				t.Errorf("%s %s: differs from im2col by %.3g (relative %.3g)", name, v.pass, abs, rel)
+			}
+		}
+	}
+}

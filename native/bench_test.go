@@ -34,6 +34,9 @@ func benchNet(b *testing.B) (*kernel.Net, func(n int) *kernel.Tensor) {
 	if err := net.Init("he", 1); err != nil {
 		b.Fatal(err)
 	}
+	// Frozen, as a loaded model's net and allcnn bench's inference net
+	// are; train-b64 changes no weight (it has no optimiser step).
+	net.Freeze()
 	rng := rand.New(rand.NewPCG(1, 1))
 	return net, func(n int) *kernel.Tensor {
 		x := kernel.NewTensor(n, 3, 32, 32)

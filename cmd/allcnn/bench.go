@@ -100,10 +100,21 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := tnet.Init("he", 1); err != nil {
 		return err
 	}
-	net := tnet // the net of the inference figures: folded when tnet has batch norm
+	// The net of the inference figures: a copy of tnet's weights (folded
+	// when tnet has batch norm), which the training figures do not change,
+	// frozen as a loaded model's net is (allcnn.Model, kernel.Net.Freeze).
+	var net *kernel.Net
 	if *norm == "batch" {
 		if net, err = kernel.FoldBatchNorm(tnet); err != nil {
 			return err
+		}
+	} else {
+		if net, err = opts.Build(*s); err != nil {
+			return err
+		}
+		dst := net.Tensors()
+		for i, t := range tnet.Tensors() {
+			copy(dst[i].Data, t.Data)
 		}
 	}
 	p, _ := s.ParamCount()
@@ -118,6 +129,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		defer ort.close()
 	}
 
+	net.Freeze()
 	in, k := s.Input, net.Classes()
 	rng := rand.New(rand.NewPCG(0, 0))
 	randn := func(n int) *kernel.Tensor {

@@ -25,6 +25,10 @@ type Config struct {
 	// Winograd lets 3×3, stride-1 convolutions use F(m×m, 3×3) where it
 	// pays (WinogradPays); false leaves every convolution to im2col + GEMM.
 	Winograd bool
+	// Shift lets stride-1 convolutions on small maps multiply shifted views
+	// of their input (Shift) where ShiftPays and Winograd does not;
+	// false leaves them to im2col + GEMM.
+	Shift bool
 	// BLAS multiplies the matrices; nil means blas32.Implementation() at
 	// each product (gonum's pure Go unless a program installed another, as
 	// package native does).
@@ -56,6 +60,7 @@ type Config struct {
 type Engine struct {
 	threads     int
 	winograd    bool
+	shift       bool
 	blas        blas.Float32
 	chunkFloats int
 	minTiles    int
@@ -67,7 +72,7 @@ type Engine struct {
 
 // New makes an engine of c.
 func New(c Config) *Engine {
-	e := &Engine{threads: c.Threads, winograd: c.Winograd, blas: c.BLAS,
+	e := &Engine{threads: c.Threads, winograd: c.Winograd, shift: c.Shift, blas: c.BLAS,
 		chunkFloats: c.ChunkFloats, minTiles: c.MinTiles}
 	if e.threads < 1 {
 		e.threads = runtime.GOMAXPROCS(0)
@@ -92,6 +97,9 @@ func (e *Engine) Threads() int { return e.threads }
 
 // Winograd reports whether Winograd may run where it pays.
 func (e *Engine) Winograd() bool { return e.winograd }
+
+// Shift reports whether stride-1 convolutions may use Shift.
+func (e *Engine) Shift() bool { return e.shift }
 
 // ChunkFloats bounds one goroutine's lowered input, in floats.
 func (e *Engine) ChunkFloats() int { return e.chunkFloats }

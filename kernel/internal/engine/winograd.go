@@ -96,7 +96,18 @@ type Winograd struct {
 	// that of weight.
 	u         []float32
 	uOK, uRot bool
+
+	// While frozen (Freeze), weight holds the weights of every call once
+	// a call has copied them (seen), and calls do not compare them.
+	frozen, seen bool
 }
+
+// Freeze tells w whether the weights of its calls may change (on false)
+// or stay as they are until the next Freeze(false) (on true): frozen, w
+// compares them with its copy once, at its next call, and not at the calls
+// after, keeping what it derives from them. A caller that changes the
+// weights while w is frozen gets results for the old ones.
+func (w *Winograd) Freeze(on bool) { w.frozen, w.seen = on, false }
 
 // WinogradScratch holds the buffers of the passes: tiles and their
 // transforms (a, b, c; how they are used depends on the pass), and the
@@ -146,6 +157,10 @@ func (w *Winograd) setWeights(weight []float32) {
 	if len(weight) != len(w.weight) {
 		panic(fmt.Sprintf("kernel: Winograd convolution: %d weights, want %d", len(weight), len(w.weight)))
 	}
+	if w.frozen && w.seen {
+		return
+	}
+	w.seen = w.frozen
 	// The goroutines compare (and copy) a part each: at batch 1 one core
 	// comparing the 1.3 MB of a 192-channel layer left the other idle.
 	var changed atomic.Bool
