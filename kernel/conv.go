@@ -326,7 +326,12 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 			return nil
 		}
 		// Without weight gradients (a saliency map) the weights stay as
-		// they are between calls: keep U′.
+		// they are between calls: keep U (U′).
+		if w.AdjointOK() {
+			// The forward pass's adjoint, on its U (engine/winograd_adjoint.go).
+			w.BackwardDataAdjoint(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
+			return l.dx
+		}
 		l.winograd(&l.winoData, g, min(g.h, g.w)).BackwardData(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
 		return l.dx
 	}

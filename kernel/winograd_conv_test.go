@@ -66,7 +66,8 @@ func TestWinogradMatchesConv2D(t *testing.T) {
 }
 
 // TestConv2DUsesWinograd: the layers that the gradient checks call
-// "winograd" do run Winograd, with the tile sizes the policy picks, and
+// "winograd" do run Winograd, with the tile sizes the policy picks (the
+// input gradient as the forward pass's adjoint where it can), and
 // Options{Conv: ConvIm2col} turns it off.
 func TestConv2DUsesWinograd(t *testing.T) {
 	for _, c := range []struct{ size, pad, fwd, data int }{{8, 1, 4, 4}, {10, 0, 4, 2}, {6, 2, 4, 2}} {
@@ -74,10 +75,21 @@ func TestConv2DUsesWinograd(t *testing.T) {
 		x := randTensor(newRNG(1), 1, 4, 16, c.size, c.size)
 		y := conv.Forward(x, true)
 		conv.Backward(randTensor(newRNG(2), 1, y.Shape...), Pass{Params: true, Input: true})
-		if conv.wino == nil || conv.winoData == nil {
+		if conv.wino == nil {
 			t.Fatalf("%+v: Conv2D did not use Winograd", c)
 		}
 		requireEqual(t, c.fwd, conv.wino.Tile(), fmt.Sprintf("%+v: forward tile", c))
+		// The input gradient is the forward pass's adjoint where the fused
+		// F(4×4) transforms run, else a Winograd pass of its own.
+		if conv.wino.AdjointOK() {
+			if conv.winoData != nil {
+				t.Errorf("%+v: an input-gradient Winograd beside the adjoint", c)
+			}
+			continue
+		}
+		if conv.winoData == nil {
+			t.Fatalf("%+v: no input-gradient Winograd", c)
+		}
 		requireEqual(t, c.data, conv.winoData.Tile(), fmt.Sprintf("%+v: input-gradient tile", c))
 	}
 	conv := NewConv2D("c", 16, 3, 3, 1, 1)

@@ -301,13 +301,22 @@ func (w *Winograd) convolve(x Maps, cin, cout, pad int, u []float32, transU bool
 	if y.N != g.n || y.C != cout || y.H != g.oh || y.W != g.ow {
 		panic(fmt.Sprintf("kernel: Winograd convolution of %v to %v, want output [%d %d %d %d]", x, y, g.n, cout, g.oh, g.ow))
 	}
+	w.groups(g, perTile, func(g *winogradGeom, bf *winogradBufs, n0, nb int) {
+		w.convolveGroup(x, u, transU, bias, rectify, y, g, bf, n0, nb)
+	})
+}
+
+// groups calls run for the groups of examples of a pass of geometry g
+// (perTile floats of buffers a tile), each with the geometry and buffers
+// it runs on. Where the batch makes a group of about minTiles/nw tiles for
+// every goroutine, each runs groups of its own, on its own buffers, one
+// goroutine a group: no core then reads what another wrote (V, M), and the
+// cores of a cloud host can be far apart (a cache line took 250 ns each way
+// between this project's two). The buffers come to what one group of
+// minTiles takes. Otherwise the groups run one after another, and the
+// goroutines share each step of each.
+func (w *Winograd) groups(g *winogradGeom, perTile int, run func(g *winogradGeom, bf *winogradBufs, n0, nb int)) {
 	s := w.s
-	// Where the batch makes a group of about minTiles/nw tiles for every
-	// goroutine, each convolves groups of its own, on its own buffers, one
-	// goroutine a group: no core then reads what another wrote (V, M), and
-	// the cores of a cloud host can be far apart (a cache line took 250 ns
-	// each way between this project's two). The buffers come to what one
-	// group of minTiles takes.
 	if g.nw > 1 {
 		group := max(1, min(g.n, (w.e.minTiles/g.nw+g.p-1)/g.p, w.e.chunkFloats/g.nw/(perTile*g.p)))
 		if groups := (g.n + group - 1) / group; groups >= g.nw {
@@ -325,14 +334,14 @@ func (w *Winograd) convolve(x Maps, cin, cout, pad int, u []float32, transU bool
 				one := *g // this goroutine's groups, on it alone
 				one.group, one.nw = group, 1
 				for n0 := iw * group; n0 < g.n; n0 += nw * group {
-					w.convolveGroup(x, u, transU, bias, rectify, y, &one, bf, n0, min(group, g.n-n0))
+					run(&one, bf, n0, min(group, g.n-n0))
 				}
 			})
 			return
 		}
 	}
 	for n0 := 0; n0 < g.n; n0 += g.group {
-		w.convolveGroup(x, u, transU, bias, rectify, y, g, &s.winogradBufs, n0, min(g.group, g.n-n0))
+		run(g, &s.winogradBufs, n0, min(g.group, g.n-n0))
 	}
 }
 

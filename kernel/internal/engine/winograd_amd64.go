@@ -27,3 +27,12 @@ func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds 
 //
 //go:noescape
 func winogradGradOutput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]int)
+
+// winogradInputAdjoint4x8 is winogradInputAdjoint4 for 8 tiles: for l, o :=
+// range off, in order { the 6×6 block at dst[o:] (rows stride apart) += B V
+// Bᵀ for the 6×6 V in column l of src (36 rows of lds floats) }. It adds to
+// 8 floats of each block row (0 to the 2 past the block) and overwrites
+// those columns of src.
+//
+//go:noescape
+func winogradInputAdjoint4x8(dst *float32, stride int, off *[8]int, src *float32, lds int)

@@ -354,3 +354,139 @@ gradColumn:
 	JNZ     gradColumn
 	VZEROUPPER
 	RET
+
+// B6 applies B = (Bᵀ)ᵀ of F(4, 3) in place, x ← Bx, as b4 does; Y13 = 4,
+// Y14 = 5, Y15 = 2; t0–t3 are scratch.
+#define B6(x0, x1, x2, x3, x4, x5, t0, t1, t2, t3) \
+	VSUBPS       x1, x2, t0; \
+	VADDPS       x2, x1, t1; \
+	VSUBPS       x3, x4, t2; \
+	VADDPS       x4, x3, t3; \
+	VADDPS       t1, x0, x4; \
+	VADDPS       t3, x4, x4; \
+	VXORPS       x2, x2, x2; \
+	VSUBPS       t3, x2, x2; \
+	VFNMADD231PS Y13, t1, x2; \
+	VFNMADD231PS Y14, x0, x2; \
+	VXORPS       x3, x3, x3; \
+	VSUBPS       t0, x3, x3; \
+	VFNMADD231PS Y15, t2, x3; \
+	VFNMADD231PS Y14, x5, x3; \
+	VMULPS       Y13, t0, x1; \
+	VFMADD231PS  Y15, t2, x1; \
+	VFMADD231PS  Y13, x5, x1; \
+	VMULPS       Y13, x0, x0
+
+// ADJOINT_ROW loads row a of B V (rows SI, SI+DX, …), applies B, transposes
+// the 6 results (element b across the lanes, Y12 = 0 for elements 6 and 7)
+// to one row per lane and adds each to its tile's row a: lanes 0, 2, 4, 6
+// first, then 1, 3, 5, 7, so that a row does not load what the row before
+// it has just stored (neighbouring tiles overlap). SI advances 6 rows, the
+// lanes one tile row.
+#define ADJOINT_ROW \
+	VMOVUPS    (SI), Y0; \
+	ADDQ       DX, SI; \
+	VMOVUPS    (SI), Y1; \
+	ADDQ       DX, SI; \
+	VMOVUPS    (SI), Y2; \
+	ADDQ       DX, SI; \
+	VMOVUPS    (SI), Y3; \
+	ADDQ       DX, SI; \
+	VMOVUPS    (SI), Y4; \
+	ADDQ       DX, SI; \
+	VMOVUPS    (SI), Y5; \
+	ADDQ       DX, SI; \
+	B6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9); \
+	VUNPCKLPS  Y1, Y0, Y6; \
+	VUNPCKHPS  Y1, Y0, Y7; \
+	VUNPCKLPS  Y3, Y2, Y8; \
+	VUNPCKHPS  Y3, Y2, Y9; \
+	VUNPCKLPS  Y5, Y4, Y10; \
+	VUNPCKHPS  Y5, Y4, Y11; \
+	VSHUFPS    $0x44, Y8, Y6, Y0; \
+	VSHUFPS    $0xEE, Y8, Y6, Y1; \
+	VSHUFPS    $0x44, Y9, Y7, Y2; \
+	VSHUFPS    $0xEE, Y9, Y7, Y3; \
+	VSHUFPS    $0x44, Y12, Y10, Y4; \
+	VSHUFPS    $0xEE, Y12, Y10, Y5; \
+	VSHUFPS    $0x44, Y12, Y11, Y6; \
+	VSHUFPS    $0xEE, Y12, Y11, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y8; \
+	VPERM2F128 $0x31, Y4, Y0, Y9; \
+	VPERM2F128 $0x20, Y5, Y1, Y10; \
+	VPERM2F128 $0x31, Y5, Y1, Y11; \
+	VPERM2F128 $0x20, Y6, Y2, Y0; \
+	VPERM2F128 $0x31, Y6, Y2, Y1; \
+	VPERM2F128 $0x20, Y7, Y3, Y4; \
+	VPERM2F128 $0x31, Y7, Y3, Y5; \
+	VADDPS     (R8), Y8, Y8; \
+	VMOVUPS    Y8, (R8); \
+	VADDPS     (R10), Y0, Y0; \
+	VMOVUPS    Y0, (R10); \
+	VADDPS     (R12), Y9, Y9; \
+	VMOVUPS    Y9, (R12); \
+	VADDPS     (AX), Y1, Y1; \
+	VMOVUPS    Y1, (AX); \
+	VADDPS     (R9), Y10, Y10; \
+	VMOVUPS    Y10, (R9); \
+	VADDPS     (R11), Y4, Y4; \
+	VMOVUPS    Y4, (R11); \
+	VADDPS     (R13), Y11, Y11; \
+	VMOVUPS    Y11, (R13); \
+	VADDPS     (BX), Y5, Y5; \
+	VMOVUPS    Y5, (BX); \
+	NEXTROW
+
+// func winogradInputAdjoint4x8(dst *float32, stride int, off *[8]int, src *float32, lds int)
+//
+//	for l, o := range off { the 6×6 block at dst[o:] += B V Bᵀ, V = column l of src }
+TEXT ·winogradInputAdjoint4x8(SB), NOSPLIT, $0-40
+	MOVQ         src+24(FP), SI
+	MOVQ         lds+32(FP), DX
+	SHLQ         $2, DX
+	VBROADCASTSS winogradConst<>+0(SB), Y13
+	VBROADCASTSS winogradConst<>+4(SB), Y14
+	VBROADCASTSS winogradConst<>+8(SB), Y15
+
+	// Columns: B V, column j of V (rows j, j+6, …, j+30 of src) in place.
+	LEAQ (DX)(DX*2), R8
+	SHLQ $1, R8
+	MOVQ SI, DI
+	MOVQ $6, CX
+
+adjointColumn:
+	LEAQ    (DI)(R8*2), R9
+	ADDQ    R8, R9
+	VMOVUPS (DI), Y0
+	VMOVUPS (DI)(R8*1), Y1
+	VMOVUPS (DI)(R8*2), Y2
+	VMOVUPS (R9), Y3
+	VMOVUPS (R9)(R8*1), Y4
+	VMOVUPS (R9)(R8*2), Y5
+	B6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (DI)(R8*1)
+	VMOVUPS Y2, (DI)(R8*2)
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, (R9)(R8*1)
+	VMOVUPS Y5, (R9)(R8*2)
+	ADDQ    DX, DI
+	DECQ    CX
+	JNZ     adjointColumn
+
+	// Rows: row a of B V (rows 6a … 6a+5 of src) times Bᵀ, added to row a
+	// of each tile.
+	MOVQ   dst+0(FP), DI
+	MOVQ   stride+8(FP), CX
+	SHLQ   $2, CX
+	MOVQ   off+16(FP), BX
+	LANES(DI)
+	VXORPS Y12, Y12, Y12
+	ADJOINT_ROW
+	ADJOINT_ROW
+	ADJOINT_ROW
+	ADJOINT_ROW
+	ADJOINT_ROW
+	ADJOINT_ROW
+	VZEROUPPER
+	RET

@@ -13,3 +13,7 @@ func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds 
 func winogradGradOutput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]int) {
 	panic("kernel: no assembly Winograd transforms on this platform")
 }
+
+func winogradInputAdjoint4x8(dst *float32, stride int, off *[8]int, src *float32, lds int) {
+	panic("kernel: no assembly Winograd transforms on this platform")
+}

@@ -206,6 +206,16 @@ func TestWinogradMatchesDirect(t *testing.T) {
 						wg.BackwardData(dy.maps(), weight, dx.maps(), false)
 						wg.BackwardWeights(x.maps(), dy.maps(), dw, db)
 					}
+					// The input gradient as the forward pass's adjoint,
+					// where it runs (F(4×4), fused transforms).
+					dxa := newTensor(x.Shape...)
+					if wg.AdjointOK() {
+						for _, keep := range []bool{false, true, true} {
+							wg.BackwardDataAdjoint(dy.maps(), weight, dxa.maps(), keep)
+						}
+					} else {
+						copy(dxa.Data, dx.Data)
+					}
 					for i := range dw {
 						dw[i] /= 2
 					}
@@ -216,7 +226,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 						pass string
 						got  []float32
 						want []float64
-					}{{"forward", y.Data, wantY}, {"input grad", dx.Data, wantDx}, {"weight grad", dw, wantDw}, {"bias grad", db, wantDb}} {
+					}{{"forward", y.Data, wantY}, {"input grad", dx.Data, wantDx}, {"adjoint input grad", dxa.Data, wantDx}, {"weight grad", dw, wantDw}, {"bias grad", db, wantDb}} {
 						abs, rel := relErr(v.got, v.want)
 						key := fmt.Sprintf("F%d %s %s", m, vr.mode.name, v.pass)
 						worst[key] = math.Max(worst[key], rel)
@@ -233,7 +243,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		}
 	}
 	for _, vr := range variants {
-		for _, pass := range []string{"forward", "input grad", "weight grad", "bias grad"} {
+		for _, pass := range []string{"forward", "input grad", "adjoint input grad", "weight grad", "bias grad"} {
 			key := fmt.Sprintf("F%d %s %s", vr.m, vr.mode.name, pass)
 			t.Logf("%-30s worst relative error %.3g", key, worst[key])
 		}
