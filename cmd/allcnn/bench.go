@@ -54,7 +54,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	width := fs.Float64("width", 1, "width multiplier of a zoo -arch")
 	batch := fs.Int("batch", 64, "batch size of the training and inference figures")
 	threads := fs.Int("threads", runtime.NumCPU(), "threads (goroutines) the kernel spreads each layer over")
-	runs := fs.Int("runs", 5, "timed repetitions per figure (the median is reported); b1 figures use 4× as many")
+	runs := fs.Int("runs", 5, "timed repetitions per figure (the median is reported); batch-1 inference uses 8× as many after 10 warm-up calls, as peer_ort.mjs does, and guided maps 4× as many")
 	peer := fs.String("peer", "", "also run this peer_torch.py (with /usr/bin/python3) and print the ratios")
 	ortPeer := fs.String("peer-ort", "", "also run this peer_ort.mjs (ONNX Runtime's CPU build, with node) on the same net exported to ONNX, and print the ratios")
 	ortModules := fs.String("ort-modules", filepath.Join("tools", "ort", "node_modules"), "with -peer-ort: the node_modules that holds onnxruntime-node ('make ort' installs it here)")
@@ -170,14 +170,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	guided := kernel.Rule{ReLU: kernel.Guided}
 	measure := func() (train, infer, b1, gb1 float64) {
-		train = float64(*batch) / median(step, *runs)
-		infer = float64(*batch) / median(func() { net.Forward(x, false) }, *runs)
-		b1 = 1000 * median(func() { net.Forward(x1, false) }, 4**runs)
+		train = float64(*batch) / median(step, *runs, 2)
+		infer = float64(*batch) / median(func() { net.Forward(x, false) }, *runs, 2)
+		// Batch 1 as peer_ort.mjs times it: 10 warm-up calls (after the
+		// batch-64 figures, whose tensors have filled the caches), then
+		// 8× runs.
+		b1 = 1000 * median(func() { net.Forward(x1, false) }, 8**runs, 10)
 		gb1 = 1000 * median(func() {
 			// One forward and one backward pass, for the top class of the
 			// image, as peer_torch.py does.
 			net.Saliency(x1, []kernel.Target{{Channel: kernel.Strongest}}, guided)
-		}, 4**runs)
+		}, 4**runs, 10)
 		return
 	}
 	var ours [4][]float64
@@ -359,10 +362,12 @@ func mid(vs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// median times f after two warm-up calls and returns the median seconds.
-func median(f func(), n int) float64 {
-	f()
-	f()
+// median times f n times after warm warm-up calls and returns the median
+// seconds.
+func median(f func(), n, warm int) float64 {
+	for range warm {
+		f()
+	}
 	ts := make([]float64, n)
 	for i := range ts {
 		t0 := time.Now()
