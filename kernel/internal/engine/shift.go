@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"bytes"
 	"fmt"
-	"sync/atomic"
 )
 
 // Shift is a stride-1 k×k convolution computed without im2col: as k²
@@ -28,15 +26,14 @@ import (
 type Shift struct {
 	e                 *Engine
 	inC, outC, k, pad int
-	weight            []float32 // the weights wt holds, as the caller gave them
-	wt                []float32 // k² × outC × inC: tap t's weights at t·outC·inC
-	ok                bool      // wt holds weight's taps
-	frozen, seen      bool      // as Winograd's
+	weight            weightCopy // the weights wt holds, as the caller gave them
+	wt                []float32  // k² × outC × inC: tap t's weights at t·outC·inC
+	ok                bool       // wt holds weight's taps
 	bufs              [][]float32
 }
 
 // Freeze is Winograd's Freeze for s's weights.
-func (s *Shift) Freeze(on bool) { s.frozen, s.seen = on, false }
+func (s *Shift) Freeze(on bool) { s.weight.freeze(on) }
 
 // ShiftPays reports whether Shift beats im2col + GEMM for a convolution
 // with inC input channels, a k×k kernel, stride s, padding pad and an
@@ -55,43 +52,29 @@ func (e *Engine) NewShift(inC, outC, k, pad int) *Shift {
 		panic(fmt.Sprintf("kernel: shifted convolution with kernel %d and padding %d", k, pad))
 	}
 	return &Shift{e: e, inC: inC, outC: outC, k: k, pad: pad,
-		weight: make([]float32, outC*inC*k*k), wt: make([]float32, outC*inC*k*k)}
+		weight: weightCopy{data: make([]float32, outC*inC*k*k)}, wt: make([]float32, outC*inC*k*k)}
 }
 
 // setWeights notes the weights (outC × inC × k × k) of this call and
 // regroups them by tap where they differ from the last call's, as
 // Winograd's setWeights keeps its transformed weights.
 func (s *Shift) setWeights(weight []float32) {
-	if len(weight) != len(s.weight) {
-		panic(fmt.Sprintf("kernel: shifted convolution: %d weights, want %d", len(weight), len(s.weight)))
-	}
-	if s.frozen && s.seen {
+	if !s.weight.update(s.e, weight, "shifted convolution") && s.ok {
 		return
 	}
-	s.seen = s.frozen
-	var changed atomic.Bool
-	Team(min(s.e.threads, len(weight)/(32<<10)+1), func(iw, nw int) {
-		lo, hi := Span(len(weight), iw, nw, 16)
-		if !bytes.Equal(floatBytes(weight[lo:hi]), floatBytes(s.weight[lo:hi])) {
-			copy(s.weight[lo:hi], weight[lo:hi])
-			changed.Store(true)
-		}
-	})
-	if changed.Load() || !s.ok {
-		kk := s.k * s.k
-		Team(min(s.e.threads, s.outC), func(iw, nw int) {
-			o0, o1 := Span(s.outC, iw, nw, 1)
-			for o := o0; o < o1; o++ {
-				for c := range s.inC {
-					src := s.weight[(o*s.inC+c)*kk : (o*s.inC+c+1)*kk]
-					for t, v := range src {
-						s.wt[(t*s.outC+o)*s.inC+c] = v
-					}
+	kk := s.k * s.k
+	Team(min(s.e.threads, s.outC), func(iw, nw int) {
+		o0, o1 := Span(s.outC, iw, nw, 1)
+		for o := o0; o < o1; o++ {
+			for c := range s.inC {
+				src := s.weight.data[(o*s.inC+c)*kk : (o*s.inC+c+1)*kk]
+				for t, v := range src {
+					s.wt[(t*s.outC+o)*s.inC+c] = v
 				}
 			}
-		})
-		s.ok = true
-	}
+		}
+	})
+	s.ok = true
 }
 
 // Forward sets y (n × outC × oh × ow) to the convolution of x (n × inC × h
@@ -106,27 +89,7 @@ func (s *Shift) Forward(x []float32, n, h, w int, weight, bias []float32, rectif
 	// The view of the last tap reads k−1 floats past the last padded plane
 	// (the dropped columns of the last output row).
 	padded := s.inC*plane + s.k - 1
-	nw := min(s.e.threads, max(n, 2))
-	if n == 1 {
-		nw = min(nw, (s.outC+11)/12)
-	}
-	if len(s.bufs) < nw {
-		s.bufs = append(s.bufs, make([][]float32, nw-len(s.bufs))...)
-	}
-	Team(nw, func(iw, nw int) {
-		o0, o1, j0, j1, step := 0, s.outC, iw, n, nw
-		if n == 1 {
-			o0, o1 = Span(s.outC, iw, nw, 12)
-			j0, step = 0, 1
-		}
-		if o0 == o1 {
-			return
-		}
-		buf := s.bufs[iw]
-		if need := padded + s.outC*cols; len(buf) < need {
-			buf = make([]float32, need)
-			s.bufs[iw] = buf
-		}
+	s.team(n, s.outC, padded+s.outC*cols, func(buf []float32, o0, o1, j0, j1, step int) {
 		xp, prod := buf[:padded], buf[padded:padded+(o1-o0)*cols]
 		for j := j0; j < j1; j += step {
 			padPlanes(x[j*s.inC*h*w:(j+1)*s.inC*h*w], s.inC, h, w, s.pad, xp)
@@ -146,6 +109,36 @@ func (s *Shift) Forward(x []float32, n, h, w int, weight, bias []float32, rectif
 				}
 			}
 		}
+	})
+}
+
+// team runs f on the engine's goroutines for a batch of n examples whose
+// products have rows rows (output channels for Forward, input channels for
+// BackwardData): one example split by rows, in panels of 12, one
+// goroutine to each part (j0 = 0, j1 = n, step 1); several examples whole,
+// goroutine w taking examples w, w+nw, … (rows [0, rows)). buf is the
+// goroutine's own buffer of at least need floats.
+func (s *Shift) team(n, rows, need int, f func(buf []float32, r0, r1, j0, j1, step int)) {
+	nw := min(s.e.threads, max(n, 2))
+	if n == 1 {
+		nw = min(nw, (rows+11)/12)
+	}
+	if len(s.bufs) < nw {
+		s.bufs = append(s.bufs, make([][]float32, nw-len(s.bufs))...)
+	}
+	Team(nw, func(iw, nw int) {
+		r0, r1, j0, step := 0, rows, iw, nw
+		if n == 1 {
+			r0, r1 = Span(rows, iw, nw, 12)
+			j0, step = 0, 1
+		}
+		if r0 == r1 {
+			return
+		}
+		if len(s.bufs[iw]) < need {
+			s.bufs[iw] = make([]float32, need)
+		}
+		f(s.bufs[iw], r0, r1, j0, n, step)
 	})
 }
 
@@ -186,27 +179,7 @@ func (s *Shift) BackwardData(dy []float32, n, h, w int, weight, dx []float32) {
 	hq, wq := oh+2*q, ow+2*q
 	cols, plane := h*wq, hq*wq
 	padded := s.outC*plane + s.k - 1
-	nw := min(s.e.threads, max(n, 2))
-	if n == 1 {
-		nw = min(nw, (s.inC+11)/12)
-	}
-	if len(s.bufs) < nw {
-		s.bufs = append(s.bufs, make([][]float32, nw-len(s.bufs))...)
-	}
-	Team(nw, func(iw, nw int) {
-		c0, c1, j0, j1, step := 0, s.inC, iw, n, nw
-		if n == 1 {
-			c0, c1 = Span(s.inC, iw, nw, 12)
-			j0, step = 0, 1
-		}
-		if c0 == c1 {
-			return
-		}
-		buf := s.bufs[iw]
-		if need := padded + s.inC*cols; len(buf) < need {
-			buf = make([]float32, need)
-			s.bufs[iw] = buf
-		}
+	s.team(n, s.inC, padded+s.inC*cols, func(buf []float32, c0, c1, j0, j1, step int) {
 		dyp, prod := buf[:padded], buf[padded:padded+(c1-c0)*cols]
 		for j := j0; j < j1; j += step {
 			padPlanes(dy[j*s.outC*oh*ow:(j+1)*s.outC*oh*ow], s.outC, oh, ow, q, dyp)

@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"bytes"
 	"fmt"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -88,7 +86,7 @@ type Winograd struct {
 	e              *Engine
 	tr             *winogradTransforms
 	inC, outC, pad int
-	weight         []float32 // a copy of the weights of the last call
+	weight         weightCopy // the weights of the last call
 	s              *WinogradScratch
 	geom           winogradGeom // of the last call (scratch: no allocation per call)
 
@@ -96,10 +94,6 @@ type Winograd struct {
 	// that of weight.
 	u         []float32
 	uOK, uRot bool
-
-	// While frozen (Freeze), weight holds the weights of every call once
-	// a call has copied them (seen), and calls do not compare them.
-	frozen, seen bool
 }
 
 // Freeze tells w whether the weights of its calls may change (on false)
@@ -107,7 +101,7 @@ type Winograd struct {
 // compares them with its copy once, at its next call, and not at the calls
 // after, keeping what it derives from them. A caller that changes the
 // weights while w is frozen gets results for the old ones.
-func (w *Winograd) Freeze(on bool) { w.frozen, w.seen = on, false }
+func (w *Winograd) Freeze(on bool) { w.weight.freeze(on) }
 
 // WinogradScratch holds the buffers of the passes: tiles and their
 // transforms (a, b, c; how they are used depends on the pass), and the
@@ -147,31 +141,14 @@ func (e *Engine) NewWinograd(m, inC, outC, pad int, s *WinogradScratch) *Winogra
 		s = new(WinogradScratch)
 	}
 	return &Winograd{e: e, tr: newWinogradTransforms(m), inC: inC, outC: outC, pad: pad,
-		weight: make([]float32, outC*inC*9), s: s}
+		weight: weightCopy{data: make([]float32, outC*inC*9)}, s: s}
 }
 
 // setWeights notes the weights of this call. The transformed weights are
 // kept while the weights equal the last call's: comparing costs a fraction
 // of transforming, and no caller can forget to say that they changed.
 func (w *Winograd) setWeights(weight []float32) {
-	if len(weight) != len(w.weight) {
-		panic(fmt.Sprintf("kernel: Winograd convolution: %d weights, want %d", len(weight), len(w.weight)))
-	}
-	if w.frozen && w.seen {
-		return
-	}
-	w.seen = w.frozen
-	// The goroutines compare (and copy) a part each: at batch 1 one core
-	// comparing the 1.3 MB of a 192-channel layer left the other idle.
-	var changed atomic.Bool
-	Team(min(w.e.threads, len(weight)/(32<<10)+1), func(iw, nw int) {
-		lo, hi := Span(len(weight), iw, nw, 16)
-		if !bytes.Equal(floatBytes(weight[lo:hi]), floatBytes(w.weight[lo:hi])) {
-			copy(w.weight[lo:hi], weight[lo:hi])
-			changed.Store(true)
-		}
-	})
-	if !changed.Load() {
+	if !w.weight.update(w.e, weight, "Winograd convolution") {
 		return
 	}
 	w.uOK = false
@@ -193,7 +170,7 @@ func (w *Winograd) transformWeights(rot, keepU bool) []float32 {
 	if keepU {
 		w.u = grow(w.u, tt*kk)
 		if !w.uOK || w.uRot != rot {
-			w.e.GemmSplit(w.e.threads, false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, w.u, kk)
+			w.e.GemmSplit(w.e.threads, false, true, tt, kk, 9, 1, gg, 9, w.weight.data, 9, 0, w.u, kk)
 			w.uOK, w.uRot = true, rot
 		}
 		return w.u[:tt*kk]
@@ -203,7 +180,7 @@ func (w *Winograd) transformWeights(rot, keepU bool) []float32 {
 	if s.owner == w && s.rot == rot {
 		return u
 	}
-	w.e.GemmSplit(w.e.threads, false, true, tt, kk, 9, 1, gg, 9, w.weight, 9, 0, u, kk)
+	w.e.GemmSplit(w.e.threads, false, true, tt, kk, 9, 1, gg, 9, w.weight.data, 9, 0, u, kk)
 	s.owner, s.rot = w, rot
 	return u
 }

@@ -74,14 +74,9 @@ func (w *Winograd) adjointGroup(dy Maps, u []float32, dx Maps, g *winogradGeom, 
 func (w *Winograd) fusedInputAdjoint(dv []float32, ldv, n0, nb int, g *winogradGeom, s *winogradBufs, dx Maps) {
 	cin := g.cin
 	T := nb * g.p
-	// The padded planes of fusedInput; the assembly adds 8 floats to each
-	// tile row (0 to the 2 past the tile).
-	rows, stride := 4*g.tilesY+2, 4*g.tilesX+4
-	plane := rows * stride
-	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
-	off := s.off
-	nw := min(g.nw, cin)
-	s.pad = grow(s.pad, nw*nb*plane)
+	// fusedInput's planes; the assembly adds 8 floats to each tile row (0
+	// to the 2 past the tile).
+	stride, plane, off, nw := w.inputTiles(nb, g, s)
 	Team(nw, func(iw, nw int) {
 		c0, c1 := Span(cin, iw, nw, 1)
 		buf := s.pad[iw*nb*plane : (iw+1)*nb*plane]

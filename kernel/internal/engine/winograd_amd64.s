@@ -86,6 +86,27 @@ GLOBL winogradConst<>(SB), RODATA|NOPTR, $16
 	ADDQ CX, AX; \
 	ADDQ CX, BX
 
+// LOAD_COLUMN loads rows p, p+R8, …, p+5·R8 (one column of the 6×6
+// matrices of 8 tiles) to Y0–Y5, leaving p+3·R8 in R9; STORE_COLUMN stores
+// Y0–Y5 back there.
+#define LOAD_COLUMN(p) \
+	LEAQ    (p)(R8*2), R9; \
+	ADDQ    R8, R9; \
+	VMOVUPS (p), Y0; \
+	VMOVUPS (p)(R8*1), Y1; \
+	VMOVUPS (p)(R8*2), Y2; \
+	VMOVUPS (R9), Y3; \
+	VMOVUPS (R9)(R8*1), Y4; \
+	VMOVUPS (R9)(R8*2), Y5
+
+#define STORE_COLUMN(p) \
+	VMOVUPS Y0, (p); \
+	VMOVUPS Y1, (p)(R8*1); \
+	VMOVUPS Y2, (p)(R8*2); \
+	VMOVUPS Y3, (R9); \
+	VMOVUPS Y4, (R9)(R8*1); \
+	VMOVUPS Y5, (R9)(R8*2)
+
 // INPUT_ROW loads row a of the 8 tiles, transposes it to x0..x5 (element b
 // of the row across the lanes), applies Bᵀ and stores the 6 results to the
 // rows of DI, DI+DX, …; DI advances 6 rows, the lanes one tile row.
@@ -163,22 +184,10 @@ TEXT ·winogradInput4x8(SB), NOSPLIT, $0-40
 	MOVQ $6, CX
 
 inputColumn:
-	LEAQ    (SI)(R8*2), R9
-	ADDQ    R8, R9
-	VMOVUPS (SI), Y0
-	VMOVUPS (SI)(R8*1), Y1
-	VMOVUPS (SI)(R8*2), Y2
-	VMOVUPS (R9), Y3
-	VMOVUPS (R9)(R8*1), Y4
-	VMOVUPS (R9)(R8*2), Y5
+	LOAD_COLUMN(SI)
 	BT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
-	VMOVUPS Y0, (SI)
-	VMOVUPS Y1, (SI)(R8*1)
-	VMOVUPS Y2, (SI)(R8*2)
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, (R9)(R8*1)
-	VMOVUPS Y5, (R9)(R8*2)
-	ADDQ    DX, SI
+	STORE_COLUMN(SI)
+	ADDQ DX, SI
 	DECQ    CX
 	JNZ     inputColumn
 	VZEROUPPER
@@ -242,14 +251,7 @@ TEXT ·winogradOutput4x8(SB), NOSPLIT, $0-44
 	MOVQ $6, CX
 
 outputColumn:
-	LEAQ    (DI)(R8*2), R9
-	ADDQ    R8, R9
-	VMOVUPS (DI), Y0
-	VMOVUPS (DI)(R8*1), Y1
-	VMOVUPS (DI)(R8*2), Y2
-	VMOVUPS (R9), Y3
-	VMOVUPS (R9)(R8*1), Y4
-	VMOVUPS (R9)(R8*2), Y5
+	LOAD_COLUMN(DI)
 	AT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y7, (DI)(R8*1)
@@ -455,22 +457,10 @@ TEXT ·winogradInputAdjoint4x8(SB), NOSPLIT, $0-40
 	MOVQ $6, CX
 
 adjointColumn:
-	LEAQ    (DI)(R8*2), R9
-	ADDQ    R8, R9
-	VMOVUPS (DI), Y0
-	VMOVUPS (DI)(R8*1), Y1
-	VMOVUPS (DI)(R8*2), Y2
-	VMOVUPS (R9), Y3
-	VMOVUPS (R9)(R8*1), Y4
-	VMOVUPS (R9)(R8*2), Y5
+	LOAD_COLUMN(DI)
 	B6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, (DI)(R8*1)
-	VMOVUPS Y2, (DI)(R8*2)
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, (R9)(R8*1)
-	VMOVUPS Y5, (R9)(R8*2)
-	ADDQ    DX, DI
+	STORE_COLUMN(DI)
+	ADDQ DX, DI
 	DECQ    CX
 	JNZ     adjointColumn
 

@@ -74,20 +74,28 @@ func tileOffsets(off []int, nb, tilesY, tilesX, stride, plane int) []int {
 	return off[:T]
 }
 
+// inputTiles lays out the 6×6 input tiles of nb examples for fusedInput
+// and its adjoint: padded planes (one set per goroutine, nw of them, in
+// s.pad) of rows −pad … 4·tilesY+1−pad and columns −pad … 4·tilesX+3−pad,
+// stride floats a row and plane floats a plane (the assembly reads or adds
+// 8 floats of each tile row of 6), and each tile's offset in off.
+func (w *Winograd) inputTiles(nb int, g *winogradGeom, s *winogradBufs) (stride, plane int, off []int, nw int) {
+	rows := 4*g.tilesY + 2
+	stride = 4*g.tilesX + 4
+	plane = rows * stride
+	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
+	nw = min(g.nw, g.cin)
+	s.pad = grow(s.pad, nw*nb*plane)
+	return stride, plane, s.off, nw
+}
+
 // fusedInput sets v (36 × cin·T, rows ldv apart) to Bᵀ d B for the tiles of
 // examples [n0, n0+nb) of x (padded by g.pad): V's columns c·T + j·p + tile,
 // as im2tile and the Bᵀ⊗Bᵀ GEMM of the dense path.
 func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, s *winogradBufs, v []float32, ldv int) {
 	cin := g.cin
 	T := nb * g.p
-	// A padded plane: rows −pad … 4·tilesY+1−pad, columns −pad …
-	// 4·tilesX+3−pad (the assembly loads 8 floats from each tile row of 6).
-	rows, stride := 4*g.tilesY+2, 4*g.tilesX+4
-	plane := rows * stride
-	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
-	off := s.off
-	nw := min(g.nw, cin)
-	s.pad = grow(s.pad, nw*nb*plane)
+	stride, plane, off, nw := w.inputTiles(nb, g, s)
 	Team(nw, func(iw, nw int) {
 		c0, c1 := Span(cin, iw, nw, 1)
 		buf := s.pad[iw*nb*plane : (iw+1)*nb*plane]

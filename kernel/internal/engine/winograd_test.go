@@ -348,7 +348,7 @@ func TestWinogradBuffersReused(t *testing.T) {
 		wg.BackwardWeights(x.maps(), dy.maps(), dw, db)
 	}
 	buffers := func() (p []*float32) {
-		for _, b := range [][]float32{wg.weight, wg.s.a, wg.s.b, wg.s.c, wg.s.u} {
+		for _, b := range [][]float32{wg.weight.data, wg.s.a, wg.s.b, wg.s.c, wg.s.u} {
 			p = append(p, &b[0])
 		}
 		return p
