@@ -55,13 +55,27 @@ func (j *job) wait() {
 	j.done.Wait()
 }
 
-// worker is one goroutine of the pool: part w of job j once next is set.
+// worker is one goroutine of the pool: part w of the job in slot.
+//
+// slot is nil while the worker looks for a part, the job once a Team has
+// handed it one, and asleep while the worker sleeps on wake. Worker and Team
+// change it only with atomic read-modify-writes of that one word (the
+// worker's CompareAndSwap from nil to asleep, the Team's Swap in of its
+// job), which every processor orders: either the Team's Swap comes first
+// and the worker's CompareAndSwap fails, or the Team's Swap returns asleep
+// and it sends the one token that the sleeping worker waits for. (Before,
+// a flag for sleeping stood beside the job's pointer, each side storing
+// one and then loading the other; once, in CI under qemu-aarch64, a Team
+// then waited ten minutes on a worker asleep with a job in hand. One word
+// changed only by read-modify-writes needs no ordering between two.)
 type worker struct {
-	next     atomic.Pointer[job]
-	w        int           // the part of next to run; written before next
-	sleeping atomic.Bool   // waiting on wake, not spinning
-	wake     chan struct{} // a token per wake-up (capacity 1)
+	slot atomic.Pointer[job]
+	w    int           // the part of slot's job to run; written before the job
+	wake chan struct{} // a token per wake-up (capacity 1)
 }
+
+// asleep is slot's value while its worker sleeps.
+var asleep = new(job)
 
 // pool holds the idle workers; it grows to the most parts ever run at once
 // (Threads() − 1 in the kernel) and never shrinks.
@@ -95,12 +109,8 @@ func (p *pool) start(j *job, w int) bool {
 		go wk.loop()
 	}
 	wk.w = w
-	wk.next.Store(j)
-	if wk.sleeping.Load() {
-		select {
-		case wk.wake <- struct{}{}:
-		default: // a token is already there
-		}
+	if wk.slot.Swap(j) == asleep {
+		wk.wake <- struct{}{}
 	}
 	return true
 }
@@ -110,7 +120,7 @@ func (p *pool) start(j *job, w int) bool {
 func (wk *worker) loop() {
 	for {
 		j := wk.await()
-		wk.next.Store(nil)
+		wk.slot.Store(nil)
 		j.run(wk.w)
 		workers.mu.Lock()
 		workers.idle = append(workers.idle, wk)
@@ -119,31 +129,24 @@ func (wk *worker) loop() {
 }
 
 // await returns the next job: it spins for spinFor, then sleeps until woken.
-// Setting sleeping and then looking at next once more, against start's
-// setting next and then looking at sleeping, loses no wake-up; a token left
-// by a wake-up that was not needed only makes the next sleep spin once
-// more.
 func (wk *worker) await() *job {
-	for {
-		if workers.spinning.Add(1) < int32(runtime.GOMAXPROCS(0)) {
-			deadline := time.Now().Add(spinFor)
-			for i := 0; ; i++ {
-				if j := wk.next.Load(); j != nil {
-					workers.spinning.Add(-1)
-					return j
-				}
-				if i%64 == 63 && time.Now().After(deadline) {
-					break
-				}
+	if workers.spinning.Add(1) < int32(runtime.GOMAXPROCS(0)) {
+		deadline := time.Now().Add(spinFor)
+		for i := 0; ; i++ {
+			if j := wk.slot.Load(); j != nil {
+				workers.spinning.Add(-1)
+				return j
+			}
+			if i%64 == 63 && time.Now().After(deadline) {
+				break
 			}
 		}
-		workers.spinning.Add(-1)
-		wk.sleeping.Store(true)
-		if j := wk.next.Load(); j != nil {
-			wk.sleeping.Store(false)
-			return j
-		}
-		<-wk.wake
-		wk.sleeping.Store(false)
 	}
+	workers.spinning.Add(-1)
+	if wk.slot.CompareAndSwap(nil, asleep) {
+		// The Team that hands this worker a job swaps it in for asleep
+		// and then sends the token.
+		<-wk.wake
+	}
+	return wk.slot.Load()
 }

@@ -39,6 +39,15 @@ func TestTeam(t *testing.T) {
 			time.Sleep(3 * spinFor) // the workers have gone to sleep
 		}
 	})
+	t.Run("falling-asleep", func(t *testing.T) {
+		// Teams about spinFor apart, so that their parts often reach a
+		// worker just as it gives up spinning: the race between the
+		// worker's going to sleep and the Team's handing it a part.
+		for i := range 300 {
+			check(t, 2+i%2)
+			time.Sleep(spinFor * time.Duration(80+i%40) / 100)
+		}
+	})
 	t.Run("nested", func(t *testing.T) {
 		var total atomic.Int32
 		Team(3, func(w, nw int) {
