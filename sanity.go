@@ -109,11 +109,11 @@ func SanityChecks(n *kernel.Net, x *kernel.Tensor, methods []Method, o Randomiza
 	if len(s.Layers) == 0 {
 		return nil, fmt.Errorf("allcnn: %s has no convolution to randomize: %w", n.Spec.Name, ErrRequest)
 	}
-	work, err := copyNet(n)
+	work, err := n.Clone()
 	if err != nil {
 		return nil, err
 	}
-	random, err := copyNet(n)
+	random, err := n.Clone()
 	if err != nil {
 		return nil, err
 	}
@@ -195,19 +195,6 @@ func SanityChecks(n *kernel.Net, x *kernel.Tensor, methods []Method, o Randomiza
 
 // randomSeed is mixed into Randomization.Seed: "sanity" in ASCII.
 const randomSeed = 0x73616e697479
-
-// copyNet builds n's spec again, with n's options, and copies every tensor.
-func copyNet(n *kernel.Net) (*kernel.Net, error) {
-	c, err := n.Options().Build(n.Spec)
-	if err != nil {
-		return nil, err
-	}
-	dst := c.Tensors()
-	for i, p := range n.Tensors() {
-		copy(dst[i].Data, p.Data)
-	}
-	return c, nil
-}
 
 // setLayer copies the weights and bias of layer l from src to dst.
 func setLayer(dst, src *kernel.Net, l string) {

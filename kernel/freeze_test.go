@@ -136,3 +136,30 @@ func TestFreeze(t *testing.T) {
 		t.Fatal("the first pass after Freeze ran on the weights of before")
 	}
 }
+
+// TestClone: a clone computes what its net computes, bit for bit, owns its
+// tensors, and cloning leaves a frozen net frozen.
+func TestClone(t *testing.T) {
+	n := freezeNet(t)
+	x := randTensor(newRNG(6), 1, 1, 3, 32, 32)
+	n.Freeze()
+	c, err := n.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Frozen() || c.Frozen() {
+		t.Fatalf("after Clone: net frozen %v, clone frozen %v; want true, false", n.Frozen(), c.Frozen())
+	}
+	wantY, wantG := passes(t, n, x)
+	if y, g := passes(t, c, x); !slices.Equal(y, wantY) || !slices.Equal(g, wantG) {
+		t.Fatal("the clone's logits or guided map differ from its net's")
+	}
+	for _, p := range c.Params() {
+		for i := range p.Data {
+			p.Data[i] = 0
+		}
+	}
+	if y, _ := passes(t, n, x); !slices.Equal(y, wantY) {
+		t.Fatal("zeroing the clone's weights changed its net's logits")
+	}
+}

@@ -167,6 +167,21 @@ func (n *Net) tensors() []*Param {
 	return ps
 }
 
+// Clone builds n's spec again, on n's options, with a copy of every tensor
+// of n (Tensors): a net whose weights can change without touching n's. It
+// reads n's tensors without thawing n.
+func (n *Net) Clone() (*Net, error) {
+	c, err := n.build(n.Spec)
+	if err != nil {
+		return nil, err
+	}
+	src := n.tensors()
+	for i, p := range c.tensors() {
+		copy(p.Data, src[i].Data)
+	}
+	return c, nil
+}
+
 // Param finds a tensor by name ("conv1.weight", "bn1.running_var"). It
 // thaws a frozen net (Freeze).
 func (n *Net) Param(name string) *Param {

@@ -108,14 +108,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if net, err = kernel.FoldBatchNorm(tnet); err != nil {
 			return err
 		}
-	} else {
-		if net, err = opts.Build(*s); err != nil {
-			return err
-		}
-		dst := net.Tensors()
-		for i, t := range tnet.Tensors() {
-			copy(dst[i].Data, t.Data)
-		}
+	} else if net, err = tnet.Clone(); err != nil {
+		return err
 	}
 	p, _ := s.ParamCount()
 	r := benchResult{Model: s.Name, Backend: info.Backend, Threads: info.Threads, Params: p, Batch: *batch, Repetitions: *runs, Winograd: *winograd, AVX512: info.Sgemm == "avx512", Sgemm: info.Sgemm, Norm: *norm}

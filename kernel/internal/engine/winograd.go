@@ -322,6 +322,20 @@ func (w *Winograd) groups(g *winogradGeom, perTile int, run func(g *winogradGeom
 	}
 }
 
+// products sets out[ξ] = op(U[ξ]) · in[ξ] for the t² matrices, split over
+// up to nw goroutines by ξ: op(U[ξ]) is m × k (U[ξ] itself, rows ldu apart,
+// or its transpose if transU), in[ξ] k × T and out[ξ] m × T, the ξ-th of
+// each ldIn and ldOut floats apart.
+func (w *Winograd) products(nw int, transU bool, m, k, T int, u []float32, ldu int, in []float32, ldIn int, out []float32, ldOut int) {
+	tt := w.tr.t * w.tr.t
+	Team(min(nw, tt), func(iw, nw int) {
+		x0, x1 := Span(tt, iw, nw, 1)
+		for xi := x0; xi < x1; xi++ {
+			w.e.Gemm(transU, false, m, T, k, 1, u[xi*m*k:], ldu, in[xi*ldIn:], T, 0, out[xi*ldOut:], T)
+		}
+	})
+}
+
 // convolveGroup is convolve's work on examples [n0, n0+nb) (a group of g),
 // on g.nw goroutines and the buffers bf.
 func (w *Winograd) convolveGroup(x Maps, u []float32, transU bool, bias []float32, rectify bool, y Maps, g *winogradGeom, bf *winogradBufs, n0, nb int) {
@@ -355,12 +369,7 @@ func (w *Winograd) convolveGroup(x Maps, u []float32, transU bool, bias []float3
 		w.e.GemmSplit(g.nw, false, true, tt, cin*T, tt, 1, w.tr.bb, tt, d, tt, 0, v, cin*T)
 	}
 	prod := bf.a[:tt*ldm]
-	Team(min(g.nw, tt), func(iw, nw int) {
-		x0, x1 := Span(tt, iw, nw, 1)
-		for xi := x0; xi < x1; xi++ {
-			w.e.Gemm(transU, false, cout, T, cin, 1, u[xi*cout*cin:], ldu, v[xi*ldv:], T, 0, prod[xi*ldm:], T)
-		}
-	})
+	w.products(g.nw, transU, cout, cin, T, u, ldu, v, ldv, prod, ldm)
 	if w.fused() {
 		w.fusedOutput(prod, ldm, n0, nb, g, bf, bias, rectify, y)
 		return

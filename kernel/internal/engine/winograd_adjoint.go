@@ -57,12 +57,8 @@ func (w *Winograd) adjointGroup(dy Maps, u []float32, dx Maps, g *winogradGeom, 
 	bf.b = grow(bf.b, tt*ldm)
 	dm, dv := bf.b[:tt*ldm], bf.a[:tt*ldv]
 	w.fusedGradOutput(dy, n0, nb, g, bf, dm, ldm)
-	Team(min(g.nw, tt), func(iw, nw int) {
-		x0, x1 := Span(tt, iw, nw, 1)
-		for xi := x0; xi < x1; xi++ {
-			w.e.Gemm(true, false, cin, T, cout, 1, u[xi*cout*cin:], cin, dm[xi*ldm:], T, 0, dv[xi*ldv:], T)
-		}
-	})
+	// dV[ξ] = U[ξ]ᵀ · dM[ξ]: U[ξ] is cout × cin.
+	w.products(g.nw, true, cin, cout, T, u, cin, dm, ldm, dv, ldv)
 	w.fusedInputAdjoint(dv, ldv, n0, nb, g, bf, dx)
 }
 
