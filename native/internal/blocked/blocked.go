@@ -117,37 +117,52 @@ func (d *Driver) Multiply(tA, tB blas.Transpose, m, n, k int, alpha float32, a [
 			}
 		}
 	}
-	buf := d.getBuffers()
-	defer d.putBuffers(buf)
 	p := product{d: d, a: a, lda: lda, transA: tA != blas.NoTrans, direct: alpha == 1,
-		b: b, ldb: ldb, transB: tB != blas.NoTrans, c: c, ldc: ldc, buf: buf}
+		b: b, ldb: ldb, transB: tB != blas.NoTrans, c: c, ldc: ldc}
 	for jc := 0; jc < n; jc += d.NC {
 		nb := min(d.NC, n-jc)
 		for pc := 0; pc < k; pc += d.KC {
 			kb := min(d.KC, k-pc)
 			if p.transB {
-				d.packB(buf.b, b, ldb, true, pc, jc, kb, nb)
+				d.packB(p.bufs().b, b, ldb, true, pc, jc, kb, nb)
 			} else if cols := d.rest(nb); cols != 0 {
 				// Only a last panel of fewer than Narrow columns (or fewer
 				// than NR, without the Narrow a narrow panel takes) is
 				// packed and zero-filled; the kernels read full panels in
 				// place.
-				d.packB(buf.b, b, ldb, false, pc, jc+nb-cols, kb, cols)
+				d.packB(p.bufs().b, b, ldb, false, pc, jc+nb-cols, kb, cols)
 			}
 			add := beta != 0 || pc > 0
 			for ic := 0; ic < m; ic += d.MC {
 				mb := min(d.MC, m-ic)
 				if !p.direct {
-					d.packA(buf.a, a, lda, p.transA, ic, pc, mb, kb, alpha)
+					d.packA(p.bufs().a, a, lda, p.transA, ic, pc, mb, kb, alpha)
 				} else if rows := mb % d.MR; rows != 0 {
 					// Only a last panel of fewer than MR rows is packed (and
 					// zero-filled); the kernel reads full panels in place.
-					d.packA(buf.a, a, lda, p.transA, ic+mb-rows, pc, rows, kb, 1)
+					d.packA(p.bufs().a, a, lda, p.transA, ic+mb-rows, pc, rows, kb, 1)
 				}
 				p.macro(ic, jc, pc, mb, nb, kb, add)
 			}
 		}
 	}
+	if p.buf != nil {
+		d.putBuffers(p.buf)
+	}
+}
+
+// bufs returns the call's packing buffers, taking them at the first need: a
+// product whose panels are all read in place takes none, and so never
+// touches the lock that the goroutines' calls share, whose cache line
+// otherwise crosses between the cores at every small product of a batch-1
+// pass (All-CNN-C: batch-1 inference −1.5%, guided maps −1.4%, medians of
+// 2000 pairs of passes alternating the two ways; a profile of many small
+// products had put 7% of their time in the lock).
+func (p *product) bufs() *buffers {
+	if p.buf == nil {
+		p.buf = p.d.getBuffers()
+	}
+	return p.buf
 }
 
 // product is one call's operands.
@@ -166,26 +181,28 @@ type product struct {
 	transB bool
 	c      []float32
 	ldc    int
-	buf    *buffers
+	buf    *buffers // nil until bufs is first called
 }
 
 // macro multiplies the mb×kb block of op(A) at (ic, pc), packed or in place,
 // by the kb×nb block of B at (pc, jc) into C at (ic, jc), tile by tile.
 func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
-	d, buf := p.d, p.buf
+	d := p.d
 	mr, nr := d.MR, d.NR
 	for jr := 0; jr < nb; {
 		// The panel of B: NR columns packed (a transposed B), NR or Narrow
 		// columns in place, or the last rest(nb) columns packed.
 		cols, kern, narrow := min(nr, nb-jr), d.Wide, false
-		bp, bs := &buf.b[jr*kb], 4*nr
+		var bp *float32
+		bs := 4 * nr
 		switch {
 		case p.transB:
+			bp = &p.buf.b[jr*kb]
 		case nb-jr == d.rest(nb):
 			// Fewer than Narrow columns take the narrow kernel on the
 			// packed panel (it reads the first Narrow floats of each
 			// row): 36 columns cost 32 + 16, not 32 + 32.
-			bp = &buf.b[0]
+			bp = &p.buf.b[0]
 			kern = d.NarrowKernel
 		case cols < nr:
 			cols, kern, narrow = d.Narrow, d.NarrowKernel, true
@@ -200,9 +217,9 @@ func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 			rs, ks := 4, 4*mr
 			switch {
 			case !p.direct:
-				ap = &buf.a[ir*kb]
+				ap = &p.buf.a[ir*kb]
 			case rows < mr:
-				ap = &buf.a[0]
+				ap = &p.buf.a[0]
 			case p.transA:
 				// op(A)[i][q] = a[q·lda + i]
 				ap, ks = &p.a[pc*p.lda+ic+ir], 4*p.lda
@@ -216,10 +233,11 @@ func (p *product) macro(ic, jc, pc, mb, nb, kb int, add bool) {
 			}
 			// A partial tile: multiply into the scratch tile, then copy the
 			// part that exists.
-			kern(kb, ap, rs, ks, bp, bs, &buf.tile[0], nr, false)
+			tile := p.bufs().tile
+			kern(kb, ap, rs, ks, bp, bs, &tile[0], nr, false)
 			for i := range rows {
 				dst := p.c[ct+i*p.ldc : ct+i*p.ldc+cols]
-				src := buf.tile[i*nr : i*nr+cols]
+				src := tile[i*nr : i*nr+cols]
 				if add {
 					for j, v := range src {
 						dst[j] += v
