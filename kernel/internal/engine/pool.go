@@ -34,9 +34,14 @@ func newJob(f func(w, nw int), nw int) *job {
 	return j
 }
 
-// run is part w of the job, on whichever goroutine takes it.
+// run is part w of the job, on a goroutine of its own.
 func (j *job) run(w int) {
 	j.f(w, j.nw)
+	j.finish()
+}
+
+// finish reports one part done.
+func (j *job) finish() {
 	j.pending.Add(-1)
 	j.done.Done()
 }
@@ -55,33 +60,43 @@ func (j *job) wait() {
 	j.done.Wait()
 }
 
-// worker is one goroutine of the pool: part w of the job in slot.
+// worker is one goroutine of the pool, the one that runs part w of the
+// Teams it is handed.
 //
-// slot is nil while the worker looks for a part, the job once a Team has
-// handed it one, and asleep while the worker sleeps on wake. Worker and Team
-// change it only with atomic read-modify-writes of that one word (the
-// worker's CompareAndSwap from nil to asleep, the Team's Swap in of its
-// job), which every processor orders: either the Team's Swap comes first
-// and the worker's CompareAndSwap fails, or the Team's Swap returns asleep
-// and it sends the one token that the sleeping worker waits for. (Before,
-// a flag for sleeping stood beside the job's pointer, each side storing
-// one and then loading the other; once, in CI under qemu-aarch64, a Team
-// then waited ten minutes on a worker asleep with a job in hand. One word
-// changed only by read-modify-writes needs no ordering between two.)
+// slot is nil while the worker is free and looks for a part, the job from
+// the moment a Team hands it one until the worker has run its part, and
+// asleep while the worker sleeps on wake. Worker and Team change it only
+// with atomic read-modify-writes or, for the worker's release of a job it
+// has run, a store to a word that no Team changes while it holds a job;
+// every processor orders those: either the Team's CompareAndSwap from nil
+// comes first and the worker's own, from nil to asleep, fails, or the
+// worker's does and the Team swaps its job in for asleep and sends the one
+// token that the sleeping worker waits for. (Before, a flag for sleeping
+// stood beside the job's pointer, each side storing one and then loading
+// the other; once, in CI under qemu-aarch64, a Team then waited ten
+// minutes on a worker asleep with a job in hand.) A Team that finds its
+// worker's slot holding another job (a Team inside a Team, or Teams of
+// several goroutines at once) runs that part on a new goroutine.
 type worker struct {
 	slot atomic.Pointer[job]
-	w    int           // the part of slot's job to run; written before the job
+	w    int           // the part this worker runs
 	wake chan struct{} // a token per wake-up (capacity 1)
 }
 
 // asleep is slot's value while its worker sleeps.
 var asleep = new(job)
 
-// pool holds the idle workers; it grows to the most parts ever run at once
-// (Threads() − 1 in the kernel) and never shrinks.
+// maxPooled is how many parts of a Team the pool runs (parts 1 …
+// maxPooled); parts past it take new goroutines.
+const maxPooled = 64
+
+// pool holds one worker for each part of a Team but the caller's, made at
+// the first Team with that many parts. Each part has its worker, so that a
+// Team hands over its parts without a lock: at batch 1 the two cores meet
+// some fifteen times a pass, and a lock's cache line then crossed between
+// them at every meeting, twice.
 type pool struct {
-	mu   sync.Mutex
-	idle []*worker
+	parts [maxPooled]atomic.Pointer[worker]
 	// spinning counts the workers looking for a part; no more than
 	// GOMAXPROCS − 1 do, so that a spinning worker never keeps a caller off
 	// a P.
@@ -90,41 +105,42 @@ type pool struct {
 
 var workers pool
 
-// start hands part w of j to an idle worker, or to a new one, and reports
-// whether it did; it does not where a process has one P (the part would
-// wait for the caller's P anyway) or while another Team is spinning up.
+// start hands part w of j to its worker and reports whether it did; it
+// does not where the worker is running another part, where a process has
+// one P (the part would wait for the caller's P anyway), or past
+// maxPooled.
 func (p *pool) start(j *job, w int) bool {
-	if runtime.GOMAXPROCS(0) < 2 {
+	if runtime.GOMAXPROCS(0) < 2 || w > maxPooled {
 		return false
 	}
-	p.mu.Lock()
-	var wk *worker
-	if n := len(p.idle); n > 0 {
-		wk = p.idle[n-1]
-		p.idle = p.idle[:n-1]
-	}
-	p.mu.Unlock()
+	wk := p.parts[w-1].Load()
 	if wk == nil {
-		wk = &worker{wake: make(chan struct{}, 1)}
-		go wk.loop()
+		wk = &worker{w: w, wake: make(chan struct{}, 1)}
+		if p.parts[w-1].CompareAndSwap(nil, wk) {
+			go wk.loop()
+		} else {
+			wk = p.parts[w-1].Load()
+		}
 	}
-	wk.w = w
-	if wk.slot.Swap(j) == asleep {
+	if wk.slot.CompareAndSwap(nil, j) {
+		return true
+	}
+	if wk.slot.CompareAndSwap(asleep, j) {
 		wk.wake <- struct{}{}
+		return true
 	}
-	return true
+	return false
 }
 
-// loop runs parts as they come, returning the worker to the idle list after
-// each.
+// loop runs parts as they come. It frees the slot before it reports the
+// part done, so that the Team's caller, once it sees every part done, finds
+// the worker free for its next Team.
 func (wk *worker) loop() {
 	for {
 		j := wk.await()
+		j.f(wk.w, j.nw)
 		wk.slot.Store(nil)
-		j.run(wk.w)
-		workers.mu.Lock()
-		workers.idle = append(workers.idle, wk)
-		workers.mu.Unlock()
+		j.finish()
 	}
 }
 

@@ -96,3 +96,13 @@ func TestTeamWrites(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTeam times a Team of two empty parts: what a split of one
+// layer's work between two cores costs beyond the work (the hand-over to a
+// spinning worker and back).
+func BenchmarkTeam(b *testing.B) {
+	var sink [2]int
+	for b.Loop() {
+		Team(2, func(w, nw int) { sink[w]++ })
+	}
+}
