@@ -40,13 +40,19 @@ type Config struct {
 	// ChunkFloats bounds one goroutine's lowered input (im2col columns or
 	// Winograd tiles) in floats; default 4<<20 (16 MiB).
 	ChunkFloats int
-	// MinTiles is the fewest tiles a Winograd group of examples aims for:
-	// they are the columns of the t² products, and below about a hundred a
-	// BLAS spends more time packing than multiplying. Default 512: against
-	// 128, measured on All-CNN-C at batch 64 with OpenBLAS and two
-	// goroutines, alternating runs, it made the forward passes of the 3×3
-	// layers 4% faster and the backward passes 5% (conv2's forward 13%),
-	// for some 45 MiB more scratch, shared by the net's layers.
+	// MinTiles is the fewest tiles a Winograd group of examples aims for,
+	// the goroutines' groups together (each goroutine's group aims for
+	// MinTiles/Threads): the tiles are the columns of the t² products.
+	// Default 64, so that on All-CNN-C at batch 64 each of two goroutines
+	// multiplies 32 columns on the 16×16 maps (one full panel of the
+	// AVX-512 Sgemm) and one example's 64 on the 32×32 map, and a group's
+	// transformed tiles stay near the core (conv5's V is 0.9 MB). Against
+	// 512, the default when OpenBLAS packed every product (it made those
+	// products longer, for 45 MiB more scratch), with pairs of batch-64
+	// passes on one net alternating the two (150 pairs, AVX-512 host, 2
+	// goroutines): inference −10% with the AVX-512 Sgemm (faster in 92% of
+	// the pairs; 128 −7%, 48 −8%, 32 −1.5%), −6.5% with the AVX2 one, −2.9%
+	// with OpenBLAS; a training step −6.4% (60 pairs).
 	MinTiles int
 	// NoAsm keeps every loop in Go, as on a CPU without AVX2.
 	NoAsm bool
@@ -81,7 +87,7 @@ func New(c Config) *Engine {
 		e.chunkFloats = 4 << 20
 	}
 	if e.minTiles < 1 {
-		e.minTiles = 512
+		e.minTiles = 64
 	}
 	if !c.NoAsm {
 		e.rectifyAsm, e.affineAsm, e.phaseAsm, e.winogradAsm = hasAVX2, hasAVX2 && hasFMA, hasAVX2, hasAVX2 && hasFMA
