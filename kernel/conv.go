@@ -27,10 +27,15 @@ type Conv2D struct {
 	eng *engine.Engine // how it computes (Options)
 
 	// Winograd F(m×m, 3×3) for 3×3, stride-1 layers where it pays (see
-	// internal/engine/winograd.go): wino for the forward pass and the
-	// weight gradient, winoData for the input gradient (its map may want
-	// another tile size), with scratch buffers that Build shares among a
-	// net's layers.
+	// internal/engine/winograd.go): tiles holds the runners of the forward
+	// pass and the weight gradient by tile size (F(2×2), F(4×4)), made as
+	// passes need them (inference may take F(4×4) where training and the
+	// weight gradient take F(2×2): engine.ForwardTile), and wino is the
+	// last forward pass's, whose U the input gradient reads as its adjoint;
+	// winoData computes the input gradient where it is not the adjoint
+	// (its map may want another tile size). Build shares the scratch
+	// buffers among a net's layers.
+	tiles          [2]*engine.Winograd
 	wino, winoData *engine.Winograd
 	scratch        *engine.WinogradScratch
 	// shift multiplies shifted views of the input, one product per tap,
@@ -44,7 +49,7 @@ type Conv2D struct {
 // convolutions, and to those it makes later.
 func (l *Conv2D) freeze(on bool) {
 	l.frozen = on
-	for _, w := range []*engine.Winograd{l.wino, l.winoData} {
+	for _, w := range []*engine.Winograd{l.tiles[0], l.tiles[1], l.winoData} {
 		if w != nil {
 			w.Freeze(on)
 		}
@@ -245,16 +250,22 @@ func scatter(buf []float32, c, p, n0, nb int, t *Tensor) {
 	}
 }
 
-// winograd returns the Winograd runner of a pass whose output is side×side
-// (made or remade for that side's tile size), or nil where im2col is faster.
-func (l *Conv2D) winograd(w **engine.Winograd, g convGeom, side int) *engine.Winograd {
+// tiled returns the runner of tile m (2 or 4) for the forward pass or the
+// weight gradient (made at its first use), or nil where im2col is faster.
+func (l *Conv2D) tiled(g convGeom, m int) *engine.Winograd {
+	return l.winograd(&l.tiles[m/4], g, m)
+}
+
+// winograd returns the Winograd runner of a pass with output tile m (made
+// or remade for that tile size), or nil where im2col is faster.
+func (l *Conv2D) winograd(w **engine.Winograd, g convGeom, m int) *engine.Winograd {
 	if !l.eng.Winograd() || !engine.WinogradOK(l.K, l.S, l.Pad) || !engine.WinogradPays(l.InC, g.n, g.oh, g.ow) {
 		return nil
 	}
 	if l.scratch == nil {
 		l.scratch = new(engine.WinogradScratch)
 	}
-	if m := engine.WinogradTile(side); *w == nil || (*w).Tile() != m {
+	if *w == nil || (*w).Tile() != m {
 		*w = l.eng.NewWinograd(m, l.InC, l.OutC, l.Pad, l.scratch)
 		(*w).Freeze(l.frozen)
 	}
@@ -283,7 +294,13 @@ func (l *Conv2D) forward(x *Tensor, train, rectify bool) *Tensor {
 	g := l.geom(x)
 	l.x = x
 	l.y = reuse(l.y, g.n, l.OutC, g.oh, g.ow)
-	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
+	// Training keeps the tile of its weight gradient (ForwardTile).
+	m := engine.WinogradTile(min(g.oh, g.ow))
+	if !train {
+		m = l.eng.ForwardTile(min(g.oh, g.ow))
+	}
+	l.wino = l.tiled(g, m)
+	if w := l.wino; w != nil {
 		w.Forward(maps(x), l.Weight.Data, l.Bias.Data, maps(l.y), !train, rectify)
 		return l.y
 	}
@@ -318,9 +335,15 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 	if ps.Input {
 		l.dx = reuse(l.dx, x.Shape...)
 	}
-	if w := l.winograd(&l.wino, g, min(g.oh, g.ow)); w != nil {
+	// The backward pass takes the tile of the forward pass before it, whose
+	// U the adjoint input gradient reads.
+	m := engine.WinogradTile(min(g.oh, g.ow))
+	if l.wino != nil {
+		m = l.wino.Tile()
+	}
+	if w := l.tiled(g, m); w != nil {
 		if ps.Params {
-			w.BackwardWeights(maps(x), maps(dy), l.Weight.Grad, l.Bias.Grad)
+			l.tiled(g, engine.WinogradTile(min(g.oh, g.ow))).BackwardWeights(maps(x), maps(dy), l.Weight.Grad, l.Bias.Grad)
 		}
 		if !ps.Input {
 			return nil
@@ -332,7 +355,7 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 			w.BackwardDataAdjoint(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
 			return l.dx
 		}
-		l.winograd(&l.winoData, g, min(g.h, g.w)).BackwardData(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
+		l.winograd(&l.winoData, g, engine.WinogradTile(min(g.h, g.w))).BackwardData(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
 		return l.dx
 	}
 	// The input gradient by shifted views where the forward pass would take

@@ -92,6 +92,53 @@ func TestConv2DUsesWinograd(t *testing.T) {
 		}
 		requireEqual(t, c.data, conv.winoData.Tile(), fmt.Sprintf("%+v: input-gradient tile", c))
 	}
+	// A 6×6 output: with the fused transforms (where the adjoint runs) an
+	// inference pass takes F(4×4), and the passes after it too but the
+	// weight gradient, which a Winograd of its own keeps on F(2×2);
+	// training keeps F(2×2) throughout, as does every pass without them.
+	conv8 := NewConv2D("c", 16, 3, 3, 1, 1)
+	conv8.Forward(randTensor(newRNG(1), 1, 4, 16, 8, 8), false)
+	fused := conv8.wino.AdjointOK()
+	for _, pad := range []int{0, 1} {
+		for _, train := range []bool{true, false} {
+			conv, ref := NewConv2D("c", 16, 3, 3, 1, pad), NewConv2D("c", 16, 3, 3, 1, pad)
+			ref.eng = Options{Conv: ConvIm2col}.engine()
+			rng := newRNG(3)
+			for i := range conv.Weight.Data {
+				conv.Weight.Data[i] = float32(rng.NormFloat64() / 12)
+			}
+			copy(ref.Weight.Data, conv.Weight.Data)
+			x := randTensor(newRNG(1), 1, 8, 16, 8-2*pad, 8-2*pad)
+			y := conv.Forward(x, train)
+			requireEqual(t, 6, y.Shape[3], "output side")
+			dy := randTensor(newRNG(2), 1, y.Shape...)
+			dx := conv.Backward(dy, Pass{Params: true, Input: true})
+			fwd := 2
+			if fused && !train {
+				fwd = 4
+			}
+			what := fmt.Sprintf("6×6 pad %d train %v", pad, train)
+			requireEqual(t, fwd, conv.wino.Tile(), what+": forward tile")
+			if conv.tiles[0] == nil || conv.tiles[1] != nil && (train || !fused) {
+				t.Errorf("%s: runners made %v, want F(2×2)'s and F(4×4)'s only for inference", what, conv.tiles)
+			}
+			// The passes, each on its tile, agree with im2col.
+			wantY := ref.Forward(x, train)
+			wantDx := ref.Backward(dy, Pass{Params: true, Input: true})
+			for _, v := range []struct {
+				pass      string
+				got, want []float32
+			}{{"forward", y.Data, wantY.Data}, {"input grad", dx.Data, wantDx.Data}, {"weight grad", conv.Weight.Grad, ref.Weight.Grad}} {
+				scale := 0.0
+				for _, w := range v.want {
+					scale = math.Max(scale, math.Abs(float64(w)))
+				}
+				if d := maxDiff(v.got, v.want); d > 1e-5*scale {
+					t.Errorf("%s: %s differs from im2col by %.3g (scale %.3g)", what, v.pass, d, scale)
+				}
+			}
+		}
+	}
 	conv := NewConv2D("c", 16, 3, 3, 1, 1)
 	conv.eng = Options{Conv: ConvIm2col}.engine()
 	conv.Forward(randTensor(newRNG(1), 1, 4, 16, 8, 8), false)
