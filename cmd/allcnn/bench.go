@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -195,11 +196,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			if err := runPeer(peers, exec.Command("/usr/bin/python3", *peer, fmt.Sprint(*threads))); err != nil {
 				return fmt.Errorf("peer %s: %w", *peer, err)
 			}
+			if *rounds > 1 {
+				fmt.Fprintf(stderr, "bench: %s\n", peerRound("peer", peers, *batch))
+			}
 		}
 		if ort != nil {
 			fmt.Fprintf(stderr, "bench: running %s with %d threads\n", *ortPeer, *threads)
 			if err := runPeer(ortPeers, ort.command(*threads)); err != nil {
 				return fmt.Errorf("peer %s: %w", *ortPeer, err)
+			}
+			if *rounds > 1 {
+				fmt.Fprintf(stderr, "bench: %s\n", peerRound("onnxruntime", ortPeers, *batch))
 			}
 		}
 	}
@@ -270,6 +277,27 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 
 // runPeer runs a peer's command, reads the JSON object of its last line of
 // output and its peak memory, and appends each figure to figs.
+// peerRound describes the figures of a peer's (name's) last round, as the
+// progress lines describe ours: what it reported of training, inference at
+// batch and at batch 1, and guided maps.
+func peerRound(name string, figs map[string][]float64, batch int) string {
+	var parts []string
+	for _, f := range []struct{ key, format string }{
+		{fmt.Sprintf("train_img_s_b%d", batch), "train %.1f img/s"},
+		{fmt.Sprintf("infer_img_s_b%d", batch), "inference %.1f img/s"},
+		{"infer_ms_b1", "batch 1 %.2f ms"},
+		{"guided_backprop_ms_b1", "guided %.2f ms"},
+	} {
+		if v := figs[f.key]; len(v) > 0 {
+			parts = append(parts, fmt.Sprintf(f.format, v[len(v)-1]))
+		}
+	}
+	if len(parts) == 0 {
+		return name + ": no figures"
+	}
+	return name + ": " + strings.Join(parts, ", ")
+}
+
 func runPeer(figs map[string][]float64, cmd *exec.Cmd) error {
 	out, err := cmd.Output()
 	if err != nil {

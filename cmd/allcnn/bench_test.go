@@ -10,7 +10,7 @@ import (
 
 // TestBenchPeerORT: -peer-ort runs the script with node beside the
 // node_modules given, on the net exported to ONNX, and prints its figures
-// and the ratios. The script here is a stand-in that checks its arguments
+// (each round's on stderr) and the ratios. The script here is a stand-in that checks its arguments
 // and the model file and prints fixed figures; -ort-modules without
 // onnxruntime-node, and a net that is not 3×32×32, are clear errors.
 func TestBenchPeerORT(t *testing.T) {
@@ -35,9 +35,13 @@ console.log(JSON.stringify({ peer: 'stand-in', threads: 1, infer_ms_b1: 2, infer
 	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o, e, code := runCmd(t, "bench", "-width", "0.125", "-batch", "8", "-runs", "1", "-threads", "1", "-peer-ort", script, "-ort-modules", mods)
+	o, e, code := runCmd(t, "bench", "-width", "0.125", "-batch", "8", "-runs", "1", "-rounds", "2", "-threads", "1", "-peer-ort", script, "-ort-modules", mods)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
+	}
+	// Each round's figures, the peer's beside ours.
+	if n := strings.Count(e, "bench: onnxruntime: inference 100.0 img/s, batch 1 2.00 ms\n"); n != 2 {
+		t.Errorf("%d progress lines with the peer's figures, want 2:\n%s", n, e)
 	}
 	var b1, b8 []string
 	for _, line := range strings.Split(o, "\n") {
