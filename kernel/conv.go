@@ -335,13 +335,10 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 	if ps.Input {
 		l.dx = reuse(l.dx, x.Shape...)
 	}
-	// The backward pass takes the tile of the forward pass before it, whose
-	// U the adjoint input gradient reads.
-	m := engine.WinogradTile(min(g.oh, g.ow))
-	if l.wino != nil {
-		m = l.wino.Tile()
-	}
-	if w := l.tiled(g, m); w != nil {
+	// The runner of the forward pass before it (its tile, and its U that
+	// the adjoint input gradient reads); nil where that pass did not take
+	// Winograd on this geometry.
+	if w := l.wino; w != nil {
 		if ps.Params {
 			l.tiled(g, engine.WinogradTile(min(g.oh, g.ow))).BackwardWeights(maps(x), maps(dy), l.Weight.Grad, l.Bias.Grad)
 		}

@@ -275,8 +275,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runPeer runs a peer's command, reads the JSON object of its last line of
-// output and its peak memory, and appends each figure to figs.
 // peerRound describes the figures of a peer's (name's) last round, as the
 // progress lines describe ours: what it reported of training, inference at
 // batch and at batch 1, and guided maps.
@@ -298,6 +296,8 @@ func peerRound(name string, figs map[string][]float64, batch int) string {
 	return name + ": " + strings.Join(parts, ", ")
 }
 
+// runPeer runs a peer's command, reads the JSON object of its last line of
+// output and its peak memory, and appends each figure to figs.
 func runPeer(figs map[string][]float64, cmd *exec.Cmd) error {
 	out, err := cmd.Output()
 	if err != nil {

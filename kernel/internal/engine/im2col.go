@@ -33,16 +33,12 @@ func Im2colRows(x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []floa
 						// either side of them is zero.
 						a, b := max(0, -ix), min(ow, w-ix)
 						if a >= b {
-							Zero(d)
+							clear(d)
 							continue
 						}
-						for i := range a {
-							d[i] = 0
-						}
+						clear(d[:a])
 						copy(d[a:b], src[ix+a:ix+b])
-						for i := b; i < len(d); i++ {
-							d[i] = 0
-						}
+						clear(d[b:])
 						continue
 					}
 					for xo := range d {
