@@ -15,11 +15,11 @@ func winogradInput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]i
 
 // winogradOutput4x8 is winogradOutput4 for 8 tiles: for l, o := range off {
 // the 4×4 block at dst[o:] (rows stride apart) = Aᵀ M A + bias for the 6×6
-// M in column l of src (36 rows of lds floats) }. It overwrites those
-// columns of src.
+// M in column l of src (36 rows of lds floats), rectified if rectify }. It
+// overwrites those columns of src.
 //
 //go:noescape
-func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32)
+func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32, rectify bool)
 
 // winogradGradOutput4x8 is winogradGradOutput4 for 8 tiles: for l, o :=
 // range off { column l of dst (36 rows of ldd floats) = A e Aᵀ for the 4×4 e

@@ -195,8 +195,10 @@ inputColumn:
 
 // OUTPUT_ROW loads row i of Aᵀ M (rows SI, SI+DX, …), applies Aᵀ, adds Y12
 // and stores the 4 results of each lane to its output row; SI advances 6
-// rows, the lanes one output row.
-#define OUTPUT_ROW \
+// rows, the lanes one output row. OUTPUT_ROW_RECTIFIED rectifies the
+// results before it stores them, as rectify8 does: x where x is not ≤ 0
+// (above zero, or NaN), else +0.
+#define OUTPUT_ROW_SUMS \
 	VMOVUPS     (SI), Y0; \
 	ADDQ        DX, SI; \
 	VMOVUPS     (SI), Y1; \
@@ -213,7 +215,20 @@ inputColumn:
 	VADDPS      Y12, Y0, Y0; \
 	VADDPS      Y12, Y7, Y7; \
 	VADDPS      Y12, Y6, Y6; \
-	VADDPS      Y12, Y5, Y5; \
+	VADDPS      Y12, Y5, Y5
+
+#define RECTIFY4 \
+	VXORPS Y1, Y1, Y1; \
+	VCMPPS $6, Y1, Y0, Y2; \
+	VANDPS Y0, Y2, Y0; \
+	VCMPPS $6, Y1, Y7, Y2; \
+	VANDPS Y7, Y2, Y7; \
+	VCMPPS $6, Y1, Y6, Y2; \
+	VANDPS Y6, Y2, Y6; \
+	VCMPPS $6, Y1, Y5, Y2; \
+	VANDPS Y5, Y2, Y5
+
+#define OUTPUT_ROW_STORE \
 	VUNPCKLPS   Y7, Y0, Y1; \
 	VUNPCKHPS   Y7, Y0, Y2; \
 	VUNPCKLPS   Y5, Y6, Y3; \
@@ -232,10 +247,13 @@ inputColumn:
 	VEXTRACTF128 $1, Y11, (BX); \
 	NEXTROW
 
-// func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32)
+#define OUTPUT_ROW OUTPUT_ROW_SUMS; OUTPUT_ROW_STORE
+#define OUTPUT_ROW_RECTIFIED OUTPUT_ROW_SUMS; RECTIFY4; OUTPUT_ROW_STORE
+
+// func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32, rectify bool)
 //
-//	for l, o := range off { the 4×4 block at dst[o:] = Aᵀ M A + bias, M = column l of src }
-TEXT ·winogradOutput4x8(SB), NOSPLIT, $0-44
+//	for l, o := range off { the 4×4 block at dst[o:] = Aᵀ M A + bias, M = column l of src, rectified if rectify }
+TEXT ·winogradOutput4x8(SB), NOSPLIT, $0-45
 	MOVQ src+24(FP), SI
 	MOVQ lds+32(FP), DX
 	SHLQ $2, DX
@@ -269,10 +287,20 @@ outputColumn:
 	MOVQ         off+16(FP), BX
 	LANES(DI)
 	VBROADCASTSS bias+40(FP), Y12
+	CMPB         rectify+44(FP), $0
+	JNE          outputRectified
 	OUTPUT_ROW
 	OUTPUT_ROW
 	OUTPUT_ROW
 	OUTPUT_ROW
+	VZEROUPPER
+	RET
+
+outputRectified:
+	OUTPUT_ROW_RECTIFIED
+	OUTPUT_ROW_RECTIFIED
+	OUTPUT_ROW_RECTIFIED
+	OUTPUT_ROW_RECTIFIED
 	VZEROUPPER
 	RET
 

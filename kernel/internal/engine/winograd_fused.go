@@ -170,19 +170,17 @@ func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 			k := 0
 			if w.e.winogradAsm {
 				for ; k+8 <= T; k += 8 {
-					winogradOutput4x8(&dst[0], stride, (*[8]int)(off[k:k+8]), &src[k], ldm, b)
+					winogradOutput4x8(&dst[0], stride, (*[8]int)(off[k:k+8]), &src[k], ldm, b, rectify)
 				}
 			}
-			winogradOutput4(dst, stride, off[k:T], src[k:], ldm, b)
+			winogradOutput4(dst, stride, off[k:T], src[k:], ldm, b, rectify)
+			if direct {
+				continue
+			}
 			for j := range nb {
 				out := y.Example(n0 + j)[o*size : (o+1)*size]
-				if !direct {
-					for i := range g.oh {
-						copy(out[i*g.ow:(i+1)*g.ow], dst[j*plane+i*stride:])
-					}
-				}
-				if rectify {
-					w.e.RectifyTo(out, out)
+				for i := range g.oh {
+					copy(out[i*g.ow:(i+1)*g.ow], dst[j*plane+i*stride:])
 				}
 			}
 		}
@@ -274,8 +272,8 @@ func winogradInput4(dst []float32, ldd int, src []float32, stride int, off []int
 
 // winogradOutput4 sets the 4×4 block at dst[off[l]:] (rows stride apart) to
 // Aᵀ M A + bias for the 6×6 M in column l of src (36 rows of lds), for each
-// l.
-func winogradOutput4(dst []float32, stride int, off []int, src []float32, lds int, bias float32) {
+// l, rectified (as RectifyTo) if rectify.
+func winogradOutput4(dst []float32, stride int, off []int, src []float32, lds int, bias float32, rectify bool) {
 	for l, o := range off {
 		var c [4][6]float32
 		for b := range 6 {
@@ -286,6 +284,9 @@ func winogradOutput4(dst []float32, stride int, off []int, src []float32, lds in
 			r := (*[4]float32)(dst[o+i*stride:])
 			y0, y1, y2, y3 := at4(c[i][0], c[i][1], c[i][2], c[i][3], c[i][4], c[i][5])
 			r[0], r[1], r[2], r[3] = y0+bias, y1+bias, y2+bias, y3+bias
+			if rectify {
+				r[0], r[1], r[2], r[3] = rectified(r[0]), rectified(r[1]), rectified(r[2]), rectified(r[3])
+			}
 		}
 	}
 }

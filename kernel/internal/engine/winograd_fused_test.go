@@ -125,10 +125,10 @@ func TestWinogradFusedBlocks(t *testing.T) {
 				}
 			}
 
-			// Output: y = (Aᵀ⊗Aᵀ) vec(M) + bias.
+			// Output: y = (Aᵀ⊗Aᵀ) vec(M) + bias, and rectified: each element
+			// exactly the rectified element of the plain output.
 			m := randTensor(rng, 1, 36*ld).Data
 			keep := append([]float32(nil), m...) // the assembly overwrites m
-			y := make([]float32, rows*stride)
 			bias := float32(rng.NormFloat64())
 			// Output blocks must not overlap: distinct cells of a grid
 			// with pitch 5.
@@ -137,19 +137,36 @@ func TestWinogradFusedBlocks(t *testing.T) {
 				yoff[l] = cell/(stride/5)*5*stride + cell%(stride/5)*5
 			}
 			yoff = yoff[:im.lanes]
-			if im.asm {
-				winogradOutput4x8(&y[0], stride, (*[8]int)(yoff), &m[col], ld, bias)
-			} else {
-				winogradOutput4(y, stride, yoff, m[col:], ld, bias)
-			}
-			for l, o := range yoff {
-				mv := make([]float64, 36)
-				for xi := range mv {
-					mv[xi] = float64(keep[xi*ld+col+l])
+			var plain []float32
+			for _, rectify := range []bool{false, true} {
+				copy(m, keep)
+				y := make([]float32, rows*stride)
+				if im.asm {
+					winogradOutput4x8(&y[0], stride, (*[8]int)(yoff), &m[col], ld, bias, rectify)
+				} else {
+					winogradOutput4(y, stride, yoff, m[col:], ld, bias, rectify)
 				}
-				want, scale := kronApply(tr.aa, mv)
-				for k := range 16 {
-					check(fmt.Sprintf("%s output lane %d element %d", im.name, l, k), y[o+(k/4)*stride+k%4], want[k]+float64(bias), scale[k]+math.Abs(float64(bias)))
+				if !rectify {
+					plain = y
+					for l, o := range yoff {
+						mv := make([]float64, 36)
+						for xi := range mv {
+							mv[xi] = float64(keep[xi*ld+col+l])
+						}
+						want, scale := kronApply(tr.aa, mv)
+						for k := range 16 {
+							check(fmt.Sprintf("%s output lane %d element %d", im.name, l, k), y[o+(k/4)*stride+k%4], want[k]+float64(bias), scale[k]+math.Abs(float64(bias)))
+						}
+					}
+					continue
+				}
+				for l, o := range yoff {
+					for k := range 16 {
+						i := o + (k/4)*stride + k%4
+						if got, want := y[i], rectified(plain[i]); math.Float32bits(got) != math.Float32bits(want) {
+							t.Errorf("%s rectified output lane %d element %d: %v, want %v", im.name, l, k, got, want)
+						}
+					}
 				}
 			}
 

@@ -6,7 +6,7 @@ func winogradInput4x8(dst *float32, ldd int, src *float32, stride int, off *[8]i
 	panic("kernel: no assembly Winograd transforms on this platform")
 }
 
-func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32) {
+func winogradOutput4x8(dst *float32, stride int, off *[8]int, src *float32, lds int, bias float32, rectify bool) {
 	panic("kernel: no assembly Winograd transforms on this platform")
 }
 
