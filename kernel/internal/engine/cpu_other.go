@@ -3,4 +3,4 @@
 package engine
 
 // No assembly loops on this platform.
-const hasAVX2, hasFMA = false, false
+const hasAVX2, hasFMA, hasAVX512 = false, false, false

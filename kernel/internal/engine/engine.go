@@ -73,6 +73,7 @@ type Engine struct {
 
 	// What this CPU and the Config allow (see the *_amd64.go files).
 	rectifyAsm, affineAsm, phaseAsm, winogradAsm bool
+	winograd512                                  bool // the 16-tile transforms
 	fused                                        bool
 }
 
@@ -91,6 +92,7 @@ func New(c Config) *Engine {
 	}
 	if !c.NoAsm {
 		e.rectifyAsm, e.affineAsm, e.phaseAsm, e.winogradAsm = hasAVX2, hasAVX2 && hasFMA, hasAVX2, hasAVX2 && hasFMA
+		e.winograd512 = e.winogradAsm && hasAVX512
 	}
 	// F(4×4) fuses its transforms where the assembly runs them: the Go
 	// versions are slower than the BLAS's transforms (winograd_fused.go).

@@ -36,3 +36,16 @@ func winogradGradOutput4x8(dst *float32, ldd int, src *float32, stride int, off 
 //
 //go:noescape
 func winogradInputAdjoint4x8(dst *float32, stride int, off *[8]int, src *float32, lds int)
+
+// winogradInput4x16 is winogradInput4x8 for 16 tiles in quads (tile 4q+l
+// at off[4q] + 4l; winograd512_amd64.s), on CPUs with AVX-512F; scratch
+// holds its half-way sums.
+//
+//go:noescape
+func winogradInput4x16(dst *float32, ldd int, src *float32, stride int, off *[16]int, scratch *[576]float32)
+
+// winogradOutput4x16 is winogradOutput4x8 for 16 tiles in quads, on CPUs
+// with AVX-512F; scratch holds its half-way sums, and src is left as it was.
+//
+//go:noescape
+func winogradOutput4x16(dst *float32, stride int, off *[16]int, src *float32, lds int, bias float32, rectify bool, scratch *[384]float32)

@@ -39,6 +39,15 @@ package engine
 // fused reports whether the passes of w use the fused transforms.
 func (w *Winograd) fused() bool { return w.e.fused && w.tr.m == 4 }
 
+// quads reports whether the fused transforms of geometry g may take blocks
+// of 16 tiles (winograd512_amd64.s): on CPUs with AVX-512, where the tiles
+// of a row come in quads, 4 tiles side by side. Blocks start at multiples
+// of 16 and a row holds a multiple of 4 tiles, so no quad straddles two
+// rows or two examples.
+func (w *Winograd) quads(g *winogradGeom) bool {
+	return w.e.winograd512 && g.tilesX%4 == 0
+}
+
 // winogradLd returns the distance between the t² rows of a matrix of n
 // columns that the fused transforms write or read: n rounded up to an odd
 // number of cache lines. The transforms touch the 36 rows at once, and rows
@@ -100,6 +109,7 @@ func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, s *winogradBu
 		c0, c1 := Span(cin, iw, nw, 1)
 		buf := s.pad[iw*nb*plane : (iw+1)*nb*plane]
 		Zero(buf)
+		var scratch [576]float32 // the 16-tile blocks' half-way sums
 		for c := c0; c < c1; c++ {
 			for j := range nb {
 				src := x.Example(n0 + j)[c*g.h*g.w : (c+1)*g.h*g.w]
@@ -115,6 +125,11 @@ func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, s *winogradBu
 			}
 			col := v[c*T:]
 			k := 0
+			if w.quads(g) {
+				for ; k+16 <= T; k += 16 {
+					winogradInput4x16(&col[k], ldv, &buf[0], stride, (*[16]int)(off[k:k+16]), &scratch)
+				}
+			}
 			if w.e.winogradAsm {
 				for ; k+8 <= T; k += 8 {
 					winogradInput4x8(&col[k], ldv, &buf[0], stride, (*[8]int)(off[k:k+8]))
@@ -157,6 +172,7 @@ func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 	direct, stride, plane, off, nw := w.outputTiles(nb, g, s)
 	Team(nw, func(iw, nw int) {
 		o0, o1 := Span(cout, iw, nw, 1)
+		var scratch [384]float32 // the 16-tile blocks' half-way sums
 		for o := o0; o < o1; o++ {
 			var b float32
 			if bias != nil {
@@ -168,6 +184,11 @@ func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 			}
 			src := prod[o*T:]
 			k := 0
+			if w.quads(g) {
+				for ; k+16 <= T; k += 16 {
+					winogradOutput4x16(&dst[0], stride, (*[16]int)(off[k:k+16]), &src[k], ldm, b, rectify, &scratch)
+				}
+			}
 			if w.e.winogradAsm {
 				for ; k+8 <= T; k += 8 {
 					winogradOutput4x8(&dst[0], stride, (*[8]int)(off[k:k+8]), &src[k], ldm, b, rectify)

@@ -14,12 +14,16 @@ var asmAvailable = hasAVX2 && hasFMA
 type winogradMode struct {
 	name       string
 	fused, asm bool
+	no512      bool // the 8-tile assembly alone, as on a CPU without AVX-512
 }
 
 func winogradModes() []winogradMode {
-	modes := []winogradMode{{"dense", false, false}, {"fused-go", true, false}}
+	modes := []winogradMode{{"dense", false, false, false}, {"fused-go", true, false, false}}
 	if asmAvailable {
-		modes = append(modes, winogradMode{"fused-asm", true, true})
+		modes = append(modes, winogradMode{"fused-asm", true, true, false})
+	}
+	if asmAvailable && hasAVX512 {
+		modes = append(modes, winogradMode{"fused-asm-avx2", true, true, true})
 	}
 	return modes
 }
@@ -36,6 +40,9 @@ func (m winogradMode) config(c Config) Config {
 func (m winogradMode) engine(c Config) *Engine {
 	e := New(m.config(c))
 	e.fused = m.fused
+	if m.no512 {
+		e.winograd512 = false
+	}
 	return e
 }
 
@@ -288,6 +295,83 @@ func TestWinogradRectify(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestWinogradFusedBlocks16 holds the 16-tile assembly (AVX-512) to the
+// 8-tile one, bit for bit, on tiles in quads at random places of a plane:
+// each lane runs the same instructions, so that a tile's results do not
+// depend on the block that computes them (a batch's and one image's
+// passes agree to the bit). The 8-tile routines are held to the dense
+// transforms by TestWinogradFusedBlocks.
+func TestWinogradFusedBlocks16(t *testing.T) {
+	if !asmAvailable || !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := newRNG(12)
+	const stride, rows, ld = 77, 40, 53
+	same := func(what string, got, want []float32) {
+		t.Helper()
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: element %d is %v, want %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	for it := range 50 {
+		plane := randTensor(rng, 1, rows*stride).Data
+		if it%10 == 0 { // the rectifier's edge cases among the values
+			for i, v := range []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(-1)), float32(math.Inf(1))} {
+				plane[rng.IntN(len(plane))], plane[i] = v, v
+			}
+		}
+		// Input tiles: quads anywhere the 18 floats of their rows fit.
+		off := make([]int, 16)
+		for q := range 4 {
+			base := rng.IntN(rows-6)*stride + rng.IntN(stride-18)
+			for l := range 4 {
+				off[4*q+l] = base + 4*l
+			}
+		}
+		col := rng.IntN(ld - 16 + 1)
+		got := make([]float32, 36*ld)
+		want := make([]float32, 36*ld)
+		var scratch [576]float32
+		winogradInput4x16(&got[col], ld, &plane[0], stride, (*[16]int)(off), &scratch)
+		winogradInput4x8(&want[col], ld, &plane[0], stride, (*[8]int)(off[:8]))
+		winogradInput4x8(&want[col+8], ld, &plane[0], stride, (*[8]int)(off[8:]))
+		same(fmt.Sprintf("input %d", it), got, want)
+
+		// Output blocks: quads (16×4 floats) in distinct cells of a grid
+		// with pitch 17×5.
+		m := randTensor(rng, 1, 36*ld).Data
+		if it%10 == 0 {
+			for i, v := range []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(-1))} {
+				m[i*ld+col] = v
+			}
+		}
+		keep := append([]float32(nil), m...)
+		yoff := make([]int, 16)
+		cells := rng.Perm(rows / 5 * (stride / 17))
+		for q := range 4 {
+			c := cells[q]
+			base := c/(stride/17)*5*stride + c%(stride/17)*17
+			for l := range 4 {
+				yoff[4*q+l] = base + 4*l
+			}
+		}
+		bias := float32(rng.NormFloat64())
+		for _, rectify := range []bool{false, true} {
+			y16 := make([]float32, rows*stride)
+			y8 := make([]float32, rows*stride)
+			var scratch [384]float32
+			winogradOutput4x16(&y16[0], stride, (*[16]int)(yoff), &m[col], ld, bias, rectify, &scratch)
+			same(fmt.Sprintf("output %d leaves its source", it), m, keep)
+			winogradOutput4x8(&y8[0], stride, (*[8]int)(yoff[:8]), &m[col], ld, bias, rectify)
+			winogradOutput4x8(&y8[0], stride, (*[8]int)(yoff[8:]), &m[col+8], ld, bias, rectify)
+			copy(m, keep)
+			same(fmt.Sprintf("output %d, rectify %v", it, rectify), y16, y8)
 		}
 	}
 }
