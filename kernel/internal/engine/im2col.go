@@ -59,6 +59,15 @@ func Im2colRows(x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []floa
 // column entry back into the input pixel it was copied from. Those channels
 // of dx are overwritten.
 func Col2im(col []float32, c0, c1, h, w, k, s, pad, oh, ow, ld, off int, dx []float32) {
+	if k == 3 && s == 2 && pad == 1 && h == 2*oh && w == 2*ow && ow > 1 {
+		col2im3s2(col, c0, c1, oh, ow, ld, off, dx)
+		return
+	}
+	col2im(col, c0, c1, h, w, k, s, pad, oh, ow, ld, off, dx)
+}
+
+// col2im is Col2im for any geometry.
+func col2im(col []float32, c0, c1, h, w, k, s, pad, oh, ow, ld, off int, dx []float32) {
 	p := oh * ow
 	row := c0 * k * k
 	for ci := c0; ci < c1; ci++ {
@@ -83,6 +92,55 @@ func Col2im(col []float32, c0, c1, h, w, k, s, pad, oh, ow, ld, off int, dx []fl
 					}
 				}
 			}
+		}
+	}
+}
+
+// col2im3s2 is Col2im for 3×3 kernels with stride 2 and padding 1 on maps
+// twice the output's size (h = 2·oh, w = 2·ow), All-CNN-C's stride-2
+// layers: each input pixel gathers its one to four column entries and is
+// written once, where Col2im clears the plane and adds every entry to its
+// pixel with a strided read-modify-write. The sums run in Col2im's order
+// (kernel row, then column, from +0), so the results are Col2im's, bit for
+// bit.
+func col2im3s2(col []float32, c0, c1, oh, ow, ld, off int, dx []float32) {
+	h, w := 2*oh, 2*ow
+	for ci := c0; ci < c1; ci++ {
+		plane := dx[ci*h*w : (ci+1)*h*w]
+		tap := func(ki, kj, y int) []float32 {
+			r := (ci*9+ki*3+kj)*ld + off + y*ow
+			return col[r : r+ow]
+		}
+		for r := range oh {
+			// Row 2r: kernel row 1 of output row r.
+			e := plane[2*r*w : (2*r+1)*w]
+			a0, a1, a2 := tap(1, 0, r), tap(1, 1, r), tap(1, 2, r)
+			for q := range ow - 1 {
+				e[2*q] = 0 + a1[q]
+				e[2*q+1] = 0 + a0[q+1] + a2[q]
+			}
+			e[w-2] = 0 + a1[ow-1]
+			e[w-1] = 0 + a2[ow-1]
+			// Row 2r+1: kernel row 0 of output row r+1 (below the last
+			// row, none), then kernel row 2 of output row r.
+			o := plane[(2*r+1)*w : (2*r+2)*w]
+			c0, c1, c2 := tap(2, 0, r), tap(2, 1, r), tap(2, 2, r)
+			if r+1 == oh {
+				for q := range ow - 1 {
+					o[2*q] = 0 + c1[q]
+					o[2*q+1] = 0 + c0[q+1] + c2[q]
+				}
+				o[w-2] = 0 + c1[ow-1]
+				o[w-1] = 0 + c2[ow-1]
+				continue
+			}
+			b0, b1, b2 := tap(0, 0, r+1), tap(0, 1, r+1), tap(0, 2, r+1)
+			for q := range ow - 1 {
+				o[2*q] = 0 + b1[q] + c1[q]
+				o[2*q+1] = 0 + b0[q+1] + b2[q] + c0[q+1] + c2[q]
+			}
+			o[w-2] = 0 + b1[ow-1] + c1[ow-1]
+			o[w-1] = 0 + b2[ow-1] + c2[ow-1]
 		}
 	}
 }

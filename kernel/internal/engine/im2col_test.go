@@ -46,3 +46,34 @@ func TestCol2imIsAdjoint(t *testing.T) {
 		}
 	}
 }
+
+// TestCol2im3s2 holds the stride-2 col2im to the general one bit for bit,
+// signed zeros included, on maps of 2×2 to 16×16 outputs (All-CNN-C's
+// conv6) as a channel range inside a wider column matrix.
+func TestCol2im3s2(t *testing.T) {
+	rng := newRNG(8)
+	negZero := float32(math.Copysign(0, -1))
+	for _, o := range [][2]int{{2, 2}, {3, 5}, {8, 8}, {16, 16}} {
+		oh, ow := o[0], o[1]
+		const c, c0, c1, off = 4, 1, 3, 5
+		ld := oh*ow + off + 2
+		cm := randTensor(rng, 1, c*9*ld).Data
+		for i := range cm {
+			switch rng.IntN(6) {
+			case 0:
+				cm[i] = negZero
+			case 1:
+				cm[i] = 0
+			}
+		}
+		got := randTensor(rng, 1, c*4*oh*ow).Data
+		want := append([]float32(nil), got...)
+		col2im3s2(cm, c0, c1, oh, ow, ld, off, got)
+		col2im(cm, c0, c1, 2*oh, 2*ow, 3, 2, 1, oh, ow, ld, off, want)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%d×%d: dx[%d] = %v, want %v", oh, ow, i, got[i], want[i])
+			}
+		}
+	}
+}
