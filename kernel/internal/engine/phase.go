@@ -110,56 +110,68 @@ func im2colPhaseRows(asm bool, x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow 
 	drLo, _ := split(-pad, s)
 	drHi, _ := split(k-1-pad, s)
 	r0, r1 := max(0, y0+drLo), min(ph, y1+drHi)
+	// Each tap's window, the same for every channel: the plane it reads,
+	// the outputs [ylo, yhi) × [xlo, xhi) inside it, and its shift.
+	type tap struct{ plane, ylo, yhi, xlo, xhi, dr, dc int }
+	var fixed [25]tap
+	taps := fixed[:0]
+	if k*k > len(fixed) {
+		taps = make([]tap, 0, k*k)
+	}
+	for ki := range k {
+		dr, pr := split(ki-pad, s)
+		ylo, yhi := window(dr, ph, y1)
+		ylo = max(ylo, y0)
+		yhi = max(yhi, ylo)
+		for kj := range k {
+			dc, pc := split(kj-pad, s)
+			xlo, xhi := window(dc, pw, ow)
+			taps = append(taps, tap{(pr*s + pc) * pl, ylo, yhi, xlo, xhi, dr, dc})
+		}
+	}
 	for ci := c0; ci < c1; ci++ {
 		planes := buf[ci*s*s*pl : (ci+1)*s*s*pl]
 		deinterleave(asm, x[ci*h*w:(ci+1)*h*w], h, w, s, ph, pw, r0, r1, planes)
-		for ki := range k {
-			dr, pr := split(ki-pad, s)
-			ylo, yhi := window(dr, ph, y1)
-			ylo = max(ylo, y0)
-			yhi = max(yhi, ylo)
-			for kj := range k {
-				dc, pc := split(kj-pad, s)
-				xlo, xhi := window(dc, pw, ow)
-				plane := planes[(pr*s+pc)*pl : (pr*s+pc+1)*pl]
-				dst := col[row*ld+off : row*ld+off+p]
-				row++
-				if ylo == yhi || xlo == xhi {
-					Zero(dst)
-					continue
-				}
-				// dst holds rows y0 … y1−1: row y at (y−y0)·ow.
-				Zero(dst[:(ylo-y0)*ow])
-				Zero(dst[(yhi-y0)*ow:])
-				if ow == pw {
-					// The rows of the window lie ow apart in the plane as
-					// in dst: one copy from the first row's xlo to the last
-					// row's xhi, then zeros over the columns outside the
-					// window, which the copy filled from the neighbouring
-					// rows (8 copies of 7 floats each were most of the
-					// time on the 8×8 maps).
-					lo, hi := ylo*ow+xlo, (yhi-1)*ow+xhi
-					shift := dr*pw + dc
-					copy(dst[lo-y0*ow:hi-y0*ow], plane[lo+shift:hi+shift])
-					if xlo > 0 || xhi < ow {
-						for y := ylo - y0; y < yhi-y0; y++ {
-							d := dst[y*ow : (y+1)*ow]
-							for x := range xlo {
-								d[x] = 0
-							}
-							for x := xhi; x < ow; x++ {
-								d[x] = 0
-							}
+		for _, t := range taps {
+			ylo, yhi, xlo, xhi, dr, dc := t.ylo, t.yhi, t.xlo, t.xhi, t.dr, t.dc
+			plane := planes[t.plane : t.plane+pl]
+			dst := col[row*ld+off : row*ld+off+p]
+			row++
+			if ylo == yhi || xlo == xhi {
+				Zero(dst)
+				continue
+			}
+			// dst holds rows y0 … y1−1: row y at (y−y0)·ow.
+			Zero(dst[:(ylo-y0)*ow])
+			Zero(dst[(yhi-y0)*ow:])
+			if ow == pw {
+				// The rows of the window lie ow apart in the plane as
+				// in dst: one copy from the first row's xlo to the last
+				// row's xhi, then zeros over the columns outside the
+				// window, which the copy filled from the neighbouring
+				// rows (8 copies of 7 floats each were most of the
+				// time on the 8×8 maps).
+				lo, hi := ylo*ow+xlo, (yhi-1)*ow+xhi
+				shift := dr*pw + dc
+				copy(dst[lo-y0*ow:hi-y0*ow], plane[lo+shift:hi+shift])
+				if xlo > 0 || xhi < ow {
+					for y := ylo - y0; y < yhi-y0; y++ {
+						d := dst[y*ow : (y+1)*ow]
+						for x := range xlo {
+							d[x] = 0
+						}
+						for x := xhi; x < ow; x++ {
+							d[x] = 0
 						}
 					}
-					continue
 				}
-				for y := ylo; y < yhi; y++ {
-					d := dst[(y-y0)*ow : (y-y0+1)*ow]
-					Zero(d[:xlo])
-					Zero(d[xhi:])
-					copy(d[xlo:xhi], plane[(y+dr)*pw+xlo+dc:])
-				}
+				continue
+			}
+			for y := ylo; y < yhi; y++ {
+				d := dst[(y-y0)*ow : (y-y0+1)*ow]
+				Zero(d[:xlo])
+				Zero(d[xhi:])
+				copy(d[xlo:xhi], plane[(y+dr)*pw+xlo+dc:])
 			}
 		}
 	}
