@@ -330,6 +330,16 @@ func (l *Conv2D) forward(x *Tensor, train, rectify bool) *Tensor {
 }
 
 func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
+	dx, _ := l.backward(dy, ps, nil)
+	return dx
+}
+
+// backward is Backward, with r (if not nil), the backward pass of a plain
+// rectifier below the layer, applied to the input gradient by the
+// goroutine that writes each channel, right after it; rectified reports
+// whether it was (the paths that write dx in another order leave it to
+// the rectifier's own pass).
+func (l *Conv2D) backward(dy *Tensor, ps Pass, r *engine.Rectifier) (dx *Tensor, rectified bool) {
 	x := l.x
 	g := l.geom(x)
 	if ps.Input {
@@ -343,30 +353,35 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 			l.tiled(g, engine.WinogradTile(min(g.oh, g.ow))).BackwardWeights(maps(x), maps(dy), l.Weight.Grad, l.Bias.Grad)
 		}
 		if !ps.Input {
-			return nil
+			return nil, false
 		}
 		// Without weight gradients (a saliency map) the weights stay as
 		// they are between calls: keep U (U′).
 		if w.AdjointOK() {
 			// The forward pass's adjoint, on its U (engine/winograd_adjoint.go).
-			w.BackwardDataAdjoint(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
-			return l.dx
+			w.BackwardDataAdjoint(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params, r)
+			return l.dx, r != nil
 		}
 		l.winograd(&l.winoData, g, engine.WinogradTile(min(g.h, g.w))).BackwardData(maps(dy), l.Weight.Data, maps(l.dx), !ps.Params)
-		return l.dx
+		return l.dx, false
 	}
 	// The input gradient by shifted views where the forward pass would take
 	// them; the weight gradient stays with im2col.
 	input := ps.Input
 	if s := l.shifted(g); s != nil && input {
-		s.BackwardData(dy.Data, g.n, g.h, g.w, l.Weight.Data, l.dx.Data)
-		input = false
+		s.BackwardData(dy.Data, g.n, g.h, g.w, l.Weight.Data, l.dx.Data, r)
+		input, rectified = false, r != nil
 	}
 	if !ps.Params && !input {
 		if !ps.Input {
-			return nil
+			return nil, false
 		}
-		return l.dx
+		return l.dx, rectified
+	}
+	// col2im writes each channel of dx in one goroutine; the direct
+	// products write it by columns.
+	if g.direct || !input {
+		r = nil
 	}
 	l.buffers(g, ps.Params)
 	g.groups(func(w, n0, nb int) {
@@ -420,6 +435,8 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 				engine.Team(min(g.inner, l.InC), func(w, nw int) {
 					c0, c1 := engine.Span(l.InC, w, nw, 1)
 					engine.Col2im(col, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, cols, j*g.p, dst)
+					lo := (n0 + j) * l.InC * g.h * g.w
+					r.Apply(l.eng, l.dx.Data, lo+c0*g.h*g.w, lo+c1*g.h*g.w)
 				})
 			}
 		}
@@ -440,7 +457,7 @@ func (l *Conv2D) Backward(dy *Tensor, ps Pass) *Tensor {
 		}
 	}
 	if !ps.Input {
-		return nil
+		return nil, false
 	}
-	return l.dx
+	return l.dx, rectified || r != nil
 }

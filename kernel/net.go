@@ -281,15 +281,58 @@ func (n *Net) BackwardFrom(last int, dy *Tensor, p Pass) (*Tensor, error) {
 			}
 		}
 	}
+	skip := -1 // a rectifier whose pass the convolution above it ran
 	for i := last; i >= lowest; i-- {
 		q := p
 		q.Input = p.Input || i > lowest
+		if i == skip {
+			continue // dy is its input gradient already
+		}
+		if c, ok := n.Layers[i].(*Conv2D); ok && q.Input {
+			if j, r := n.rectifierBelow(c, i, lowest, q.Rule.ReLU); r != nil {
+				var done bool
+				if dy, done = c.backward(dy, q, r); done {
+					skip = j
+				}
+				continue
+			}
+		}
 		dy = n.Layers[i].Backward(dy, q)
 	}
 	if !p.Input {
 		return nil, nil
 	}
 	return dy, nil
+}
+
+// rectifierBelow finds the plain rectifier whose output is the input of
+// convolution c (layer i), with only dropouts that passed it unchanged
+// between them, at or above layer lowest, and returns its index and its
+// backward pass under rule for c to apply to its input gradient as it
+// writes it (Conv2D.backward): a pass over the gradient the fewer, each
+// channel masked while it is in cache. r is nil where there is none.
+func (n *Net) rectifierBelow(c *Conv2D, i, lowest int, rule ReLURule) (j int, r *engine.Rectifier) {
+	for j = i - 1; j >= lowest; j-- {
+		if _, ok := n.Layers[j].(*Dropout); !ok {
+			break
+		}
+	}
+	if j < lowest {
+		return 0, nil
+	}
+	relu, ok := n.Layers[j].(*ReLU)
+	if !ok || relu.Slope != 0 || relu.y == nil || relu.y != c.x {
+		return 0, nil
+	}
+	switch rule {
+	case Gradient:
+		return j, &engine.Rectifier{Y: relu.y.Data}
+	case Deconvnet:
+		return j, &engine.Rectifier{Self: true}
+	case Guided:
+		return j, &engine.Rectifier{Y: relu.y.Data, Self: true}
+	}
+	return 0, nil
 }
 
 // Index returns the position of the layer called name.

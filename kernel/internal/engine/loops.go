@@ -51,6 +51,28 @@ func (e *Engine) Mask(dx, dy, y []float32, self bool) {
 	}
 }
 
+// Rectifier is the backward pass of a plain rectifier below a layer, for
+// the layer's input gradient to apply to each channel as it finishes it,
+// while the channel is in cache, instead of a pass of its own after the
+// layer's: Mask's y and self, y laid out as the gradient.
+type Rectifier struct {
+	Y    []float32 // the rectifier's output; nil: no [y > 0] factor
+	Self bool      // the signal's own sign too
+}
+
+// Apply masks dx[lo:hi] in place as Mask(dx, dx, y, self) would; a nil r
+// leaves it as it is.
+func (r *Rectifier) Apply(e *Engine, dx []float32, lo, hi int) {
+	if r == nil {
+		return
+	}
+	var y []float32
+	if r.Y != nil {
+		y = r.Y[lo:hi]
+	}
+	e.Mask(dx[lo:hi], dx[lo:hi], y, r.Self)
+}
+
 // Affine sets dst[i] = a·x[i] + b, rectified if relu.
 func (e *Engine) Affine(dst, x []float32, a, b float32, relu bool) {
 	k := affineFast(e.affineAsm, dst, x, a, b, relu)

@@ -171,8 +171,9 @@ func padPlanes(x []float32, c, h, w, p int, xp []float32) {
 // dy (n × outC × oh × ow), the gradient of the output: the convolution of
 // dy, zero-padded by k−1−pad, with each tap's weights transposed, taps
 // taken from the last — k² products again, the same shifted views. One
-// example is split over the goroutines by input channels.
-func (s *Shift) BackwardData(dy []float32, n, h, w int, weight, dx []float32) {
+// example is split over the goroutines by input channels. A non-nil r is
+// applied to each goroutine's channels of dx as it writes them.
+func (s *Shift) BackwardData(dy []float32, n, h, w int, weight, dx []float32, r *Rectifier) {
 	s.setWeights(weight)
 	oh, ow := h+2*s.pad-s.k+1, w+2*s.pad-s.k+1
 	q := s.k - 1 - s.pad // dy's zero border
@@ -195,10 +196,11 @@ func (s *Shift) BackwardData(dy []float32, n, h, w int, weight, dx []float32) {
 			}
 			out := dx[j*s.inC*h*w:]
 			for c := c0; c < c1; c++ {
-				for r := range h {
-					copy(out[(c*h+r)*w:(c*h+r+1)*w], prod[(c-c0)*cols+r*wq:])
+				for y := range h {
+					copy(out[(c*h+y)*w:(c*h+y+1)*w], prod[(c-c0)*cols+y*wq:])
 				}
 			}
+			r.Apply(s.e, dx, (j*s.inC+c0)*h*w, (j*s.inC+c1)*h*w)
 		}
 	})
 }

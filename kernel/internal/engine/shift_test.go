@@ -41,13 +41,13 @@ func TestShiftMatchesDirect(t *testing.T) {
 					dy := randTensor(rng, 1, c.n, c.o, r.oh, r.ow)
 					wantDx, _, _ := r.backward(x, dy, w)
 					dx := newTensor(x.Shape...)
-					s.BackwardData(dy.Data, c.n, c.h, c.w, w, dx.Data)
+					s.BackwardData(dy.Data, c.n, c.h, c.w, w, dx.Data, nil)
 					if abs, rel := relErr(dx.Data, wantDx); rel > 1e-6 {
 						t.Errorf("%s scale %g: input gradient: max abs error %.3g, relative %.3g", name, scale, abs, rel)
 					}
 					for j := range c.n {
 						one := newTensor(1, c.c, c.h, c.w)
-						s.BackwardData(dy.Example(j), 1, c.h, c.w, w, one.Data)
+						s.BackwardData(dy.Example(j), 1, c.h, c.w, w, one.Data, nil)
 						if !slices.Equal(one.Data, dx.Example(j)) {
 							t.Errorf("%s scale %g: input gradient of example %d alone differs from its row of the batch", name, scale, j)
 						}

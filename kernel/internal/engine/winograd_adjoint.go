@@ -23,8 +23,9 @@ import "fmt"
 // BackwardDataAdjoint is BackwardData (same arguments) computed as the
 // adjoint of the forward pass, on U; it needs F(4×4) with the fused
 // transforms (AdjointOK). keepU keeps U between calls, as Forward's does,
-// and shares it with Forward.
-func (w *Winograd) BackwardDataAdjoint(dy Maps, weight []float32, dx Maps, keepU bool) {
+// and shares it with Forward. A non-nil r is applied to each channel of dx
+// as it is written.
+func (w *Winograd) BackwardDataAdjoint(dy Maps, weight []float32, dx Maps, keepU bool, r *Rectifier) {
 	if !w.AdjointOK() {
 		panic("kernel: Winograd adjoint without the fused F(4×4) transforms")
 	}
@@ -38,7 +39,7 @@ func (w *Winograd) BackwardDataAdjoint(dy Maps, weight []float32, dx Maps, keepU
 		panic(fmt.Sprintf("kernel: Winograd input gradient for input %v and output gradient %v", dx, dy))
 	}
 	w.groups(g, perTile, func(g *winogradGeom, bf *winogradBufs, n0, nb int) {
-		w.adjointGroup(dy, u, dx, g, bf, n0, nb)
+		w.adjointGroup(dy, u, dx, g, bf, n0, nb, r)
 	})
 }
 
@@ -48,7 +49,7 @@ func (w *Winograd) AdjointOK() bool { return w.fused() }
 
 // adjointGroup is BackwardDataAdjoint's work on examples [n0, n0+nb) (a
 // group of g), on g.nw goroutines and the buffers bf.
-func (w *Winograd) adjointGroup(dy Maps, u []float32, dx Maps, g *winogradGeom, bf *winogradBufs, n0, nb int) {
+func (w *Winograd) adjointGroup(dy Maps, u []float32, dx Maps, g *winogradGeom, bf *winogradBufs, n0, nb int, r *Rectifier) {
 	tt := w.tr.t * w.tr.t
 	cin, cout := g.cin, g.cout
 	T := nb * g.p
@@ -59,15 +60,15 @@ func (w *Winograd) adjointGroup(dy Maps, u []float32, dx Maps, g *winogradGeom, 
 	w.fusedGradOutput(dy, n0, nb, g, bf, dm, ldm)
 	// dV[ξ] = U[ξ]ᵀ · dM[ξ]: U[ξ] is cout × cin.
 	w.products(g.nw, true, cin, cout, T, u, cin, dm, ldm, dv, ldv)
-	w.fusedInputAdjoint(dv, ldv, n0, nb, g, bf, dx)
+	w.fusedInputAdjoint(dv, ldv, n0, nb, g, bf, dx, r)
 }
 
 // fusedInputAdjoint sets examples [n0, n0+nb) of dx to the sum of B dV Bᵀ
 // over the tiles of dV (36 × cin·T, rows ldv apart, columns as
 // fusedInput's), each added into the 6×6 window of the padded input that
-// its tile read, the padding dropped: the adjoint of fusedInput. dv is
-// overwritten.
-func (w *Winograd) fusedInputAdjoint(dv []float32, ldv, n0, nb int, g *winogradGeom, s *winogradBufs, dx Maps) {
+// its tile read, the padding dropped: the adjoint of fusedInput; then r
+// (if not nil) on each channel. dv is overwritten.
+func (w *Winograd) fusedInputAdjoint(dv []float32, ldv, n0, nb int, g *winogradGeom, s *winogradBufs, dx Maps, r *Rectifier) {
 	cin := g.cin
 	T := nb * g.p
 	// fusedInput's planes; the assembly adds 8 floats to each tile row (0
@@ -92,6 +93,8 @@ func (w *Winograd) fusedInputAdjoint(dv []float32, ldv, n0, nb int, g *winogradG
 				for iy := range g.h {
 					copy(dst[iy*g.w:(iy+1)*g.w], src[iy*stride:])
 				}
+				lo := ((n0+j)*cin + c) * g.h * g.w
+				r.Apply(w.e, dx.Data, lo, lo+g.h*g.w)
 			}
 		}
 	})

@@ -211,7 +211,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 					dxa := newTensor(x.Shape...)
 					if wg.AdjointOK() {
 						for _, keep := range []bool{false, true, true} {
-							wg.BackwardDataAdjoint(dy.maps(), weight, dxa.maps(), keep)
+							wg.BackwardDataAdjoint(dy.maps(), weight, dxa.maps(), keep, nil)
 						}
 					} else {
 						copy(dxa.Data, dx.Data)
