@@ -102,6 +102,10 @@ func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col
 // im2colPhaseRows is im2colPhase for the output rows [y0, y1) alone, as
 // Im2colRows is Im2col's: only the plane rows those outputs read are split.
 func im2colPhaseRows(asm bool, x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []float32, ld, off int, buf []float32) {
+	if asm && hasAVX512 && k == 3 && s == 2 && pad == 1 && h%2 == 0 && (w == 16 || w == 32) {
+		im2col3s2Rows(x, c0, c1, h, w, y0, y1, col, ld, off)
+		return
+	}
 	ph, pw := phaseDims(h, w, s)
 	pl := ph * pw
 	p := (y1 - y0) * ow
@@ -172,6 +176,43 @@ func im2colPhaseRows(asm bool, x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow 
 				Zero(d[:xlo])
 				Zero(d[xhi:])
 				copy(d[xlo:xhi], plane[(y+dr)*pw+xlo+dc:])
+			}
+		}
+	}
+}
+
+// im2col3s2Rows is im2colPhaseRows for 3×3 kernels with stride 2 and
+// padding 1 on even maps 16 or 32 wide (All-CNN-C's conv6 and conv3), with
+// AVX-512: no phase planes; each input row a kernel row reads is split
+// into the three kernel columns' rows in registers (phase512_amd64.s),
+// the values im2colPhaseRows copies, bit for bit.
+func im2col3s2Rows(x []float32, c0, c1, h, w, y0, y1 int, col []float32, ld, off int) {
+	ow := w / 2
+	if y0 >= y1 {
+		return
+	}
+	for ci := c0; ci < c1; ci++ {
+		plane := x[ci*h*w : (ci+1)*h*w]
+		for ki := range 3 {
+			dst := col[(ci*9+ki*3)*ld+off:]
+			_ = dst[2*ld+(y1-y0)*ow-1]
+			ya := y0
+			if ki == 0 && ya == 0 {
+				// Output row 0 of kernel row 0 reads input row −1: zeros.
+				for kj := range 3 {
+					clear(dst[kj*ld : kj*ld+ow])
+				}
+				ya = 1
+			}
+			if ya == y1 {
+				continue
+			}
+			iy := 2*ya - 1 + ki
+			_ = plane[(iy+2*(y1-1-ya))*w+w-1]
+			if ow == 16 {
+				im2col3s2x16(&dst[(ya-y0)*ow], ld, &plane[iy*w], w, y1-ya)
+			} else {
+				im2col3s2x8(&dst[(ya-y0)*ow], ld, &plane[iy*w], w, y1-ya)
 			}
 		}
 	}

@@ -17,3 +17,14 @@ func deinterleave2(planes *float32, pl, pw int, src *float32, w, h int)
 //
 //go:noescape
 func copyRows(dst *float32, ds int, src *float32, ss int, rows, n int)
+
+// im2col3s2x16 and im2col3s2x8 lower rows output rows of kernel row ki of
+// a 3×3, stride-2, padding-1 convolution from input rows 2y−1+ki (src, then
+// 2w floats on) to col rows dst, dst+ld, dst+2ld (kernel columns 0, 1, 2):
+// outputs 16 and 8 wide (w = 32, 16); AVX-512F (phase512_amd64.s).
+//
+//go:noescape
+func im2col3s2x16(dst *float32, ld int, src *float32, w int, rows int)
+
+//go:noescape
+func im2col3s2x8(dst *float32, ld int, src *float32, w int, rows int)

@@ -89,7 +89,10 @@ func TestPhaseAsm(t *testing.T) {
 // rows as Im2col lowers them within the whole map, for every band of 1, 2
 // and 3 rows and the halves, writing every entry of the band's columns and
 // reading only the plane rows they split themselves (the phase buffer
-// starts full of another value for every band).
+// starts full of another value for every band), and nothing outside the
+// band's columns. With AVX-512 im2colPhaseRows takes the 3×3, stride-2,
+// padding-1 lowering on the 16×16 and 32×32 maps straight from the input
+// (im2col3s2Rows).
 func TestLoweringRows(t *testing.T) {
 	rng := newRNG(13)
 	for _, s := range []int{1, 2, 3} {
@@ -144,6 +147,16 @@ func TestLoweringRows(t *testing.T) {
 							for r := range c * k * k {
 								if d := maxDiff(got[r*ld+off:r*ld+off+cols], want[r*oh*ow+y0*ow:r*oh*ow+y1*ow]); d != 0 {
 									t.Fatalf("%s s%d k%d pad%d %dx%d rows [%d, %d): im2col row %d differs by %g", name, s, k, pad, h, w, y0, y1, r, d)
+								}
+								for i, v := range got[r*ld : r*ld+off] {
+									if v != 99 {
+										t.Fatalf("%s s%d k%d pad%d %dx%d rows [%d, %d): wrote %g before row %d, at %d", name, s, k, pad, h, w, y0, y1, v, r, i)
+									}
+								}
+								for i, v := range got[r*ld+off+cols : (r+1)*ld] {
+									if v != 99 {
+										t.Fatalf("%s s%d k%d pad%d %dx%d rows [%d, %d): wrote %g past row %d, at %d", name, s, k, pad, h, w, y0, y1, v, r, i)
+									}
 								}
 							}
 						}
