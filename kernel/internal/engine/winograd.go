@@ -151,10 +151,11 @@ type WinogradScratch struct {
 
 // winogradBufs are the buffers of one group's convolution: tiles and their
 // transforms (a, b), and for the fused transforms (winograd_fused.go)
-// padded planes (pad) and tile offsets (off).
+// padded planes (pads, one per goroutine: padOf) and tile offsets (off).
 type winogradBufs struct {
-	a, b, pad []float32
-	off       []int
+	a, b []float32
+	pads [][]float32
+	off  []int
 }
 
 // NewWinograd prepares F(m×m, 3×3) (m = 2 or 4) for a layer with inC input

@@ -76,7 +76,7 @@ func (w *Winograd) fusedInputAdjoint(dv []float32, ldv, n0, nb int, g *winogradG
 	stride, plane, off, nw := w.inputTiles(nb, g, s)
 	Team(nw, func(iw, nw int) {
 		c0, c1 := Span(cin, iw, nw, 1)
-		buf := s.pad[iw*nb*plane : (iw+1)*nb*plane]
+		buf := s.padOf(iw, nb*plane)
 		for c := c0; c < c1; c++ {
 			Zero(buf)
 			col := dv[c*T:]

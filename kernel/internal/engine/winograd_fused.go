@@ -48,6 +48,27 @@ func (w *Winograd) quads(g *winogradGeom) bool {
 	return w.e.winograd512 && g.tilesX%4 == 0
 }
 
+// padsFor makes room for the padded planes of nw goroutines; each then
+// takes its own with padOf.
+func (s *winogradBufs) padsFor(nw int) {
+	for len(s.pads) < nw {
+		s.pads = append(s.pads, nil)
+	}
+}
+
+// padOf is goroutine iw's buffer of n floats for padded planes, an
+// allocation of its own. Parts of one shared buffer, back to back or up to
+// 4 KB apart, left the goroutines unequal for a cause not found: at batch
+// 1 the input adjoint's goroutine on the second part took 25% longer than
+// the one on the first (198 against 159 µs a guided map; swapping the
+// parts swapped the times), and the pass waited for it. With buffers of
+// their own they took the same time: guided maps −1.9% (2000 pairs of
+// passes on one net, the two ways alternating; faster in 66%).
+func (s *winogradBufs) padOf(iw, n int) []float32 {
+	s.pads[iw] = grow(s.pads[iw], n)
+	return s.pads[iw][:n]
+}
+
 // winogradLd returns the distance between the t² rows of a matrix of n
 // columns that the fused transforms write or read: n rounded up to an odd
 // number of cache lines. The transforms touch the 36 rows at once, and rows
@@ -85,7 +106,7 @@ func tileOffsets(off []int, nb, tilesY, tilesX, stride, plane int) []int {
 
 // inputTiles lays out the 6×6 input tiles of nb examples for fusedInput
 // and its adjoint: padded planes (one set per goroutine, nw of them, in
-// s.pad) of rows −pad … 4·tilesY+1−pad and columns −pad … 4·tilesX+3−pad,
+// padOf) of rows −pad … 4·tilesY+1−pad and columns −pad … 4·tilesX+3−pad,
 // stride floats a row and plane floats a plane (the assembly reads or adds
 // 8 floats of each tile row of 6), and each tile's offset in off.
 func (w *Winograd) inputTiles(nb int, g *winogradGeom, s *winogradBufs) (stride, plane int, off []int, nw int) {
@@ -94,7 +115,7 @@ func (w *Winograd) inputTiles(nb int, g *winogradGeom, s *winogradBufs) (stride,
 	plane = rows * stride
 	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
 	nw = min(g.nw, g.cin)
-	s.pad = grow(s.pad, nw*nb*plane)
+	s.padsFor(nw)
 	return stride, plane, s.off, nw
 }
 
@@ -107,7 +128,7 @@ func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, s *winogradBu
 	stride, plane, off, nw := w.inputTiles(nb, g, s)
 	Team(nw, func(iw, nw int) {
 		c0, c1 := Span(cin, iw, nw, 1)
-		buf := s.pad[iw*nb*plane : (iw+1)*nb*plane]
+		buf := s.padOf(iw, nb*plane)
 		Zero(buf)
 		var scratch [576]float32 // the 16-tile blocks' half-way sums
 		for c := c0; c < c1; c++ {
@@ -143,7 +164,7 @@ func (w *Winograd) fusedInput(x Maps, n0, nb int, g *winogradGeom, s *winogradBu
 // outputTiles lays out the 4×4 output tiles of nb examples for the fused
 // output passes: where they fit the output exactly (direct) they are read
 // from or written to the tensor itself, rows stride apart and examples plane
-// apart; otherwise to padded planes in s.pad, one set per goroutine (nw of
+// apart; otherwise to padded planes (padOf), one set per goroutine (nw of
 // them), which the caller crops or fills. off holds each tile's offset.
 func (w *Winograd) outputTiles(nb int, g *winogradGeom, s *winogradBufs) (direct bool, stride, plane int, off []int, nw int) {
 	direct = g.oh == 4*g.tilesY && g.ow == 4*g.tilesX
@@ -154,9 +175,7 @@ func (w *Winograd) outputTiles(nb int, g *winogradGeom, s *winogradBufs) (direct
 	}
 	s.off = tileOffsets(s.off[:cap(s.off)], nb, g.tilesY, g.tilesX, stride, plane)
 	nw = min(g.nw, g.cout)
-	if !direct {
-		s.pad = grow(s.pad, nw*nb*plane)
-	}
+	s.padsFor(nw)
 	return direct, stride, plane, s.off, nw
 }
 
@@ -180,7 +199,7 @@ func (w *Winograd) fusedOutput(prod []float32, ldm, n0, nb int, g *winogradGeom,
 			}
 			dst := y.Data[(n0*cout+o)*size:]
 			if !direct {
-				dst = s.pad[iw*nb*plane : (iw+1)*nb*plane]
+				dst = s.padOf(iw, nb*plane)
 			}
 			src := prod[o*T:]
 			k := 0
@@ -221,7 +240,7 @@ func (w *Winograd) fusedGradOutput(dy Maps, n0, nb int, g *winogradGeom, s *wino
 		o0, o1 := Span(cout, iw, nw, 1)
 		var buf []float32
 		if !direct {
-			buf = s.pad[iw*nb*plane : (iw+1)*nb*plane]
+			buf = s.padOf(iw, nb*plane)
 			Zero(buf)
 		}
 		for o := o0; o < o1; o++ {
