@@ -102,8 +102,8 @@ func im2colPhase(asm bool, x []float32, c0, c1, h, w, k, s, pad, oh, ow int, col
 // im2colPhaseRows is im2colPhase for the output rows [y0, y1) alone, as
 // Im2colRows is Im2col's: only the plane rows those outputs read are split.
 func im2colPhaseRows(asm bool, x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow int, col []float32, ld, off int, buf []float32) {
-	if asm && hasAVX512 && k == 3 && s == 2 && pad == 1 && h%2 == 0 && (w == 16 || w == 32) {
-		im2col3s2Rows(x, c0, c1, h, w, y0, y1, col, ld, off)
+	if asm && k == 3 && s == 2 && pad == 1 && h%2 == 0 && (w == 16 || w == 32) {
+		im2col3s2Rows(hasAVX512, x, c0, c1, h, w, y0, y1, col, ld, off)
 		return
 	}
 	ph, pw := phaseDims(h, w, s)
@@ -182,11 +182,12 @@ func im2colPhaseRows(asm bool, x []float32, c0, c1, h, w, k, s, pad, y0, y1, ow 
 }
 
 // im2col3s2Rows is im2colPhaseRows for 3×3 kernels with stride 2 and
-// padding 1 on even maps 16 or 32 wide (All-CNN-C's conv6 and conv3), with
-// AVX-512: no phase planes; each input row a kernel row reads is split
-// into the three kernel columns' rows in registers (phase512_amd64.s),
-// the values im2colPhaseRows copies, bit for bit.
-func im2col3s2Rows(x []float32, c0, c1, h, w, y0, y1 int, col []float32, ld, off int) {
+// padding 1 on even maps 16 or 32 wide (All-CNN-C's conv6 and conv3), in
+// assembly (AVX-512 if avx512, else AVX2): no phase planes; each input row
+// a kernel row reads is split into the three kernel columns' rows in
+// registers (phase512_amd64.s, phase_amd64.s), the values im2colPhaseRows
+// copies, bit for bit.
+func im2col3s2Rows(avx512 bool, x []float32, c0, c1, h, w, y0, y1 int, col []float32, ld, off int) {
 	ow := w / 2
 	if y0 >= y1 {
 		return
@@ -209,10 +210,16 @@ func im2col3s2Rows(x []float32, c0, c1, h, w, y0, y1 int, col []float32, ld, off
 			}
 			iy := 2*ya - 1 + ki
 			_ = plane[(iy+2*(y1-1-ya))*w+w-1]
-			if ow == 16 {
-				im2col3s2x16(&dst[(ya-y0)*ow], ld, &plane[iy*w], w, y1-ya)
-			} else {
-				im2col3s2x8(&dst[(ya-y0)*ow], ld, &plane[iy*w], w, y1-ya)
+			d, src, rows := &dst[(ya-y0)*ow], &plane[iy*w], y1-ya
+			switch {
+			case avx512 && ow == 16:
+				im2col3s2x16(d, ld, src, w, rows)
+			case avx512:
+				im2col3s2x8(d, ld, src, w, rows)
+			case ow == 16:
+				im2col3s2x16avx2(d, ld, src, w, rows)
+			default:
+				im2col3s2x8avx2(d, ld, src, w, rows)
 			}
 		}
 	}

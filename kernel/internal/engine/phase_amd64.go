@@ -28,3 +28,12 @@ func im2col3s2x16(dst *float32, ld int, src *float32, w int, rows int)
 
 //go:noescape
 func im2col3s2x8(dst *float32, ld int, src *float32, w int, rows int)
+
+// im2col3s2x16avx2 and im2col3s2x8avx2 are im2col3s2x16 and im2col3s2x8
+// with AVX2 (phase_amd64.s).
+//
+//go:noescape
+func im2col3s2x16avx2(dst *float32, ld int, src *float32, w int, rows int)
+
+//go:noescape
+func im2col3s2x8avx2(dst *float32, ld int, src *float32, w int, rows int)

@@ -83,3 +83,91 @@ copyBlock:
 	JNZ     copyRow
 	VZEROUPPER
 	RET
+
+// The lowering of im2col3s2x16 and im2col3s2x8 (phase512_amd64.s) with
+// AVX2: each input row split by two shuffles and a 64-bit permutation, as
+// deinterleave2 splits it, kernel column 0 (the odd columns one place on,
+// after a zero) by a permutation and a blend.
+DATA shiftIdx2<>+0(SB)/4, $0
+DATA shiftIdx2<>+4(SB)/4, $0
+DATA shiftIdx2<>+8(SB)/4, $1
+DATA shiftIdx2<>+12(SB)/4, $2
+DATA shiftIdx2<>+16(SB)/4, $3
+DATA shiftIdx2<>+20(SB)/4, $4
+DATA shiftIdx2<>+24(SB)/4, $5
+DATA shiftIdx2<>+28(SB)/4, $6
+GLOBL shiftIdx2<>(SB), RODATA|NOPTR, $32
+
+DATA lastIdx2<>+0(SB)/4, $7
+GLOBL lastIdx2<>(SB), RODATA|NOPTR, $4
+
+// SPLIT8 sets E (even columns) and O (odd) of the 16 floats at p.
+#define SPLIT8(p, E, O) \
+	VMOVUPS (p), Y0; \
+	VMOVUPS 32(p), Y1; \
+	VSHUFPS $0x88, Y1, Y0, E; \
+	VSHUFPS $0xDD, Y1, Y0, O; \
+	VPERMPD $0xD8, E, E; \
+	VPERMPD $0xD8, O, O
+
+// func im2col3s2x16avx2(dst *float32, ld int, src *float32, w int, rows int)
+TEXT ·im2col3s2x16avx2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         ld+8(FP), DX
+	SHLQ         $2, DX
+	MOVQ         src+16(FP), SI
+	MOVQ         w+24(FP), CX
+	SHLQ         $3, CX // two input rows, in bytes
+	MOVQ         rows+32(FP), BX
+	VMOVUPS      shiftIdx2<>(SB), Y14
+	VBROADCASTSS lastIdx2<>(SB), Y13
+	VXORPS       Y15, Y15, Y15
+
+avx2Rows16:
+	SPLIT8(SI, Y2, Y3)
+	LEAQ    64(SI), AX
+	SPLIT8(AX, Y4, Y5)
+	// Column 0: 0, O0 … O6 | O7 … O14.
+	VPERMPS Y3, Y14, Y6
+	VBLENDPS $1, Y15, Y6, Y6
+	VPERMPS Y5, Y14, Y7
+	VPERMPS Y3, Y13, Y8
+	VBLENDPS $1, Y8, Y7, Y7
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	VMOVUPS Y2, (DI)(DX*1)
+	VMOVUPS Y4, 32(DI)(DX*1)
+	VMOVUPS Y3, (DI)(DX*2)
+	VMOVUPS Y5, 32(DI)(DX*2)
+	ADDQ    CX, SI
+	ADDQ    $64, DI
+	DECQ    BX
+	JNZ     avx2Rows16
+	VZEROUPPER
+	RET
+
+// func im2col3s2x8avx2(dst *float32, ld int, src *float32, w int, rows int)
+TEXT ·im2col3s2x8avx2(SB), NOSPLIT, $0-40
+	MOVQ    dst+0(FP), DI
+	MOVQ    ld+8(FP), DX
+	SHLQ    $2, DX
+	MOVQ    src+16(FP), SI
+	MOVQ    w+24(FP), CX
+	SHLQ    $3, CX // two input rows, in bytes
+	MOVQ    rows+32(FP), BX
+	VMOVUPS shiftIdx2<>(SB), Y14
+	VXORPS  Y15, Y15, Y15
+
+avx2Rows8:
+	SPLIT8(SI, Y2, Y3)
+	VPERMPS  Y3, Y14, Y6
+	VBLENDPS $1, Y15, Y6, Y6
+	VMOVUPS  Y6, (DI)
+	VMOVUPS  Y2, (DI)(DX*1)
+	VMOVUPS  Y3, (DI)(DX*2)
+	ADDQ     CX, SI
+	ADDQ     $32, DI
+	DECQ     BX
+	JNZ      avx2Rows8
+	VZEROUPPER
+	RET

@@ -17,3 +17,11 @@ func im2col3s2x16(dst *float32, ld int, src *float32, w int, rows int) {
 func im2col3s2x8(dst *float32, ld int, src *float32, w int, rows int) {
 	panic("kernel: no assembly")
 }
+
+func im2col3s2x16avx2(dst *float32, ld int, src *float32, w int, rows int) {
+	panic("kernel: no assembly")
+}
+
+func im2col3s2x8avx2(dst *float32, ld int, src *float32, w int, rows int) {
+	panic("kernel: no assembly")
+}

@@ -127,6 +127,13 @@ func TestLoweringRows(t *testing.T) {
 								Im2colRows(x, 0, c, h, w, k, s, pad, y0, y1, ow, got, ld, off)
 							},
 						}
+						if k == 3 && s == 2 && pad == 1 && h%2 == 0 && (w == 16 || w == 32) && hasAVX2 {
+							for _, avx512 := range []bool{false, hasAVX512} {
+								lowerings[fmt.Sprintf("im2col3s2Rows avx512=%v", avx512)] = func(got []float32) {
+									im2col3s2Rows(avx512, x, 0, c, h, w, y0, y1, got, ld, off)
+								}
+							}
+						}
 						if s > 1 {
 							for _, asm := range []bool{false, hasAVX2} {
 								lowerings[fmt.Sprintf("im2colPhaseRows asm=%v", asm)] = func(got []float32) {
