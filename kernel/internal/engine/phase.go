@@ -10,7 +10,9 @@ package engine
 // (as for kj ≥ pad when the output is as wide as the plane) one copy fills
 // the row. (Running col2im the same way, summing into the planes and then
 // interleaving them, measured slower than col2im: 134 against 107 µs an
-// example on conv3, so col2im stays as it is.)
+// example on conv3; col2im3s2 (im2col.go) gathers each pixel's entries
+// instead.) With AVX2 or AVX-512, All-CNN-C's 3×3 stride-2 layers skip the
+// phase planes (im2col3s2Rows).
 
 // phaseDims is the size of each phase plane of an h×w map for stride s.
 func phaseDims(h, w, s int) (ph, pw int) { return (h + s - 1) / s, (w + s - 1) / s }
