@@ -422,23 +422,34 @@ func (l *Conv2D) backward(dy *Tensor, ps Pass, r *engine.Rectifier) (dx *Tensor,
 				return
 			}
 			col := wk.col[:g.kk*cols]
-			l.eng.GemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, col, cols)
-			for j := range nb {
-				if g.direct {
+			if g.direct {
+				l.eng.GemmSplit(g.inner, true, false, g.kk, cols, l.OutC, 1, l.Weight.Data, g.kk, d, ldd, 0, col, cols)
+				for j := range nb {
 					dst := l.dx.Example(n0 + j)
 					for ch := 0; ch < l.InC; ch++ {
 						copy(dst[ch*g.p:(ch+1)*g.p], col[ch*cols+j*g.p:ch*cols+(j+1)*g.p])
 					}
-					continue
 				}
-				dst := l.dx.Example(n0 + j)
-				engine.Team(min(g.inner, l.InC), func(w, nw int) {
-					c0, c1 := engine.Span(l.InC, w, nw, 1)
-					engine.Col2im(col, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, cols, j*g.p, dst)
+				return
+			}
+			// Each goroutine multiplies the rows of dcol of its own input
+			// channels and raises them into dx: its part of dcol never
+			// leaves its core. (The product split by columns and col2im by
+			// channels, each core read half its part of dcol from the
+			// other's cache.)
+			kk := l.K * l.K
+			engine.Team(min(g.inner, l.InC), func(w, nw int) {
+				c0, c1 := engine.Span(l.InC, w, nw, 1)
+				if c0 == c1 {
+					return
+				}
+				l.eng.Gemm(true, false, (c1-c0)*kk, cols, l.OutC, 1, l.Weight.Data[c0*kk:], g.kk, d, ldd, 0, col[c0*kk*cols:], cols)
+				for j := range nb {
+					engine.Col2im(col, c0, c1, g.h, g.w, l.K, l.S, l.Pad, g.oh, g.ow, cols, j*g.p, l.dx.Example(n0+j))
 					lo := (n0 + j) * l.InC * g.h * g.w
 					r.Apply(l.eng, l.dx.Data, lo+c0*g.h*g.w, lo+c1*g.h*g.w)
-				})
-			}
+				}
+			})
 		}
 	})
 	if ps.Params {
