@@ -324,7 +324,7 @@ outputColumn16:
 	QUADS(DI)
 	MOVQ         scratch+48(FP), SI
 	VBROADCASTSS bias+40(FP), Z12
-	VXORPS       Z28, Z28, Z28
+	VPXORD       Z28, Z28, Z28
 	VMOVDQU32    pairLo<>(SB), Z24
 	VPBROADCASTD winograd512Const<>+28(SB), Z8
 	VPADDD       Z8, Z24, Z25
@@ -344,5 +344,167 @@ outputRectified16:
 	OUTPUT_ROW16(RECT16)
 	OUTPUT_ROW16(RECT16)
 	OUTPUT_ROW16(RECT16)
+	VZEROUPPER
+	RET
+
+// B6Z is B6 (winograd_amd64.s) on Z registers: x ← Bx; Z13 = 4, Z14 = 5,
+// Z15 = 2; t0–t3 are scratch.
+#define B6Z(x0, x1, x2, x3, x4, x5, t0, t1, t2, t3) \
+	VSUBPS       x1, x2, t0; \
+	VADDPS       x2, x1, t1; \
+	VSUBPS       x3, x4, t2; \
+	VADDPS       x4, x3, t3; \
+	VADDPS       t1, x0, x4; \
+	VADDPS       t3, x4, x4; \
+	VPXORD       x2, x2, x2; \
+	VSUBPS       t3, x2, x2; \
+	VFNMADD231PS Z13, t1, x2; \
+	VFNMADD231PS Z14, x0, x2; \
+	VPXORD       x3, x3, x3; \
+	VSUBPS       t0, x3, x3; \
+	VFNMADD231PS Z15, t2, x3; \
+	VFNMADD231PS Z14, x5, x3; \
+	VMULPS       Z13, t0, x1; \
+	VFMADD231PS  Z15, t2, x1; \
+	VFMADD231PS  Z13, x5, x1; \
+	VMULPS       Z13, x0, x0
+
+// ADJOINT_ROW16 applies B to row a of B V (rows 6a … 6a+5 of the scratch
+// block at SI), lays the 6 results of each tile out as its row of the
+// block, elements 0–3 of the 4 tiles of a quad side by side (the output
+// transform's interleave) and elements 4, 5 shifted a tile on, sums the
+// overlaps in registers and adds each quad's 16 floats to its row (R8–R11),
+// then the 2 past each quad (the last tile's elements 4, 5) with K2 =
+// 0b11. SI advances 6 rows, the quads one row (CX bytes).
+#define ADJOINT_ROW16 \
+	VMOVUPS    (SI), Z0; \
+	VMOVUPS    64(SI), Z1; \
+	VMOVUPS    128(SI), Z2; \
+	VMOVUPS    192(SI), Z3; \
+	VMOVUPS    256(SI), Z4; \
+	VMOVUPS    320(SI), Z5; \
+	ADDQ       $384, SI; \
+	B6Z(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9); \
+	VMOVAPS    Z0, Z16; \
+	VPERMT2PS  Z1, Z24, Z16; \
+	VMOVAPS    Z0, Z17; \
+	VPERMT2PS  Z1, Z25, Z17; \
+	VMOVAPS    Z2, Z18; \
+	VPERMT2PS  Z3, Z24, Z18; \
+	VMOVAPS    Z2, Z19; \
+	VPERMT2PS  Z3, Z25, Z19; \
+	VMOVAPS    Z16, Z20; \
+	VPERMT2PS  Z18, Z26, Z20; \
+	VPERMT2PS  Z18, Z27, Z16; \
+	VMOVAPS    Z17, Z21; \
+	VPERMT2PS  Z19, Z26, Z21; \
+	VPERMT2PS  Z19, Z27, Z17; \
+	VMOVAPS    Z4, Z18; \
+	VPERMT2PS  Z5, Z24, Z18; \
+	VMOVAPS    Z4, Z19; \
+	VPERMT2PS  Z5, Z25, Z19; \
+	VMOVAPS    Z18, Z22; \
+	VPERMT2PS  Z28, Z26, Z22; \
+	VPERMT2PS  Z28, Z27, Z18; \
+	VMOVAPS    Z19, Z23; \
+	VPERMT2PS  Z28, Z26, Z23; \
+	VPERMT2PS  Z28, Z27, Z19; \
+	VALIGND    $12, Z28, Z22, Z0; \
+	VADDPS     Z0, Z20, Z20; \
+	VALIGND    $12, Z22, Z28, Z1; \
+	VALIGND    $12, Z28, Z18, Z2; \
+	VADDPS     Z2, Z16, Z16; \
+	VALIGND    $12, Z18, Z28, Z3; \
+	VALIGND    $12, Z28, Z23, Z4; \
+	VADDPS     Z4, Z21, Z21; \
+	VALIGND    $12, Z23, Z28, Z5; \
+	VALIGND    $12, Z28, Z19, Z6; \
+	VADDPS     Z6, Z17, Z17; \
+	VALIGND    $12, Z19, Z28, Z7; \
+	VADDPS     (R8), Z20, Z20; \
+	VMOVUPS    Z20, (R8); \
+	VADDPS     (R9), Z16, Z16; \
+	VMOVUPS    Z16, (R9); \
+	VADDPS     (R10), Z21, Z21; \
+	VMOVUPS    Z21, (R10); \
+	VADDPS     (R11), Z17, Z17; \
+	VMOVUPS    Z17, (R11); \
+	VMOVUPS.Z  64(R8), K2, Z8; \
+	VADDPS     Z1, Z8, Z8; \
+	VMOVUPS    Z8, K2, 64(R8); \
+	VMOVUPS.Z  64(R9), K2, Z8; \
+	VADDPS     Z3, Z8, Z8; \
+	VMOVUPS    Z8, K2, 64(R9); \
+	VMOVUPS.Z  64(R10), K2, Z8; \
+	VADDPS     Z5, Z8, Z8; \
+	VMOVUPS    Z8, K2, 64(R10); \
+	VMOVUPS.Z  64(R11), K2, Z8; \
+	VADDPS     Z7, Z8, Z8; \
+	VMOVUPS    Z8, K2, 64(R11); \
+	ADDQ       CX, R8; \
+	ADDQ       CX, R9; \
+	ADDQ       CX, R10; \
+	ADDQ       CX, R11
+
+// func winogradInputAdjoint4x16(dst *float32, stride int, off *[16]int, src *float32, lds int, scratch *[576]float32)
+//
+//	for l, o := range off { the 6×6 block at dst[o:] += B V Bᵀ, V = column l of src }, off in quads
+TEXT ·winogradInputAdjoint4x16(SB), NOSPLIT, $0-48
+	MOVQ         src+24(FP), SI
+	MOVQ         lds+32(FP), DX
+	SHLQ         $2, DX
+	LEAQ         (DX)(DX*2), R8
+	SHLQ         $1, R8
+	MOVQ         scratch+40(FP), DI
+	VBROADCASTSS winograd512Const<>+0(SB), Z13
+	VBROADCASTSS winograd512Const<>+4(SB), Z14
+	VBROADCASTSS winograd512Const<>+8(SB), Z15
+
+	// Columns: B V, column j of V (rows j, j+6, …, j+30 of src) to rows j,
+	// j+6, …, j+30 of the scratch block.
+	MOVQ $6, CX
+
+adjointColumn16:
+	LEAQ    (SI)(R8*2), R9
+	ADDQ    R8, R9
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(R8*1), Z1
+	VMOVUPS (SI)(R8*2), Z2
+	VMOVUPS (R9), Z3
+	VMOVUPS (R9)(R8*1), Z4
+	VMOVUPS (R9)(R8*2), Z5
+	B6Z(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 384(DI)
+	VMOVUPS Z2, 768(DI)
+	VMOVUPS Z3, 1152(DI)
+	VMOVUPS Z4, 1536(DI)
+	VMOVUPS Z5, 1920(DI)
+	ADDQ    DX, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     adjointColumn16
+
+	// Rows: row a of B V times Bᵀ, added to row a of each tile.
+	MOVQ         dst+0(FP), DI
+	MOVQ         stride+8(FP), CX
+	SHLQ         $2, CX
+	MOVQ         off+16(FP), BX
+	QUADS(DI)
+	MOVQ         scratch+40(FP), SI
+	VPXORD       Z28, Z28, Z28
+	VMOVDQU32    pairLo<>(SB), Z24
+	VPBROADCASTD winograd512Const<>+28(SB), Z8
+	VPADDD       Z8, Z24, Z25
+	VMOVDQU32    quadIdx<>(SB), Z26
+	VPADDD       Z8, Z26, Z27
+	MOVL         $3, AX
+	KMOVW        AX, K2
+	ADJOINT_ROW16
+	ADJOINT_ROW16
+	ADJOINT_ROW16
+	ADJOINT_ROW16
+	ADJOINT_ROW16
+	ADJOINT_ROW16
 	VZEROUPPER
 	RET

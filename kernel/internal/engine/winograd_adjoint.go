@@ -77,10 +77,16 @@ func (w *Winograd) fusedInputAdjoint(dv []float32, ldv, n0, nb int, g *winogradG
 	Team(nw, func(iw, nw int) {
 		c0, c1 := Span(cin, iw, nw, 1)
 		buf := s.padOf(iw, nb*plane)
+		var scratch [576]float32 // the 16-tile blocks' half-way sums
 		for c := c0; c < c1; c++ {
 			Zero(buf)
 			col := dv[c*T:]
 			k := 0
+			if w.quads(g) {
+				for ; k+16 <= T; k += 16 {
+					winogradInputAdjoint4x16(&buf[0], stride, (*[16]int)(off[k:k+16]), &col[k], ldv, &scratch)
+				}
+			}
 			if w.e.winogradAsm {
 				for ; k+8 <= T; k += 8 {
 					winogradInputAdjoint4x8(&buf[0], stride, (*[8]int)(off[k:k+8]), &col[k], ldv)

@@ -49,3 +49,12 @@ func winogradInput4x16(dst *float32, ldd int, src *float32, stride int, off *[16
 //
 //go:noescape
 func winogradOutput4x16(dst *float32, stride int, off *[16]int, src *float32, lds int, bias float32, rectify bool, scratch *[384]float32)
+
+// winogradInputAdjoint4x16 is winogradInputAdjoint4x8 for 16 tiles in
+// quads, on CPUs with AVX-512F; scratch holds its half-way sums, and src is
+// left as it was. Each quad's overlapping tiles are summed in registers
+// before they are added to dst, so its sums differ from the 8-tile
+// routine's in the last bits.
+//
+//go:noescape
+func winogradInputAdjoint4x16(dst *float32, stride int, off *[16]int, src *float32, lds int, scratch *[576]float32)

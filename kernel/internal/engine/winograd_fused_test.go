@@ -375,3 +375,48 @@ func TestWinogradFusedBlocks16(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradInputAdjoint16 holds the 16-tile input adjoint (AVX-512) to
+// the Go one on the tiles of whole maps, 4 to 12 tiles a row, blocks of 16
+// in order as fusedInputAdjoint runs them: it sums each quad's overlapping
+// tiles in registers, so it agrees to rounding, not to the bit.
+func TestWinogradInputAdjoint16(t *testing.T) {
+	if !asmAvailable || !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := newRNG(14)
+	for _, ts := range [][2]int{{4, 4}, {8, 8}, {4, 12}, {2, 8}} {
+		tilesY, tilesX := ts[0], ts[1]
+		stride := 4*tilesX + 4
+		plane := (4*tilesY + 2) * stride
+		T := tilesY * tilesX
+		off := tileOffsets(nil, 1, tilesY, tilesX, stride, plane)
+		ld := T + 5
+		v := randTensor(rng, 1, 36*ld).Data
+		keep := append([]float32(nil), v...)
+		got := make([]float32, plane)
+		want := make([]float32, plane)
+		var scratch [576]float32
+		for k := 0; k+16 <= T; k += 16 {
+			winogradInputAdjoint4x16(&got[0], stride, (*[16]int)(off[k:k+16]), &v[k], ld, &scratch)
+		}
+		for i := range v {
+			if v[i] != keep[i] {
+				t.Fatalf("%d×%d tiles: the source changed at %d", tilesY, tilesX, i)
+			}
+		}
+		if T%16 != 0 {
+			t.Fatalf("test geometry %d×%d: %d tiles", tilesY, tilesX, T)
+		}
+		winogradInputAdjoint4(want, stride, off[:T], v, ld)
+		scale := 0.0
+		for _, x := range want {
+			scale = math.Max(scale, math.Abs(float64(x)))
+		}
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*scale {
+				t.Fatalf("%d×%d tiles: element %d (row %d, column %d) is %v, want %v", tilesY, tilesX, i, i/stride, i%stride, got[i], want[i])
+			}
+		}
+	}
+}
