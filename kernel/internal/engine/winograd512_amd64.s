@@ -5,8 +5,10 @@
 // The fused transforms of F(4×4, 3×3) for blocks of 16 tiles, one tile per
 // lane of a Z register (AVX-512F), where the tiles come in quads: four
 // tiles side by side, 4 floats apart (tile l of quad q at off[q] + 4l).
-// Each lane runs the same instructions as a lane of the 8-tile routines
-// (winograd_amd64.s), so a tile's results do not depend on the routine.
+// In the input and output transforms each lane runs the same instructions
+// as a lane of the 8-tile routines (winograd_amd64.s), so a tile's results
+// do not depend on the routine; the input adjoint sums overlapping tiles
+// in another order (but the same one for a map alone or in a batch).
 // Where the 8-tile routines transpose each tile row across the lanes
 // (8 loads and 22 shuffles for 8 tiles), a quad's row is one load of 16
 // floats and one of the 16 after the first 2, and 3 two-table
