@@ -8,7 +8,8 @@
 // In the input and output transforms each lane runs the same instructions
 // as a lane of the 8-tile routines (winograd_amd64.s), so a tile's results
 // do not depend on the routine; the input adjoint sums overlapping tiles
-// in another order (but the same one for a map alone or in a batch).
+// in another order (the same for a map alone or in a batch where a map has
+// a multiple of 16 tiles, as All-CNN-C's 16×16 and 32×32 maps have).
 // Where the 8-tile routines transpose each tile row across the lanes
 // (8 loads and 22 shuffles for 8 tiles), a quad's row is one load of 16
 // floats and one of the 16 after the first 2, and 3 two-table
