@@ -11,11 +11,7 @@ import (
 // stops at a convolution still returns its unrectified output.
 func TestFusedRectifier(t *testing.T) {
 	t.Parallel()
-	s, err := ZooSpec("all-cnn-c", 10, 0.25)
-	requireNoError(t, err)
-	net, err := Build(*s)
-	requireNoError(t, err)
-	requireNoError(t, net.Init("he", 1))
+	net := quarterAllCNNC(t)
 	// Batch 8: conv7 (6×6 output) takes F(2×2) too, the Winograd path
 	// without fused transforms.
 	x := randTensor(newRNG(6), 1, 8, 3, 32, 32)
@@ -55,12 +51,8 @@ func TestFusedRectifier(t *testing.T) {
 // TestUnfusedAfterFused: a rectifier that ran fused and then runs on its own
 // (at another batch size) does not write into the convolution's output.
 func TestUnfusedAfterFused(t *testing.T) {
-	s, err := ZooSpec("all-cnn-c", 10, 0.25)
-	requireNoError(t, err)
-	net, err := Build(*s)
-	requireNoError(t, err)
-	requireNoError(t, net.Init("he", 1))
-	_, err = net.Forward(randTensor(newRNG(7), 1, 2, 3, 32, 32), false)
+	net := quarterAllCNNC(t)
+	_, err := net.Forward(randTensor(newRNG(7), 1, 2, 3, 32, 32), false)
 	requireNoError(t, err)
 	conv, relu := net.Layers[1].(*Conv2D), net.Layers[2].(*ReLU)
 	x := randTensor(newRNG(8), 1, 1, 3, 32, 32)
@@ -80,11 +72,7 @@ func TestUnfusedAfterFused(t *testing.T) {
 // write the gradient by channel.
 func TestFusedRectifierBackward(t *testing.T) {
 	t.Parallel()
-	s, err := ZooSpec("all-cnn-c", 10, 0.25)
-	requireNoError(t, err)
-	net, err := Build(*s)
-	requireNoError(t, err)
-	requireNoError(t, net.Init("he", 1))
+	net := quarterAllCNNC(t)
 	rng := newRNG(9)
 	// Batch 1: Winograd's adjoint on the 32×32 and 16×16 maps, col2im on
 	// the stride-2 layers, shifted views on conv7; batch 8: conv7 on
@@ -143,4 +131,15 @@ func TestFusedRectifierBackward(t *testing.T) {
 			}
 		}
 	}
+}
+
+// quarterAllCNNC builds All-CNN-C at width ¼ with He-initialised weights.
+func quarterAllCNNC(t *testing.T) *Net {
+	t.Helper()
+	s, err := ZooSpec("all-cnn-c", 10, 0.25)
+	requireNoError(t, err)
+	net, err := Build(*s)
+	requireNoError(t, err)
+	requireNoError(t, net.Init("he", 1))
+	return net
 }

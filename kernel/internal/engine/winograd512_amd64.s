@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "winograd_ops.h"
 
 // The fused transforms of F(4×4, 3×3) for blocks of 16 tiles, one tile per
 // lane of a Z register (AVX-512F), where the tiles come in quads: four
@@ -82,35 +83,7 @@ DATA winograd512Const<>+24(SB)/4, $3
 DATA winograd512Const<>+28(SB)/4, $8
 GLOBL winograd512Const<>(SB), RODATA|NOPTR, $32
 
-// BTZ is BT (winograd_amd64.s) on Z registers: x ← Bᵀx; Z13 = 4, Z14 = 5.
-#define BTZ(x0, x1, x2, x3, x4, x5, tc, td) \
-	VFMADD213PS  x4, Z13, x0; \
-	VFNMADD231PS Z14, x2, x0; \
-	VSUBPS       x2, x4, tc; \
-	VFNMADD231PS Z13, x2, x4; \
-	VSUBPS       x1, x3, td; \
-	VADDPS       td, td, td; \
-	VFMADD231PS  Z13, x1, x5; \
-	VFNMADD231PS Z14, x3, x5; \
-	VFNMADD231PS Z13, x1, x3; \
-	VADDPS       x3, x4, x1; \
-	VSUBPS       x3, x4, x2; \
-	VADDPS       td, tc, x3; \
-	VSUBPS       td, tc, x4
 
-// ATZ is AT on Z registers: Aᵀm is (m0, t2, t1, m5) after it; Z13 = 4,
-// Z14 = 2, Z15 = 8.
-#define ATZ(m0, m1, m2, m3, m4, m5, t1, t2) \
-	VADDPS      m2, m1, t1; \
-	VSUBPS      m2, m1, t2; \
-	VADDPS      m4, m3, m1; \
-	VSUBPS      m4, m3, m2; \
-	VADDPS      t1, m0, m0; \
-	VADDPS      m1, m0, m0; \
-	VFMADD231PS Z13, m1, t1; \
-	VFMADD231PS Z15, m2, m5; \
-	VADDPS      t2, m5, m5; \
-	VFMADD231PS Z14, m2, t2
 
 // GATHER sets x to element b of each lane's tile row: quads s0 … s3 hold
 // the rows (16 floats from the quad's first tile), idx is b's index.
@@ -139,7 +112,7 @@ GLOBL winograd512Const<>(SB), RODATA|NOPTR, $32
 	GATHER(Z4, Z5, Z6, Z7, Z25, Z19); \
 	GATHER(Z4, Z5, Z6, Z7, Z26, Z20); \
 	GATHER(Z4, Z5, Z6, Z7, Z27, Z21); \
-	BTZ(Z16, Z17, Z18, Z19, Z20, Z21, Z8, Z9); \
+	BT(Z16, Z17, Z18, Z19, Z20, Z21, Z8, Z9, Z13, Z14); \
 	VMOVUPS Z16, (DI); \
 	VMOVUPS Z17, 64(DI); \
 	VMOVUPS Z18, 128(DI); \
@@ -210,7 +183,7 @@ inputColumn16:
 	VMOVUPS 1152(SI), Z3
 	VMOVUPS 1536(SI), Z4
 	VMOVUPS 1920(SI), Z5
-	BTZ(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	BT(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z13, Z14)
 	LEAQ    (DI)(R8*2), R9
 	ADDQ    R8, R9
 	VMOVUPS Z0, (DI)
@@ -238,7 +211,7 @@ inputColumn16:
 	VMOVUPS    256(SI), Z4; \
 	VMOVUPS    320(SI), Z5; \
 	ADDQ       $384, SI; \
-	ATZ(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
+	AT(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z13, Z14, Z15); \
 	VADDPS     Z12, Z0, Z0; \
 	VADDPS     Z12, Z7, Z7; \
 	VADDPS     Z12, Z6, Z6; \
@@ -309,7 +282,7 @@ outputColumn16:
 	VMOVUPS (R9), Z3
 	VMOVUPS (R9)(R8*1), Z4
 	VMOVUPS (R9)(R8*2), Z5
-	ATZ(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	AT(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z13, Z14, Z15)
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z7, 384(DI)
 	VMOVUPS Z6, 768(DI)
@@ -350,27 +323,6 @@ outputRectified16:
 	VZEROUPPER
 	RET
 
-// B6Z is B6 (winograd_amd64.s) on Z registers: x ← Bx; Z13 = 4, Z14 = 5,
-// Z15 = 2; t0–t3 are scratch.
-#define B6Z(x0, x1, x2, x3, x4, x5, t0, t1, t2, t3) \
-	VSUBPS       x1, x2, t0; \
-	VADDPS       x2, x1, t1; \
-	VSUBPS       x3, x4, t2; \
-	VADDPS       x4, x3, t3; \
-	VADDPS       t1, x0, x4; \
-	VADDPS       t3, x4, x4; \
-	VPXORD       x2, x2, x2; \
-	VSUBPS       t3, x2, x2; \
-	VFNMADD231PS Z13, t1, x2; \
-	VFNMADD231PS Z14, x0, x2; \
-	VPXORD       x3, x3, x3; \
-	VSUBPS       t0, x3, x3; \
-	VFNMADD231PS Z15, t2, x3; \
-	VFNMADD231PS Z14, x5, x3; \
-	VMULPS       Z13, t0, x1; \
-	VFMADD231PS  Z15, t2, x1; \
-	VFMADD231PS  Z13, x5, x1; \
-	VMULPS       Z13, x0, x0
 
 // ADJOINT_ROW16 applies B to row a of B V (rows 6a … 6a+5 of the scratch
 // block at SI), lays the 6 results of each tile out as its row of the
@@ -387,7 +339,7 @@ outputRectified16:
 	VMOVUPS    256(SI), Z4; \
 	VMOVUPS    320(SI), Z5; \
 	ADDQ       $384, SI; \
-	B6Z(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9); \
+	B6(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z13, Z14, Z15, VPXORD); \
 	VMOVAPS    Z0, Z16; \
 	VPERMT2PS  Z1, Z24, Z16; \
 	VMOVAPS    Z0, Z17; \
@@ -476,7 +428,7 @@ adjointColumn16:
 	VMOVUPS (R9), Z3
 	VMOVUPS (R9)(R8*1), Z4
 	VMOVUPS (R9)(R8*2), Z5
-	B6Z(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
+	B6(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z13, Z14, Z15, VPXORD)
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 384(DI)
 	VMOVUPS Z2, 768(DI)

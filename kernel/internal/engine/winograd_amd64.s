@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "winograd_ops.h"
 
 // The fused transforms of F(4×4, 3×3) for blocks of 8 tiles, one tile per
 // lane of a Y register (AVX2 + FMA); see winograd_fused.go for the Go
@@ -12,49 +13,8 @@ DATA winogradConst<>+8(SB)/4, $0x40000000  // 2
 DATA winogradConst<>+12(SB)/4, $0x41000000 // 8
 GLOBL winogradConst<>(SB), RODATA|NOPTR, $16
 
-// BT applies Bᵀ of F(4, 3) in place, x ← Bᵀx, as bt4 does; Y13 = 4,
-// Y14 = 5; tc, td are scratch.
-#define BT(x0, x1, x2, x3, x4, x5, tc, td) \
-	VFMADD213PS  x4, Y13, x0; \
-	VFNMADD231PS Y14, x2, x0; \
-	VSUBPS       x2, x4, tc; \
-	VFNMADD231PS Y13, x2, x4; \
-	VSUBPS       x1, x3, td; \
-	VADDPS       td, td, td; \
-	VFMADD231PS  Y13, x1, x5; \
-	VFNMADD231PS Y14, x3, x5; \
-	VFNMADD231PS Y13, x1, x3; \
-	VADDPS       x3, x4, x1; \
-	VSUBPS       x3, x4, x2; \
-	VADDPS       td, tc, x3; \
-	VSUBPS       td, tc, x4
 
-// AT applies Aᵀ of F(4, 3), as at4 does: Aᵀm is (m0, t2, t1, m5) after it;
-// Y13 = 4, Y14 = 2, Y15 = 8.
-#define AT(m0, m1, m2, m3, m4, m5, t1, t2) \
-	VADDPS      m2, m1, t1; \
-	VSUBPS      m2, m1, t2; \
-	VADDPS      m4, m3, m1; \
-	VSUBPS      m4, m3, m2; \
-	VADDPS      t1, m0, m0; \
-	VADDPS      m1, m0, m0; \
-	VFMADD231PS Y13, m1, t1; \
-	VFMADD231PS Y15, m2, m5; \
-	VADDPS      t2, m5, m5; \
-	VFMADD231PS Y14, m2, t2
 
-// A6 applies A = (Aᵀ)ᵀ of F(4, 3), as a4 does: Ae is (e0, e1, t1, t2, e2,
-// e3) after it; Y13 = 4, Y14 = 2, Y15 = 8.
-#define A6(e0, e1, e2, e3, t1, t2, t4) \
-	VADDPS      e2, e0, t1; \
-	VADDPS      e3, e1, t2; \
-	VFMADD213PS e0, Y13, e2; \
-	VMULPS      Y15, e3, t4; \
-	VFMADD231PS Y14, e1, t4; \
-	VADDPS      t2, t1, e1; \
-	VSUBPS      t2, t1, t1; \
-	VADDPS      t4, e2, t2; \
-	VSUBPS      t4, e2, e2
 
 // LANES sets R8–R13, AX, BX to base + 4·off[0..7] (off in BX, base in reg).
 #define LANES(base) \
@@ -141,7 +101,7 @@ GLOBL winogradConst<>(SB), RODATA|NOPTR, $16
 	VPERM2F128 $0x31, Y1, Y7, Y9; \
 	VPERM2F128 $0x20, Y2, Y8, Y7; \
 	VPERM2F128 $0x20, Y4, Y0, Y1; \
-	BT(Y10, Y6, Y7, Y1, Y11, Y9, Y0, Y2); \
+	BT(Y10, Y6, Y7, Y1, Y11, Y9, Y0, Y2, Y13, Y14); \
 	VMOVUPS    Y10, (DI); \
 	VMOVUPS    Y6, (DI)(DX*1); \
 	VMOVUPS    Y7, (DI)(DX*2); \
@@ -185,7 +145,7 @@ TEXT ·winogradInput4x8(SB), NOSPLIT, $0-40
 
 inputColumn:
 	LOAD_COLUMN(SI)
-	BT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	BT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y13, Y14)
 	STORE_COLUMN(SI)
 	ADDQ DX, SI
 	DECQ    CX
@@ -211,7 +171,7 @@ inputColumn:
 	ADDQ        DX, SI; \
 	VMOVUPS     (SI), Y5; \
 	ADDQ        DX, SI; \
-	AT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7); \
+	AT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y13, Y14, Y15); \
 	VADDPS      Y12, Y0, Y0; \
 	VADDPS      Y12, Y7, Y7; \
 	VADDPS      Y12, Y6, Y6; \
@@ -270,7 +230,7 @@ TEXT ·winogradOutput4x8(SB), NOSPLIT, $0-45
 
 outputColumn:
 	LOAD_COLUMN(DI)
-	AT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	AT(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y13, Y14, Y15)
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y7, (DI)(R8*1)
 	VMOVUPS Y6, (DI)(R8*2)
@@ -324,7 +284,7 @@ outputRectified:
 	VSHUFPS     $0xEE, Y6, Y4, Y1; \
 	VSHUFPS     $0x44, Y7, Y5, Y2; \
 	VSHUFPS     $0xEE, Y7, Y5, Y3; \
-	A6(Y0, Y1, Y2, Y3, Y4, Y5, Y6); \
+	A6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y13, Y14, Y15); \
 	VMOVUPS     Y0, (DI); \
 	VMOVUPS     Y1, (DI)(DX*1); \
 	VMOVUPS     Y4, (DI)(DX*2); \
@@ -372,7 +332,7 @@ gradColumn:
 	VMOVUPS (SI)(R8*1), Y1
 	VMOVUPS (SI)(R8*2), Y2
 	VMOVUPS (R9), Y3
-	A6(Y0, Y1, Y2, Y3, Y4, Y5, Y6)
+	A6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y13, Y14, Y15)
 	VMOVUPS Y0, (SI)
 	VMOVUPS Y1, (SI)(R8*1)
 	VMOVUPS Y4, (SI)(R8*2)
@@ -385,27 +345,6 @@ gradColumn:
 	VZEROUPPER
 	RET
 
-// B6 applies B = (Bᵀ)ᵀ of F(4, 3) in place, x ← Bx, as b4 does; Y13 = 4,
-// Y14 = 5, Y15 = 2; t0–t3 are scratch.
-#define B6(x0, x1, x2, x3, x4, x5, t0, t1, t2, t3) \
-	VSUBPS       x1, x2, t0; \
-	VADDPS       x2, x1, t1; \
-	VSUBPS       x3, x4, t2; \
-	VADDPS       x4, x3, t3; \
-	VADDPS       t1, x0, x4; \
-	VADDPS       t3, x4, x4; \
-	VXORPS       x2, x2, x2; \
-	VSUBPS       t3, x2, x2; \
-	VFNMADD231PS Y13, t1, x2; \
-	VFNMADD231PS Y14, x0, x2; \
-	VXORPS       x3, x3, x3; \
-	VSUBPS       t0, x3, x3; \
-	VFNMADD231PS Y15, t2, x3; \
-	VFNMADD231PS Y14, x5, x3; \
-	VMULPS       Y13, t0, x1; \
-	VFMADD231PS  Y15, t2, x1; \
-	VFMADD231PS  Y13, x5, x1; \
-	VMULPS       Y13, x0, x0
 
 // ADJOINT_ROW loads row a of B V (rows SI, SI+DX, …), applies B, transposes
 // the 6 results (element b across the lanes, Y12 = 0 for elements 6 and 7)
@@ -426,7 +365,7 @@ gradColumn:
 	ADDQ       DX, SI; \
 	VMOVUPS    (SI), Y5; \
 	ADDQ       DX, SI; \
-	B6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9); \
+	B6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y13, Y14, Y15, VXORPS); \
 	VUNPCKLPS  Y1, Y0, Y6; \
 	VUNPCKHPS  Y1, Y0, Y7; \
 	VUNPCKLPS  Y3, Y2, Y8; \
@@ -486,7 +425,7 @@ TEXT ·winogradInputAdjoint4x8(SB), NOSPLIT, $0-40
 
 adjointColumn:
 	LOAD_COLUMN(DI)
-	B6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
+	B6(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y13, Y14, Y15, VXORPS)
 	STORE_COLUMN(DI)
 	ADDQ DX, DI
 	DECQ    CX
