@@ -199,6 +199,47 @@ inputColumn16:
 	VZEROUPPER
 	RET
 
+// QUADS4 lays out elements 0–3 of the 16 lanes' rows, r0 … r3, as the
+// quads' rows: Z20, Z16, Z21, Z17 get quads 0–3, element j of tile l of a
+// quad at 4l+j (Z24–Z27: pairLo, pairLo+8, quadIdx, quadIdx+8; Z18, Z19
+// are scratch).
+#define QUADS4(r0, r1, r2, r3) \
+	VMOVAPS   r0, Z16; \
+	VPERMT2PS r1, Z24, Z16; \
+	VMOVAPS   r0, Z17; \
+	VPERMT2PS r1, Z25, Z17; \
+	VMOVAPS   r2, Z18; \
+	VPERMT2PS r3, Z24, Z18; \
+	VMOVAPS   r2, Z19; \
+	VPERMT2PS r3, Z25, Z19; \
+	VMOVAPS   Z16, Z20; \
+	VPERMT2PS Z18, Z26, Z20; \
+	VPERMT2PS Z18, Z27, Z16; \
+	VMOVAPS   Z17, Z21; \
+	VPERMT2PS Z19, Z26, Z21; \
+	VPERMT2PS Z19, Z27, Z17
+
+// QUAD_INDICES sets Z24–Z27 to QUADS4's indices and Z28 to 0.
+#define QUAD_INDICES \
+	VPXORD       Z28, Z28, Z28; \
+	VMOVDQU32    pairLo<>(SB), Z24; \
+	VPBROADCASTD winograd512Const<>+28(SB), Z8; \
+	VPADDD       Z8, Z24, Z25; \
+	VMOVDQU32    quadIdx<>(SB), Z26; \
+	VPADDD       Z8, Z26, Z27
+
+// COLUMN16 loads rows 0, 6, …, 30 of the 36 at SI (R8 bytes to 6 rows) to
+// Z0–Z5.
+#define COLUMN16 \
+	LEAQ    (SI)(R8*2), R9; \
+	ADDQ    R8, R9; \
+	VMOVUPS (SI), Z0; \
+	VMOVUPS (SI)(R8*1), Z1; \
+	VMOVUPS (SI)(R8*2), Z2; \
+	VMOVUPS (R9), Z3; \
+	VMOVUPS (R9)(R8*1), Z4; \
+	VMOVUPS (R9)(R8*2), Z5
+
 // OUTPUT_ROW16 applies Aᵀ to row i of Aᵀ M (rows 6i … 6i+5 of the scratch
 // block at SI), adds Z12, rectifies if rect (a macro: RECT16 or nothing),
 // and stores the 4×16 results to row i of each quad's blocks (R8–R11);
@@ -217,20 +258,7 @@ inputColumn16:
 	VADDPS     Z12, Z6, Z6; \
 	VADDPS     Z12, Z5, Z5; \
 	rect; \
-	VMOVAPS    Z0, Z16; \
-	VPERMT2PS  Z7, Z24, Z16; \
-	VMOVAPS    Z0, Z17; \
-	VPERMT2PS  Z7, Z25, Z17; \
-	VMOVAPS    Z6, Z18; \
-	VPERMT2PS  Z5, Z24, Z18; \
-	VMOVAPS    Z6, Z19; \
-	VPERMT2PS  Z5, Z25, Z19; \
-	VMOVAPS    Z16, Z20; \
-	VPERMT2PS  Z18, Z26, Z20; \
-	VPERMT2PS  Z18, Z27, Z16; \
-	VMOVAPS    Z17, Z21; \
-	VPERMT2PS  Z19, Z26, Z21; \
-	VPERMT2PS  Z19, Z27, Z17; \
+	QUADS4(Z0, Z7, Z6, Z5); \
 	VMOVUPS    Z20, (R8); \
 	VMOVUPS    Z16, (R9); \
 	VMOVUPS    Z21, (R10); \
@@ -274,14 +302,7 @@ TEXT ·winogradOutput4x16(SB), NOSPLIT, $0-56
 	MOVQ $6, CX
 
 outputColumn16:
-	LEAQ    (SI)(R8*2), R9
-	ADDQ    R8, R9
-	VMOVUPS (SI), Z0
-	VMOVUPS (SI)(R8*1), Z1
-	VMOVUPS (SI)(R8*2), Z2
-	VMOVUPS (R9), Z3
-	VMOVUPS (R9)(R8*1), Z4
-	VMOVUPS (R9)(R8*2), Z5
+	COLUMN16
 	AT(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z13, Z14, Z15)
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z7, 384(DI)
@@ -300,12 +321,7 @@ outputColumn16:
 	QUADS(DI)
 	MOVQ         scratch+48(FP), SI
 	VBROADCASTSS bias+40(FP), Z12
-	VPXORD       Z28, Z28, Z28
-	VMOVDQU32    pairLo<>(SB), Z24
-	VPBROADCASTD winograd512Const<>+28(SB), Z8
-	VPADDD       Z8, Z24, Z25
-	VMOVDQU32    quadIdx<>(SB), Z26
-	VPADDD       Z8, Z26, Z27
+	QUAD_INDICES
 	CMPB         rectify+44(FP), $0
 	JNE          outputRectified16
 	OUTPUT_ROW16(NORECT16)
@@ -340,20 +356,7 @@ outputRectified16:
 	VMOVUPS    320(SI), Z5; \
 	ADDQ       $384, SI; \
 	B6(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z13, Z14, Z15, VPXORD); \
-	VMOVAPS    Z0, Z16; \
-	VPERMT2PS  Z1, Z24, Z16; \
-	VMOVAPS    Z0, Z17; \
-	VPERMT2PS  Z1, Z25, Z17; \
-	VMOVAPS    Z2, Z18; \
-	VPERMT2PS  Z3, Z24, Z18; \
-	VMOVAPS    Z2, Z19; \
-	VPERMT2PS  Z3, Z25, Z19; \
-	VMOVAPS    Z16, Z20; \
-	VPERMT2PS  Z18, Z26, Z20; \
-	VPERMT2PS  Z18, Z27, Z16; \
-	VMOVAPS    Z17, Z21; \
-	VPERMT2PS  Z19, Z26, Z21; \
-	VPERMT2PS  Z19, Z27, Z17; \
+	QUADS4(Z0, Z1, Z2, Z3); \
 	VMOVAPS    Z4, Z18; \
 	VPERMT2PS  Z5, Z24, Z18; \
 	VMOVAPS    Z4, Z19; \
@@ -420,14 +423,7 @@ TEXT ·winogradInputAdjoint4x16(SB), NOSPLIT, $0-48
 	MOVQ $6, CX
 
 adjointColumn16:
-	LEAQ    (SI)(R8*2), R9
-	ADDQ    R8, R9
-	VMOVUPS (SI), Z0
-	VMOVUPS (SI)(R8*1), Z1
-	VMOVUPS (SI)(R8*2), Z2
-	VMOVUPS (R9), Z3
-	VMOVUPS (R9)(R8*1), Z4
-	VMOVUPS (R9)(R8*2), Z5
+	COLUMN16
 	B6(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z13, Z14, Z15, VPXORD)
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 384(DI)
@@ -447,12 +443,7 @@ adjointColumn16:
 	MOVQ         off+16(FP), BX
 	QUADS(DI)
 	MOVQ         scratch+40(FP), SI
-	VPXORD       Z28, Z28, Z28
-	VMOVDQU32    pairLo<>(SB), Z24
-	VPBROADCASTD winograd512Const<>+28(SB), Z8
-	VPADDD       Z8, Z24, Z25
-	VMOVDQU32    quadIdx<>(SB), Z26
-	VPADDD       Z8, Z26, Z27
+	QUAD_INDICES
 	MOVL         $3, AX
 	KMOVW        AX, K2
 	ADJOINT_ROW16
