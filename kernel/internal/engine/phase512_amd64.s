@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "im2col3s2.h"
 
 // The lowering of 3×3, stride-2, padding-1 convolutions on maps 16 or 32
 // wide straight from the input, with AVX-512F (see im2col3s2Rows): output
@@ -84,13 +85,7 @@ GLOBL oddStep<>(SB), RODATA|NOPTR, $4
 // For rows output rows of 16: kernel columns 0, 1, 2 of input row 2y−1+ki
 // (32 floats at src, then 2 rows of w on) to the rows dst, dst+ld, dst+2ld.
 TEXT ·im2col3s2x16(SB), NOSPLIT, $0-40
-	MOVQ         dst+0(FP), DI
-	MOVQ         ld+8(FP), DX
-	SHLQ         $2, DX
-	MOVQ         src+16(FP), SI
-	MOVQ         w+24(FP), CX
-	SHLQ         $3, CX // two input rows, in bytes
-	MOVQ         rows+32(FP), BX
+	LOWERING_ARGS
 	VMOVDQU32    evenIdx<>(SB), Z28
 	VPBROADCASTD oddStep<>(SB), Z29
 	VPADDD       Z28, Z29, Z29
@@ -115,13 +110,7 @@ rows16:
 //
 // im2col3s2x16 for output rows of 8 (input rows of 16), two rows a step.
 TEXT ·im2col3s2x8(SB), NOSPLIT, $0-40
-	MOVQ         dst+0(FP), DI
-	MOVQ         ld+8(FP), DX
-	SHLQ         $2, DX
-	MOVQ         src+16(FP), SI
-	MOVQ         w+24(FP), CX
-	SHLQ         $3, CX // two input rows, in bytes
-	MOVQ         rows+32(FP), BX
+	LOWERING_ARGS
 	VMOVDQU32    evenIdx<>(SB), Z28
 	VPBROADCASTD oddStep<>(SB), Z29
 	VPADDD       Z28, Z29, Z29

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "im2col3s2.h"
 
 // func deinterleave2(planes *float32, pl, pw int, src *float32, w, h int)
 //
@@ -112,13 +113,7 @@ GLOBL lastIdx2<>(SB), RODATA|NOPTR, $4
 
 // func im2col3s2x16avx2(dst *float32, ld int, src *float32, w int, rows int)
 TEXT ·im2col3s2x16avx2(SB), NOSPLIT, $0-40
-	MOVQ         dst+0(FP), DI
-	MOVQ         ld+8(FP), DX
-	SHLQ         $2, DX
-	MOVQ         src+16(FP), SI
-	MOVQ         w+24(FP), CX
-	SHLQ         $3, CX // two input rows, in bytes
-	MOVQ         rows+32(FP), BX
+	LOWERING_ARGS
 	VMOVUPS      shiftIdx2<>(SB), Y14
 	VBROADCASTSS lastIdx2<>(SB), Y13
 	VXORPS       Y15, Y15, Y15
@@ -148,13 +143,7 @@ avx2Rows16:
 
 // func im2col3s2x8avx2(dst *float32, ld int, src *float32, w int, rows int)
 TEXT ·im2col3s2x8avx2(SB), NOSPLIT, $0-40
-	MOVQ    dst+0(FP), DI
-	MOVQ    ld+8(FP), DX
-	SHLQ    $2, DX
-	MOVQ    src+16(FP), SI
-	MOVQ    w+24(FP), CX
-	SHLQ    $3, CX // two input rows, in bytes
-	MOVQ    rows+32(FP), BX
+	LOWERING_ARGS
 	VMOVUPS shiftIdx2<>(SB), Y14
 	VXORPS  Y15, Y15, Y15
 
