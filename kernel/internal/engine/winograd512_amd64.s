@@ -85,6 +85,16 @@ GLOBL winograd512Const<>(SB), RODATA|NOPTR, $32
 
 
 
+// QUAD_ROWS (QUADS below) sets R8–R11 to the quads' first rows in dst and CX to a row's
+// bytes, for the routines whose arguments begin (dst *float32, stride int,
+// off *[16]int).
+#define QUAD_ROWS \
+	MOVQ dst+0(FP), DI; \
+	MOVQ stride+8(FP), CX; \
+	SHLQ $2, CX; \
+	MOVQ off+16(FP), BX; \
+	QUADS(DI)
+
 // GATHER sets x to element b of each lane's tile row: quads s0 … s3 hold
 // the rows (16 floats from the quad's first tile), idx is b's index.
 #define GATHER(s0, s1, s2, s3, idx, x) \
@@ -314,11 +324,7 @@ outputColumn16:
 	JNZ     outputColumn16
 
 	// Rows: row i of Aᵀ M times A, to row i of each output block.
-	MOVQ         dst+0(FP), DI
-	MOVQ         stride+8(FP), CX
-	SHLQ         $2, CX
-	MOVQ         off+16(FP), BX
-	QUADS(DI)
+	QUAD_ROWS
 	MOVQ         scratch+48(FP), SI
 	VBROADCASTSS bias+40(FP), Z12
 	QUAD_INDICES
@@ -437,11 +443,7 @@ adjointColumn16:
 	JNZ     adjointColumn16
 
 	// Rows: row a of B V times Bᵀ, added to row a of each tile.
-	MOVQ         dst+0(FP), DI
-	MOVQ         stride+8(FP), CX
-	SHLQ         $2, CX
-	MOVQ         off+16(FP), BX
-	QUADS(DI)
+	QUAD_ROWS
 	MOVQ         scratch+40(FP), SI
 	QUAD_INDICES
 	MOVL         $3, AX
