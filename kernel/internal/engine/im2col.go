@@ -113,34 +113,35 @@ func col2im3s2(col []float32, c0, c1, oh, ow, ld, off int, dx []float32) {
 		}
 		for r := range oh {
 			// Row 2r: kernel row 1 of output row r.
-			e := plane[2*r*w : (2*r+1)*w]
-			a0, a1, a2 := tap(1, 0, r), tap(1, 1, r), tap(1, 2, r)
-			for q := range ow - 1 {
-				e[2*q] = 0 + a1[q]
-				e[2*q+1] = 0 + a0[q+1] + a2[q]
-			}
-			e[w-2] = 0 + a1[ow-1]
-			e[w-1] = 0 + a2[ow-1]
+			gather3s2(plane[2*r*w:(2*r+1)*w], tap(1, 0, r), tap(1, 1, r), tap(1, 2, r))
 			// Row 2r+1: kernel row 0 of output row r+1 (below the last
 			// row, none), then kernel row 2 of output row r.
 			o := plane[(2*r+1)*w : (2*r+2)*w]
-			c0, c1, c2 := tap(2, 0, r), tap(2, 1, r), tap(2, 2, r)
+			k0, k1, k2 := tap(2, 0, r), tap(2, 1, r), tap(2, 2, r)
 			if r+1 == oh {
-				for q := range ow - 1 {
-					o[2*q] = 0 + c1[q]
-					o[2*q+1] = 0 + c0[q+1] + c2[q]
-				}
-				o[w-2] = 0 + c1[ow-1]
-				o[w-1] = 0 + c2[ow-1]
+				gather3s2(o, k0, k1, k2)
 				continue
 			}
 			b0, b1, b2 := tap(0, 0, r+1), tap(0, 1, r+1), tap(0, 2, r+1)
 			for q := range ow - 1 {
-				o[2*q] = 0 + b1[q] + c1[q]
-				o[2*q+1] = 0 + b0[q+1] + b2[q] + c0[q+1] + c2[q]
+				o[2*q] = 0 + b1[q] + k1[q]
+				o[2*q+1] = 0 + b0[q+1] + b2[q] + k0[q+1] + k2[q]
 			}
-			o[w-2] = 0 + b1[ow-1] + c1[ow-1]
-			o[w-1] = 0 + b2[ow-1] + c2[ow-1]
+			o[w-2] = 0 + b1[ow-1] + k1[ow-1]
+			o[w-1] = 0 + b2[ow-1] + k2[ow-1]
 		}
 	}
+}
+
+// gather3s2 sets the input row d (2·ow wide) from one kernel row's entries
+// for it, columns t0, t1, t2 (ow each): an even pixel 2q gets t1[q], an odd
+// one 2q+1 gets t0[q+1] then t2[q], each sum from +0 as Col2im's.
+func gather3s2(d, t0, t1, t2 []float32) {
+	ow := len(t1)
+	for q := range ow - 1 {
+		d[2*q] = 0 + t1[q]
+		d[2*q+1] = 0 + t0[q+1] + t2[q]
+	}
+	d[2*ow-2] = 0 + t1[ow-1]
+	d[2*ow-1] = 0 + t2[ow-1]
 }

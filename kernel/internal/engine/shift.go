@@ -208,10 +208,6 @@ func (s *Shift) BackwardData(dy []float32, n, h, w int, weight, dx []float32, r 
 			out := dx[j*s.inC*h*w:]
 			for c := c0; c < c1; c++ {
 				src := acc[(c-c0)*ld+s.pad*wp+s.pad:]
-				if s.pad == 0 {
-					copy(out[c*h*w:(c+1)*h*w], src[:h*w])
-					continue
-				}
 				for y := range h {
 					copy(out[(c*h+y)*w:(c*h+y+1)*w], src[y*wp:])
 				}
